@@ -1,0 +1,48 @@
+/*
+ * flowkey.h — a flow key: what the PME pushed onto its pattern queue
+ * (RFC 2722 §4.4), canonicalised so that equal flows have equal bytes.
+ *
+ * Items are kept sorted by attribute number; a later push of the same
+ * attribute replaces the earlier one (RFC 2723 §4.2, second example).  The
+ * value of each item is stored already ANDed with its mask (RFC 2722 §2:
+ * masked-out bits are zero).  The ruleset number is part of the key so one
+ * table can hold the flows of several rulesets.
+ */
+#ifndef NTM_FLOWKEY_H
+#define NTM_FLOWKEY_H
+
+#include <stdint.h>
+#include <stdbool.h>
+
+#define FLOW_KEY_BYTES 192   /* item = attr(2) width(1) mask[w] value[w] */
+
+struct flow_key {
+	uint16_t ruleset;
+	uint16_t len;            /* bytes used in data[] */
+	uint8_t n_items;
+	uint8_t data[FLOW_KEY_BYTES];
+};
+
+struct flow_key_item {
+	uint16_t attr;
+	uint8_t width;
+	const uint8_t *mask;     /* point into the key; valid while it lives */
+	const uint8_t *value;
+};
+
+void flow_key_clear(struct flow_key *k, unsigned ruleset);
+/* Insert or replace attribute `attr`; the value is masked on the way in.
+ * Returns 0, or -1 when the key is full (the PME then counts a NoMatch). */
+int flow_key_put(struct flow_key *k, unsigned attr, unsigned width,
+		 const uint8_t *mask, const uint8_t *value);
+/* The item for `attr`, if the key has one. */
+bool flow_key_get(const struct flow_key *k, unsigned attr, struct flow_key_item *out);
+/* i-th item in attribute order; false past the end. */
+bool flow_key_item_at(const struct flow_key *k, unsigned i, struct flow_key_item *out);
+/* The same flow seen from the other end: every Source/Dest pair swapped
+ * (Class and Kind included, attr_swap()), re-sorted. */
+void flow_key_swap(const struct flow_key *in, struct flow_key *out);
+uint64_t flow_key_hash(const struct flow_key *k);
+bool flow_key_equal(const struct flow_key *a, const struct flow_key *b);
+
+#endif
