@@ -1,0 +1,86 @@
+/*
+ * decode.h — packet decode: link header (Ethernet II, 802.1Q/802.1ad/QinQ,
+ * Linux cooked v1/v2, raw IP), IPv4 / IPv6 with extension headers, UDP, TCP,
+ * ICMP, and the DNS header plus first question over UDP or TCP port 53.
+ *
+ * Contract (what the PME, the flow table and the DNS pairing may rely on):
+ *
+ *  - decode_packet() fills *out completely: it zeroes the struct itself, so
+ *    the caller need not, and every field that was not decoded is 0/false.
+ *    ts_ns, ifindex and wirelen are always set, whatever the result.
+ *  - It never reads beyond p->data + p->caplen: a packet cut by the snaplen
+ *    (e.g. the 96-byte DITL traces) is decoded as far as its bytes go.
+ *  - out->wirelen is the frame's wire length (p->wirelen), link header
+ *    included, as NeTraMet counted octets from pcap; it is what the flow's
+ *    To/FromOctets add up.
+ *  - mac[] is set (has_mac) only for Ethernet II, which carries both
+ *    addresses; Linux cooked captures carry one and leave has_mac false.
+ *  - n_vlan counts every 802.1Q / 802.1ad / 0x9100 tag (saturating at 255);
+ *    vlan[] keeps the 12-bit ids of the first two, outermost first.
+ *  - IPv4 addresses are in addr[x][0..4) with the remaining 12 bytes zero.
+ *  - proto is the transport protocol after any IPv6 extension headers (or
+ *    the header where the chain stopped: 59 no-next-header, ESP 50, or an
+ *    unknown one).  dscp is the upper six bits of TOS / Traffic Class.
+ *  - Fragments: a first fragment (offset 0, more-fragments set) is decoded
+ *    like a whole datagram with frag = PKT_FRAG_FIRST; a later fragment has
+ *    frag = PKT_FRAG_LATER, addresses and proto, no ports and no DNS.  An
+ *    IPv6 atomic fragment (offset 0, M clear) is PKT_FRAG_NONE.
+ *  - has_ports needs the whole UDP (8) or TCP (20) header captured; tcp_flags
+ *    is TCP header byte 13 (CWR ECE URG ACK PSH RST SYN FIN).
+ *  - payload_len is taken from the IP length fields (so it is right for a
+ *    truncated capture): bytes after the UDP/TCP header (0 when that header
+ *    was not captured or its data offset is impossible), or, for any other
+ *    protocol and for later fragments, bytes after the IP header(s).  It
+ *    saturates at 65535 (IPv6 jumbograms, whose end is the frame's end).
+ *  - DNS (dns_present) when UDP or TCP has either port DECODE_DNS_PORT and
+ *    the 12-byte DNS header was captured (for TCP: a segment whose payload
+ *    starts with the 2-byte length prefix, prefix >= 12, then the header).
+ *    has_question when qdcount >= 1 and QNAME (uncompressed labels, at most
+ *    255 bytes), QTYPE and QCLASS all lie inside the captured bytes and the
+ *    message; only then are qname_len and qname_hash set.  A compression
+ *    pointer or reserved label type in the first question means "no
+ *    question".  dns.flags keeps the AA/TC/RD bits of header byte 2 and the
+ *    RA bit of byte 3 at their header positions (DNS_FLAG_*).
+ *
+ * Result (also in out->bad): PKT_OK when the IP header was decoded (the
+ * layers above may still be absent because they were cut or are unknown);
+ * PKT_BAD_ETHERTYPE for non-IP frames (counted, not an error); otherwise
+ * why the IP header could not be used.  With PKT_BAD_TRUNC_L3 the link
+ * fields are valid, and for an IPv6 extension chain cut by the snaplen the
+ * addresses too.
+ *
+ * Hot path: no allocation, no syscalls, no locks, no global state.
+ */
+#ifndef NTM_DECODE_H
+#define NTM_DECODE_H
+
+#include <stdint.h>
+#include "packet.h"
+
+/* The DNS port: both transports, either direction.  mDNS (5353) is not DNS
+ * traffic to a server and is deliberately not decoded. */
+#define DECODE_DNS_PORT 53
+
+/* pkt_dns.flags bits, at their positions in DNS header bytes 2 (AA TC RD)
+ * and 3 (RA), RFC 1035 §4.1.1. */
+#define DNS_FLAG_AA 0x04u
+#define DNS_FLAG_TC 0x02u
+#define DNS_FLAG_RD 0x01u
+#define DNS_FLAG_RA 0x80u
+
+/* Extra link type accepted as raw IP (LINKTYPE_RAW's old DLT number on some
+ * BSDs); packet.h's enum does not list it. */
+#define DECODE_LINK_RAW_BSD 12
+
+enum pkt_bad decode_packet(const struct pkt *p, struct pkt_info *out);
+
+/* A short stable name for a result, for statistics ("ok", "trunc_l3", ...);
+ * "unknown" for a value outside the enum. */
+const char *decode_bad_name(enum pkt_bad bad);
+
+/* The hash decode puts in pkt_dns.qname_hash: 32-bit FNV-1a over the wire
+ * QNAME with ASCII A-Z folded to a-z.  Exposed so that other modules (tests,
+ * the DNS pairing) can hash a name the same way. */
+uint32_t decode_qname_hash(const uint8_t *wire, unsigned len);
+
+#endif
