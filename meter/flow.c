@@ -1,0 +1,331 @@
+/* flow.c — the flow table: slab of records, key array, search index. */
+#include "flow.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define HINDEX_MIN_SLOTS 8u
+#define CACHE_LINE 64u
+
+/* The first line holds the per-packet fields; DNS counters the second. */
+_Static_assert(offsetof(struct flow, dns) == CACHE_LINE,
+	       "hot fields of struct flow must fill exactly one cache line");
+_Static_assert(sizeof(struct flow) == 2 * CACHE_LINE,
+	       "struct flow is two cache lines");
+
+struct flow_table {
+	struct flow *rec;          /* rec[i] has flow index i + 1 */
+	struct flow_key *key;      /* key[i] belongs to rec[i] */
+	uint32_t *free_stack;      /* free flow indexes; top = next to use */
+	size_t n_free;
+	size_t capacity;
+	size_t gc_cursor;          /* next slab position flow_gc inspects */
+	struct flow_hindex index;
+	flow_recover_fn on_recover;
+	void *on_recover_arg;
+	struct flow_stats st;
+};
+
+/* ---- search index -------------------------------------------------- */
+
+int flow_hindex_init(struct flow_hindex *h, size_t entries)
+{
+	size_t slots = HINDEX_MIN_SLOTS;
+	while (slots < 2 * entries) {
+		if (slots > UINT32_MAX / 2)
+			return -1;
+		slots *= 2;
+	}
+	h->slot = calloc(slots, sizeof(*h->slot));
+	if (!h->slot)
+		return -1;
+	h->mask = (uint32_t)(slots - 1);
+	return 0;
+}
+
+void flow_hindex_fini(struct flow_hindex *h)
+{
+	free(h->slot);
+	h->slot = NULL;
+	h->mask = 0;
+}
+
+void flow_hindex_insert(struct flow_hindex *h, uint32_t tag, uint32_t idx)
+{
+	uint32_t pos = tag & h->mask;
+	while (h->slot[pos].idx != 0)
+		pos = (pos + 1) & h->mask;
+	h->slot[pos].idx = idx;
+	h->slot[pos].tag = tag;
+}
+
+/* Distance (in probes) from an entry's home slot to the slot it sits in. */
+static inline uint32_t probe_dist(const struct flow_hindex *h, uint32_t tag,
+				  uint32_t pos)
+{
+	return (pos - (tag & h->mask)) & h->mask;
+}
+
+bool flow_hindex_remove(struct flow_hindex *h, uint32_t tag, uint32_t idx)
+{
+	uint32_t pos = tag & h->mask;
+	for (;;) {
+		if (h->slot[pos].idx == 0)
+			return false;
+		if (h->slot[pos].idx == idx)
+			break;
+		pos = (pos + 1) & h->mask;
+	}
+	/* Backward shift: pull later entries of the cluster into the hole
+	 * while that does not move them before their home slot. */
+	uint32_t hole = pos;
+	for (uint32_t j = (hole + 1) & h->mask; h->slot[j].idx != 0;
+	     j = (j + 1) & h->mask) {
+		uint32_t gap = (j - hole) & h->mask;
+		if (probe_dist(h, h->slot[j].tag, j) >= gap) {
+			h->slot[hole] = h->slot[j];
+			hole = j;
+		}
+	}
+	h->slot[hole].idx = 0;
+	h->slot[hole].tag = 0;
+	return true;
+}
+
+/* ---- table ----------------------------------------------------------- */
+
+struct flow_table *flow_table_create(size_t capacity)
+{
+	if (capacity == 0 || capacity > FLOW_MAX_CAPACITY)
+		return NULL;
+	struct flow_table *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	size_t rec_bytes = capacity * sizeof(struct flow);
+	t->rec = aligned_alloc(CACHE_LINE, rec_bytes);
+	t->key = malloc(capacity * sizeof(struct flow_key));
+	t->free_stack = malloc(capacity * sizeof(uint32_t));
+	if (!t->rec || !t->key || !t->free_stack ||
+	    flow_hindex_init(&t->index, capacity) != 0) {
+		flow_table_free(t);
+		return NULL;
+	}
+	memset(t->rec, 0, rec_bytes);
+	/* Stack top = index 1, so a fresh table hands out 1, 2, 3, ... */
+	for (size_t i = 0; i < capacity; i++)
+		t->free_stack[i] = (uint32_t)(capacity - i);
+	t->n_free = capacity;
+	t->capacity = capacity;
+	t->st.capacity = capacity;
+	return t;
+}
+
+void flow_table_free(struct flow_table *t)
+{
+	if (!t)
+		return;
+	free(t->rec);
+	free(t->key);
+	free(t->free_stack);
+	flow_hindex_fini(&t->index);
+	free(t);
+}
+
+static inline struct flow *rec_at(const struct flow_table *t, uint32_t idx)
+{
+	return &t->rec[idx - 1];
+}
+
+uint32_t flow_index(const struct flow_table *t, const struct flow *f)
+{
+	return (uint32_t)(f - t->rec) + 1;
+}
+
+const struct flow_key *flow_get_key(const struct flow_table *t, const struct flow *f)
+{
+	return &t->key[f - t->rec];
+}
+
+struct flow *flow_lookup(struct flow_table *t, const struct flow_key *k, uint64_t hash)
+{
+	uint32_t tag = flow_hash_tag(hash), pos;
+	for (uint32_t i = flow_hindex_first(&t->index, tag, &pos); i;
+	     i = flow_hindex_next(&t->index, tag, &pos))
+		if (flow_key_equal(&t->key[i - 1], k))
+			return rec_at(t, i);
+	return NULL;
+}
+
+struct flow *flow_insert(struct flow_table *t, const struct flow_key *k,
+			 uint64_t hash, uint64_t ts_ns)
+{
+	if (t->n_free == 0) {
+		t->st.insert_failures++;
+		return NULL;
+	}
+	uint32_t idx = t->free_stack[--t->n_free];
+	struct flow *f = rec_at(t, idx);
+	memset(f, 0, sizeof(*f));
+	f->first_ns = f->last_ns = ts_ns;
+	f->tag = flow_hash_tag(hash);
+	f->state = FLOW_CURRENT;
+	t->key[idx - 1] = *k;
+	flow_hindex_insert(&t->index, f->tag, idx);
+	t->st.created++;
+	if (++t->st.active > t->st.peak)
+		t->st.peak = t->st.active;
+	return f;
+}
+
+void flow_account(struct flow_table *t, struct flow *f, bool reverse,
+		  uint32_t octets, uint64_t ts_ns)
+{
+	if (f->state == FLOW_IDLE) {
+		f->state = FLOW_CURRENT;
+		t->st.idle--;
+	}
+	flow_account_raw(f, reverse, octets, ts_ns);
+}
+
+struct flow *flow_count_packet(struct flow_table *t, const struct flow_key *key,
+			       uint64_t hash, bool reversed, uint32_t octets,
+			       uint64_t ts_ns, bool *counted_reverse)
+{
+	struct flow *f = flow_lookup(t, key, hash);
+	bool rev = reversed;
+	if (!f && !reversed) {
+		/* current(D->S): the flow may exist the other way round */
+		struct flow_key sw;
+		flow_key_swap(key, &sw);
+		f = flow_lookup(t, &sw, flow_key_hash(&sw));
+		if (f)
+			rev = true;
+	}
+	if (!f) {
+		f = flow_insert(t, key, hash, ts_ns);
+		if (!f)
+			return NULL;
+	}
+	flow_account(t, f, rev, octets, ts_ns);
+	if (counted_reverse)
+		*counted_reverse = rev;
+	return f;
+}
+
+void flow_remove(struct flow_table *t, struct flow *f)
+{
+	if (f->state == FLOW_INACTIVE)
+		return;
+	uint32_t idx = flow_index(t, f);
+	if (t->on_recover)
+		t->on_recover(f, idx, t->on_recover_arg);
+	flow_hindex_remove(&t->index, f->tag, idx);
+	if (f->state == FLOW_IDLE)
+		t->st.idle--;
+	t->st.active--;
+	f->state = FLOW_INACTIVE;
+	t->free_stack[t->n_free++] = idx;
+}
+
+static size_t gc_run(struct flow_table *t, uint64_t now_ns, uint64_t inactivity_ns,
+		     uint64_t collected_all, const uint64_t *per_rs, size_t n_rs,
+		     size_t max_inspect)
+{
+	size_t recovered = 0;
+	if (max_inspect > t->capacity)
+		max_inspect = t->capacity;
+	for (size_t n = 0; n < max_inspect; n++) {
+		struct flow *f = &t->rec[t->gc_cursor];
+		if (++t->gc_cursor == t->capacity)
+			t->gc_cursor = 0;
+		if (f->state == FLOW_INACTIVE)
+			continue;
+		if (now_ns < f->last_ns || now_ns - f->last_ns < inactivity_ns)
+			continue;
+		if (f->state == FLOW_CURRENT) {
+			f->state = FLOW_IDLE;
+			t->st.idle++;
+		}
+		uint64_t collected = collected_all;
+		if (per_rs) {
+			unsigned rs = flow_get_key(t, f)->ruleset;
+			collected = rs < n_rs ? per_rs[rs] : UINT64_MAX;
+		}
+		/* Collected means a collection happened after its last packet. */
+		if (f->last_ns < collected) {
+			flow_remove(t, f);
+			t->st.recovered++;
+			recovered++;
+		}
+	}
+	return recovered;
+}
+
+size_t flow_gc(struct flow_table *t, uint64_t now_ns, uint64_t inactivity_ns,
+	       uint64_t collected_until_ns, size_t max_inspect)
+{
+	return gc_run(t, now_ns, inactivity_ns, collected_until_ns, NULL, 0,
+		      max_inspect);
+}
+
+size_t flow_gc_rulesets(struct flow_table *t, uint64_t now_ns,
+			uint64_t inactivity_ns, const uint64_t *collected_until,
+			size_t n, size_t max_inspect)
+{
+	return gc_run(t, now_ns, inactivity_ns, UINT64_MAX, collected_until, n,
+		      max_inspect);
+}
+
+void flow_table_on_recover(struct flow_table *t, flow_recover_fn fn, void *arg)
+{
+	t->on_recover = fn;
+	t->on_recover_arg = arg;
+}
+
+void flow_table_stats(const struct flow_table *t, struct flow_stats *out)
+{
+	*out = t->st;
+}
+
+unsigned flow_table_usage_percent(const struct flow_table *t)
+{
+	return (unsigned)((uint64_t)t->st.active * 100u / t->capacity);
+}
+
+size_t flow_table_capacity(const struct flow_table *t)
+{
+	return t->capacity;
+}
+
+struct flow *flow_by_index(const struct flow_table *t, uint32_t index)
+{
+	if (index == 0 || index > t->capacity)
+		return NULL;
+	struct flow *f = rec_at(t, index);
+	return f->state == FLOW_INACTIVE ? NULL : f;
+}
+
+struct flow *flow_next_active(const struct flow_table *t, uint32_t after_index,
+			      uint64_t since_ns)
+{
+	for (size_t i = after_index; i < t->capacity; i++) {
+		struct flow *f = &t->rec[i];
+		if (f->state != FLOW_INACTIVE && f->last_ns >= since_ns)
+			return f;
+	}
+	return NULL;
+}
+
+int flow_foreach_active_since(const struct flow_table *t, uint64_t since_ns,
+			      flow_visit_fn cb, void *arg)
+{
+	uint32_t idx = 0;
+	struct flow *f;
+	while ((f = flow_next_active(t, idx, since_ns)) != NULL) {
+		idx = flow_index(t, f);
+		int rc = cb(f, idx, arg);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}

@@ -1,0 +1,249 @@
+/*
+ * flow.h — the flow table (RFC 2722 §2–§4.5): fixed capacity set at
+ * creation, no allocation afterwards.
+ *
+ * Records live in a slab; a record's position + 1 is its flow index
+ * (RFC 2720 flowIndex), stable for the flow's life.  A recovered record is
+ * reused (most recently freed first); its new FirstTime tells the reuse
+ * apart, as (FirstTime, RuleSet, FlowIndex) identifies a flow (RFC 2722
+ * §5).  The keys sit in a parallel array (cold: read on lookup and
+ * collection only) so a record is two cache lines, the first holding
+ * everything a non-DNS packet touches.
+ *
+ * The search index is open addressing with linear probing and backward-shift
+ * deletion (no tombstones, so lookups stay short after heavy churn), at most
+ * half full.  Each slot carries a 32-bit tag of the key's hash so most
+ * probes never touch a key.  The index is exposed (flow_hindex_*) because
+ * the DNS pairing uses the same structure.
+ *
+ * States (RFC 2722 §4.3): inactive (free), current, idle (no packet for the
+ * inactivity timeout, found by flow_gc).  Both current and idle records are
+ * "in use": a packet for an idle flow makes it current again, so the
+ * procedure's current(A->B) test means "in use" here.
+ *
+ * Hot path (flow_lookup, flow_insert, flow_account, flow_count_packet): no
+ * allocation, no locks, no syscalls.  A table belongs to one thread.
+ */
+#ifndef NTM_FLOW_H
+#define NTM_FLOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include "flowkey.h"
+
+/* Largest capacity: flow indexes and index slots are 32-bit. */
+#define FLOW_MAX_CAPACITY (1u << 30)
+
+enum flow_state {
+	FLOW_INACTIVE = 0,
+	FLOW_CURRENT  = 1,
+	FLOW_IDLE     = 2
+};
+
+/* ntm's per-flow DNS counters (attr.h 520..527), kept by the DNS pairing. */
+struct flow_dns {
+	uint64_t requests;      /* QR=0 messages counted to this flow (retransmissions included) */
+	uint64_t responses;     /* QR=1 messages counted to this flow */
+	uint64_t answered;      /* responses that paired with a pending request */
+	uint64_t lost;          /* requests that timed out (or were evicted) unanswered */
+	uint64_t retransmits;   /* requests repeated while the first was pending */
+	uint64_t unmatched;     /* responses with no pending request */
+	uint64_t duplicates;    /* further responses to an answered request */
+	uint64_t rtt_samples;   /* RTT samples taken (== answered on the response's flow) */
+};
+
+struct flow {
+	/* first cache line: what every counted packet touches */
+	uint64_t last_ns;       /* LastActiveTime, ns since the epoch */
+	uint64_t to_octets;     /* source -> dest (forward) */
+	uint64_t to_pdus;
+	uint64_t from_octets;   /* dest -> source (reverse) */
+	uint64_t from_pdus;
+	uint64_t first_ns;      /* FirstTime, ns since the epoch */
+	uint32_t tag;           /* hash tag in the index (flow_hash_tag) */
+	uint32_t dist;          /* caller's distribution slot + 1; 0 = none.
+	                           Zeroed at creation; see flow_table_on_recover */
+	uint8_t state;          /* enum flow_state */
+	uint8_t pad_[7];
+	/* second cache line */
+	struct flow_dns dns;
+};
+
+struct flow_stats {
+	size_t capacity;
+	size_t active;              /* current + idle records */
+	size_t idle;
+	size_t peak;                /* most records ever active at once */
+	uint64_t created;
+	uint64_t recovered;
+	uint64_t insert_failures;   /* new flows refused: table full */
+};
+
+struct flow_table;
+
+/* A table of `capacity` records (1..FLOW_MAX_CAPACITY); NULL when out of
+ * memory or capacity is out of range. */
+struct flow_table *flow_table_create(size_t capacity);
+void flow_table_free(struct flow_table *t);
+
+/* The index tag of a 64-bit key hash (flow_key_hash). */
+static inline uint32_t flow_hash_tag(uint64_t hash)
+{
+	return (uint32_t)hash ^ (uint32_t)(hash >> 32);
+}
+
+/* The in-use (current or idle) record for key k, or NULL.  `hash` is
+ * flow_key_hash(k); tests may pass any value as long as it is consistent. */
+struct flow *flow_lookup(struct flow_table *t, const struct flow_key *k, uint64_t hash);
+
+/* Create the record for k (which must not be in the table) with FirstTime =
+ * LastTime = ts_ns and zero counters.  NULL when the table is full (counted
+ * in insert_failures; the meter's FloodMark policy decides what next). */
+struct flow *flow_insert(struct flow_table *t, const struct flow_key *k,
+			 uint64_t hash, uint64_t ts_ns);
+
+/* Count one PDU of `octets`: reverse = the From (dest -> source) counters.
+ * LastTime never moves backwards (out-of-order timestamps from several
+ * interfaces). */
+static inline void flow_account_raw(struct flow *f, bool reverse,
+				    uint32_t octets, uint64_t ts_ns)
+{
+	if (reverse) {
+		f->from_octets += octets;
+		f->from_pdus++;
+	} else {
+		f->to_octets += octets;
+		f->to_pdus++;
+	}
+	if (ts_ns > f->last_ns)
+		f->last_ns = ts_ns;
+}
+
+/* flow_account_raw plus the state change idle -> current. */
+void flow_account(struct flow_table *t, struct flow *f, bool reverse,
+		  uint32_t octets, uint64_t ts_ns);
+
+/*
+ * RFC 2722 §4.3 for one packet the PME matched.  `key` is the PME's flow
+ * key, `hash` = flow_key_hash(key), `reversed` = the match succeeded on the
+ * D->S retry pass (so key describes the flow with source = the packet's
+ * destination).
+ *   !reversed: current(S->D) -> count forward; else current(D->S) (the key
+ *              swapped with flow_key_swap) -> count reverse; else create S->D
+ *              and count forward.
+ *   reversed:  current(D->S) -> count reverse; else create D->S and count
+ *              reverse.
+ * Returns the record counted, or NULL when a new flow was needed and the
+ * table is full.  *counted_reverse (may be NULL) says which counters moved.
+ */
+struct flow *flow_count_packet(struct flow_table *t, const struct flow_key *key,
+			       uint64_t hash, bool reversed, uint32_t octets,
+			       uint64_t ts_ns, bool *counted_reverse);
+
+/* Return a record to inactive (e.g. its ruleset was destroyed). */
+void flow_remove(struct flow_table *t, struct flow *f);
+
+/*
+ * Garbage collection (RFC 2722 §4.5, RFC 2123's incremental collector).
+ * Inspects up to max_inspect records from a cursor that persists between
+ * calls (so the whole table is covered in capacity / max_inspect calls).  A
+ * current record with no packet for >= inactivity_ns becomes idle; an idle
+ * record whose LastTime is before collected_until_ns (the minimum
+ * ReaderLastTime of the readers collecting its ruleset: everything it did
+ * has been collected) is recovered.  Pass UINT64_MAX when no reader is
+ * registered (an offline run passes the interval end it just wrote).
+ * Returns the number of records recovered.
+ */
+size_t flow_gc(struct flow_table *t, uint64_t now_ns, uint64_t inactivity_ns,
+	       uint64_t collected_until_ns, size_t max_inspect);
+
+/* The same with a collection time per ruleset: collected_until[r] for
+ * ruleset r < n, UINT64_MAX (no reader) for the others. */
+size_t flow_gc_rulesets(struct flow_table *t, uint64_t now_ns,
+			uint64_t inactivity_ns, const uint64_t *collected_until,
+			size_t n, size_t max_inspect);
+
+/* Called for each record just before flow_gc / flow_remove frees it (to
+ * release its distribution slot, ...).  fn NULL = none. */
+typedef void (*flow_recover_fn)(struct flow *f, uint32_t index, void *arg);
+void flow_table_on_recover(struct flow_table *t, flow_recover_fn fn, void *arg);
+
+void flow_table_stats(const struct flow_table *t, struct flow_stats *out);
+
+/* Active records as a percentage of capacity, rounded down: what the meter
+ * compares with HighWaterMark (standby) and FloodMark (flood mode). */
+unsigned flow_table_usage_percent(const struct flow_table *t);
+size_t flow_table_capacity(const struct flow_table *t);
+
+/* Flow index (1-based) of a record of t. */
+uint32_t flow_index(const struct flow_table *t, const struct flow *f);
+/* The in-use record with that index, or NULL. */
+struct flow *flow_by_index(const struct flow_table *t, uint32_t index);
+const struct flow_key *flow_get_key(const struct flow_table *t, const struct flow *f);
+
+/*
+ * Collection walks, in flow-index order (the MIB's TimeFilter order): the
+ * first in-use record with index > after_index and LastTime >= since_ns
+ * (0 = every in-use record), or NULL.
+ */
+struct flow *flow_next_active(const struct flow_table *t, uint32_t after_index,
+			      uint64_t since_ns);
+/* cb for each such record; a non-zero return stops the walk and is
+ * returned. */
+typedef int (*flow_visit_fn)(struct flow *f, uint32_t index, void *arg);
+int flow_foreach_active_since(const struct flow_table *t, uint64_t since_ns,
+			      flow_visit_fn cb, void *arg);
+
+/*
+ * The search index, shared with the DNS pairing: slots hold a 1-based entry
+ * number (0 = empty) and a 32-bit tag whose low bits pick the home slot.
+ * At least twice as many slots as entries, so an insert always finds room
+ * (the caller never stores more than `entries`).
+ */
+struct flow_hslot {
+	uint32_t idx;
+	uint32_t tag;
+};
+
+struct flow_hindex {
+	struct flow_hslot *slot;
+	uint32_t mask;
+};
+
+int flow_hindex_init(struct flow_hindex *h, size_t entries);   /* 0 or -1 */
+void flow_hindex_fini(struct flow_hindex *h);
+void flow_hindex_insert(struct flow_hindex *h, uint32_t tag, uint32_t idx);
+/* Remove entry idx stored under tag; false when it is not there. */
+bool flow_hindex_remove(struct flow_hindex *h, uint32_t tag, uint32_t idx);
+
+/* Probe for tag: the first/next entry with that tag along its chain, 0 at
+ * the end.  *pos is the cursor.  for (i = first(..); i; i = next(..)) */
+static inline uint32_t flow_hindex_scan_(const struct flow_hindex *h,
+					 uint32_t tag, uint32_t *pos)
+{
+	for (;;) {
+		const struct flow_hslot *s = &h->slot[*pos];
+		if (s->idx == 0)
+			return 0;
+		if (s->tag == tag)
+			return s->idx;
+		*pos = (*pos + 1) & h->mask;
+	}
+}
+
+static inline uint32_t flow_hindex_first(const struct flow_hindex *h,
+					 uint32_t tag, uint32_t *pos)
+{
+	*pos = tag & h->mask;
+	return flow_hindex_scan_(h, tag, pos);
+}
+
+static inline uint32_t flow_hindex_next(const struct flow_hindex *h,
+					uint32_t tag, uint32_t *pos)
+{
+	*pos = (*pos + 1) & h->mask;
+	return flow_hindex_scan_(h, tag, pos);
+}
+
+#endif
