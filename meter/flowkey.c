@@ -1,0 +1,184 @@
+/*
+ * flowkey.c — canonical flow keys (see flowkey.h).
+ *
+ * data[] holds the items back to back, sorted by attribute number:
+ *
+ *     attr (2 bytes, big-endian) | width (1) | mask[width] | value[width]
+ *
+ * Big-endian attribute numbers make the byte order of the items their
+ * sort order, and the masked values make equal flows equal bytes, so
+ * hashing and comparing only look at data[0..len).
+ */
+#include "flowkey.h"
+
+#include <string.h>
+
+#include "attr.h"
+
+enum {
+	ITEM_HDR = 3,              /* attr(2) + width(1) */
+	ITEMS_MAX = UINT8_MAX      /* n_items is a uint8_t */
+};
+
+static inline unsigned item_attr(const uint8_t *it)
+{
+	return (unsigned)it[0] << 8 | it[1];
+}
+
+static inline unsigned item_width(const uint8_t *it)
+{
+	return it[2];
+}
+
+static inline unsigned item_size(unsigned width)
+{
+	return ITEM_HDR + 2 * width;
+}
+
+static void item_fill(struct flow_key_item *out, const uint8_t *it)
+{
+	out->attr = (uint16_t)item_attr(it);
+	out->width = (uint8_t)item_width(it);
+	out->mask = it + ITEM_HDR;
+	out->value = it + ITEM_HDR + item_width(it);
+}
+
+void flow_key_clear(struct flow_key *k, unsigned ruleset)
+{
+	/* data[] past len is never read, so it is left as it is (this runs
+	 * for every packet the PME counts). */
+	k->ruleset = (uint16_t)ruleset;
+	k->len = 0;
+	k->n_items = 0;
+}
+
+int flow_key_put(struct flow_key *k, unsigned attr, unsigned width,
+		 const uint8_t *mask, const uint8_t *value)
+{
+	if (attr > UINT16_MAX || width > UINT8_MAX)
+		return -1;
+	/* Find the first item whose attribute is >= attr. */
+	unsigned off = 0;
+	while (off < k->len && item_attr(k->data + off) < attr)
+		off += item_size(item_width(k->data + off));
+
+	unsigned size = item_size(width);
+	unsigned old = 0;          /* bytes of the item being replaced */
+	bool replace = off < k->len && item_attr(k->data + off) == attr;
+	if (replace)
+		old = item_size(item_width(k->data + off));
+	else if (k->n_items >= ITEMS_MAX)
+		return -1;
+	if (k->len - old + size > FLOW_KEY_BYTES)
+		return -1;
+
+	memmove(k->data + off + size, k->data + off + old, k->len - off - old);
+	uint8_t *it = k->data + off;
+	it[0] = (uint8_t)(attr >> 8);
+	it[1] = (uint8_t)attr;
+	it[2] = (uint8_t)width;
+	for (unsigned i = 0; i < width; i++) {
+		it[ITEM_HDR + i] = mask[i];
+		it[ITEM_HDR + width + i] = value[i] & mask[i];
+	}
+	k->len = (uint16_t)(k->len - old + size);
+	if (!replace)
+		k->n_items++;
+	return 0;
+}
+
+bool flow_key_get(const struct flow_key *k, unsigned attr, struct flow_key_item *out)
+{
+	for (unsigned off = 0; off < k->len; off += item_size(item_width(k->data + off))) {
+		unsigned a = item_attr(k->data + off);
+		if (a == attr) {
+			item_fill(out, k->data + off);
+			return true;
+		}
+		if (a > attr)
+			break;
+	}
+	return false;
+}
+
+bool flow_key_item_at(const struct flow_key *k, unsigned i, struct flow_key_item *out)
+{
+	unsigned off = 0;
+	for (unsigned n = 0; off < k->len; n++) {
+		if (n == i) {
+			item_fill(out, k->data + off);
+			return true;
+		}
+		off += item_size(item_width(k->data + off));
+	}
+	return false;
+}
+
+void flow_key_swap(const struct flow_key *in, struct flow_key *out)
+{
+	struct flow_key tmp;
+	if (in == out) {        /* allow swapping in place */
+		tmp = *in;
+		in = &tmp;
+	}
+	flow_key_clear(out, in->ruleset);
+	for (unsigned off = 0; off < in->len; ) {
+		const uint8_t *it = in->data + off;
+		unsigned w = item_width(it);
+		/* Cannot fail: the same items in another order take the
+		 * same room. */
+		(void)flow_key_put(out, attr_swap(item_attr(it)), w,
+				   it + ITEM_HDR, it + ITEM_HDR + w);
+		off += item_size(w);
+	}
+}
+
+/*
+ * The hash: each 8-byte word is folded in with a multiply and an
+ * xor-shift, and the result goes through a full 64-bit finaliser so every
+ * input bit reaches every output bit (the flow table uses the low bits).
+ */
+#define HASH_SEED  0x9e3779b97f4a7c15ULL   /* 2^64 / golden ratio */
+#define HASH_MUL1  0xff51afd7ed558ccdULL
+#define HASH_MUL2  0xc4ceb9fe1a85ec53ULL
+
+static inline uint64_t hash_round(uint64_t h, uint64_t w)
+{
+	h ^= w * HASH_MUL2;
+	h = (h << 31 | h >> 33) * HASH_MUL1;
+	return h;
+}
+
+static inline uint64_t hash_final(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= HASH_MUL1;
+	h ^= h >> 33;
+	h *= HASH_MUL2;
+	h ^= h >> 33;
+	return h;
+}
+
+uint64_t flow_key_hash(const struct flow_key *k)
+{
+	uint64_t h = HASH_SEED ^ ((uint64_t)k->ruleset << 32 | (uint64_t)k->len << 8 | k->n_items);
+	const uint8_t *p = k->data;
+	unsigned n = k->len;
+	for (; n >= 8; n -= 8, p += 8) {
+		uint64_t w;
+		memcpy(&w, p, 8);
+		h = hash_round(h, w);
+	}
+	if (n) {
+		uint64_t w = 0;
+		memcpy(&w, p, n);
+		h = hash_round(h, w);
+	}
+	return hash_final(h);
+}
+
+bool flow_key_equal(const struct flow_key *a, const struct flow_key *b)
+{
+	return a->ruleset == b->ruleset && a->len == b->len &&
+	       a->n_items == b->n_items && memcmp(a->data, b->data, a->len) == 0;
+}
