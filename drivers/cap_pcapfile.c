@@ -1,0 +1,133 @@
+/*
+ * cap_pcapfile.c — classic pcap trace files read without libpcap, so that
+ * packets point straight into the reader's buffer and nanosecond files keep
+ * every digit.  Both magics (µs, ns) in both byte orders.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cap_impl.h"
+
+/* File header: magic, version 2.4, thiszone, sigfigs, snaplen, linktype. */
+#define PCAP_FILE_HDR_LEN 24
+#define PCAP_OFF_VERSION_MAJOR 4
+#define PCAP_OFF_LINKTYPE 20
+#define PCAP_VERSION_MAJOR 2
+/* The upper bits of the linktype field carry FCS information. */
+#define PCAP_LINKTYPE_MASK 0x0fffffffu
+/* Record header: ts_sec, ts_usec|ts_nsec, incl_len, orig_len. */
+#define PCAP_REC_HDR_LEN 16
+
+struct pcapfile {
+	struct cap c;              /* first */
+	struct cap_rbuf rb;
+	bool be;                   /* the file's byte order is big-endian */
+	uint32_t frac_to_ns;       /* 1000 for µs files, 1 for ns files */
+	uint16_t link;
+};
+
+static int pcapfile_next(struct cap *c, struct pkt *pkts, unsigned max)
+{
+	struct pcapfile *f = (struct pcapfile *)c;
+	unsigned n = 0;
+
+	while (n < max) {
+		enum cap_rb_status s = cap_rbuf_need(&f->rb, PCAP_REC_HDR_LEN, n == 0);
+		const uint8_t *h;
+		uint32_t incl, orig;
+		struct pkt *p;
+
+		if (s == CAP_RB_FULL || s == CAP_RB_EOF)
+			break;
+		if (s != CAP_RB_OK)
+			return n > 0 ? (int)n : cap_rbuf_fail(c, &f->rb, s, "pcap record header");
+		h = cap_rbuf_ptr(&f->rb);
+		incl = cap_rd32(h + 8, f->be);
+		orig = cap_rd32(h + 12, f->be);
+		if (incl > CAP_RECORD_MAX) {
+			if (n > 0)
+				break;
+			cap_seterr(c, "%s: corrupt pcap record at offset %llu "
+			           "(captured length %u)", f->rb.path,
+			           (unsigned long long)f->rb.off, incl);
+			return -1;
+		}
+		s = cap_rbuf_need(&f->rb, PCAP_REC_HDR_LEN + (size_t)incl, n == 0);
+		if (s == CAP_RB_FULL)
+			break;
+		if (s != CAP_RB_OK)
+			return n > 0 ? (int)n : cap_rbuf_fail(c, &f->rb, s, "pcap record");
+		h = cap_rbuf_ptr(&f->rb);   /* the buffer may have moved */
+		p = &pkts[n++];
+		p->ts_ns = (uint64_t)cap_rd32(h, f->be) * CAP_NS_PER_SEC +
+		           (uint64_t)cap_rd32(h + 4, f->be) * f->frac_to_ns;
+		p->caplen = incl;
+		p->wirelen = orig;
+		p->data = h + PCAP_REC_HDR_LEN;
+		p->ifindex = 1;
+		p->link = f->link;
+		f->c.st.packets++;
+		f->c.st.bytes += orig;
+		cap_rbuf_skip(&f->rb, PCAP_REC_HDR_LEN + (size_t)incl);
+	}
+	return (int)n;
+}
+
+static void pcapfile_stats(struct cap *c, struct cap_stats *st)
+{
+	struct pcapfile *f = (struct pcapfile *)c;
+
+	st->pos = f->rb.off;
+	st->size = f->rb.size;
+}
+
+static void pcapfile_close(struct cap *c)
+{
+	struct pcapfile *f = (struct pcapfile *)c;
+
+	cap_rbuf_close(&f->rb);
+	free(f);
+}
+
+static const struct cap_ops pcapfile_ops = {
+	.name = "pcap",
+	.next_batch = pcapfile_next,
+	.stats = pcapfile_stats,
+	.close = pcapfile_close,
+};
+
+struct cap *cap_pcapfile_open(struct cap_rbuf *rb, char *err, size_t errlen)
+{
+	struct pcapfile *f;
+	const uint8_t *h;
+	uint32_t magic_le;
+
+	if (cap_rbuf_avail(rb) < PCAP_FILE_HDR_LEN) {
+		cap_fmterr(err, errlen, "%s: truncated pcap file header", rb->path);
+		cap_rbuf_close(rb);
+		return NULL;
+	}
+	f = calloc(1, sizeof *f);
+	if (f == NULL) {
+		cap_fmterr(err, errlen, "%s: out of memory", rb->path);
+		cap_rbuf_close(rb);
+		return NULL;
+	}
+	f->c.ops = &pcapfile_ops;
+	f->rb = *rb;
+	h = cap_rbuf_ptr(&f->rb);
+	magic_le = cap_le32(h);
+	f->be = magic_le != 0xa1b2c3d4u && magic_le != 0xa1b23c4du;
+	f->frac_to_ns = cap_rd32(h, f->be) == 0xa1b23c4du ? 1 : 1000;
+	if (cap_rd16(h + PCAP_OFF_VERSION_MAJOR, f->be) != PCAP_VERSION_MAJOR) {
+		cap_fmterr(err, errlen, "%s: unsupported pcap version %u",
+		           rb->path, cap_rd16(h + PCAP_OFF_VERSION_MAJOR, f->be));
+		cap_rbuf_close(&f->rb);
+		free(f);
+		return NULL;
+	}
+	f->link = (uint16_t)(cap_rd32(h + PCAP_OFF_LINKTYPE, f->be) &
+	                     PCAP_LINKTYPE_MASK);
+	cap_rbuf_skip(&f->rb, PCAP_FILE_HDR_LEN);
+	return &f->c;
+}
