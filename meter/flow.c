@@ -169,7 +169,12 @@ struct flow *flow_insert(struct flow_table *t, const struct flow_key *k,
 	f->first_ns = f->last_ns = ts_ns;
 	f->tag = flow_hash_tag(hash);
 	f->state = FLOW_CURRENT;
-	t->key[idx - 1] = *k;
+	/* only the used bytes: the PME leaves data[] past len unwritten */
+	struct flow_key *dst = &t->key[idx - 1];
+	dst->ruleset = k->ruleset;
+	dst->len = k->len;
+	dst->n_items = k->n_items;
+	memcpy(dst->data, k->data, k->len);
 	flow_hindex_insert(&t->index, f->tag, idx);
 	t->st.created++;
 	if (++t->st.active > t->st.peak)
