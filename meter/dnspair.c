@@ -1,0 +1,375 @@
+/* dnspair.c — DNS request/response pairing (see dnspair.h). */
+#include "dnspair.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NS_PER_US 1000u
+#define PROTO_TCP 6u
+#define PROTO_UDP 17u
+#define NIL 0u                  /* entry numbers are 1-based */
+
+/* The part of the key every message has.  40 bytes, no padding, so it is
+ * hashed and compared as bytes. */
+struct pair_key {
+	uint8_t client[16];
+	uint8_t server[16];
+	uint16_t cport, sport;
+	uint16_t id;
+	uint8_t proto;
+	uint8_t ipver;
+};
+_Static_assert(sizeof(struct pair_key) == 40, "pair_key has no padding");
+
+enum { E_HAS_Q = 1, E_ANSWERED = 2 };
+
+struct entry {
+	struct pair_key k;
+	uint64_t ts_ns;            /* latest request */
+	uint64_t flow_first_ns;    /* FirstTime of the request's flow */
+	uint32_t flow_idx;         /* 0 = none */
+	uint32_t tag;
+	uint32_t prev, next;       /* age list (oldest at head); free list */
+	uint32_t qname_hash;
+	uint16_t qtype, qclass;
+	uint8_t flags;
+};
+
+struct dnspair {
+	struct flow_table *ft;
+	struct entry *e;           /* e[i - 1] is entry i */
+	size_t capacity;
+	uint64_t timeout_ns;
+	uint32_t head, tail;       /* age list */
+	uint32_t free_head;
+	struct flow_hindex index;
+	struct dnspair_stats st;
+};
+
+struct question {
+	bool has;
+	uint32_t qname_hash;
+	uint16_t qtype, qclass;
+};
+
+size_t dnspair_entry_bytes(void)
+{
+	/* the index keeps at least two slots per entry */
+	return sizeof(struct entry) + 2 * sizeof(struct flow_hslot);
+}
+
+struct dnspair *dnspair_create(struct flow_table *t, size_t capacity,
+			       uint64_t timeout_ns)
+{
+	if (capacity == 0 || capacity > DNSPAIR_MAX_CAPACITY || timeout_ns == 0)
+		return NULL;
+	struct dnspair *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->e = calloc(capacity, sizeof(*p->e));
+	if (!p->e || flow_hindex_init(&p->index, capacity) != 0) {
+		dnspair_free(p);
+		return NULL;
+	}
+	p->ft = t;
+	p->capacity = capacity;
+	p->timeout_ns = timeout_ns;
+	for (size_t i = 1; i < capacity; i++)
+		p->e[i - 1].next = (uint32_t)(i + 1);
+	p->free_head = 1;
+	return p;
+}
+
+void dnspair_free(struct dnspair *p)
+{
+	if (!p)
+		return;
+	flow_hindex_fini(&p->index);
+	free(p->e);
+	free(p);
+}
+
+static inline struct entry *ent(const struct dnspair *p, uint32_t i)
+{
+	return &p->e[i - 1];
+}
+
+/* ---- key, hash --------------------------------------------------------- */
+
+#define MIX_MUL1 0xff51afd7ed558ccdULL
+#define MIX_MUL2 0xc4ceb9fe1a85ec53ULL
+
+static uint32_t key_tag(const struct pair_key *k)
+{
+	uint64_t w[sizeof(*k) / 8];
+	memcpy(w, k, sizeof(*k));
+	uint64_t h = 0x9e3779b97f4a7c15ULL;
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+		h ^= w[i] * MIX_MUL2;
+		h = (h << 31 | h >> 33) * MIX_MUL1;
+	}
+	h ^= h >> 33;
+	h *= MIX_MUL2;
+	h ^= h >> 29;
+	return flow_hash_tag(h);
+}
+
+/* client = the requester: the source of a request, the destination of a
+ * response. */
+static void make_key(const struct pkt_info *pi, struct pair_key *k)
+{
+	unsigned c = pi->dns.qr ? 1 : 0, s = 1 - c;
+	memcpy(k->client, pi->addr[c], sizeof(k->client));
+	memcpy(k->server, pi->addr[s], sizeof(k->server));
+	k->cport = pi->port[c];
+	k->sport = pi->port[s];
+	k->id = pi->dns.id;
+	k->proto = (uint8_t)(pi->dns.over_tcp ? PROTO_TCP : PROTO_UDP);
+	k->ipver = pi->ip_version;
+}
+
+/* Questions are compatible unless both were captured and differ. */
+static bool question_fits(const struct entry *e, const struct question *q)
+{
+	if (!(e->flags & E_HAS_Q) || !q->has)
+		return true;
+	return e->qname_hash == q->qname_hash && e->qtype == q->qtype &&
+	       e->qclass == q->qclass;
+}
+
+static void set_question(struct entry *e, const struct question *q)
+{
+	if (!q->has)
+		return;
+	e->flags |= E_HAS_Q;
+	e->qname_hash = q->qname_hash;
+	e->qtype = q->qtype;
+	e->qclass = q->qclass;
+}
+
+static inline bool expired(const struct dnspair *p, const struct entry *e,
+			   uint64_t now_ns)
+{
+	return now_ns >= e->ts_ns && now_ns - e->ts_ns >= p->timeout_ns;
+}
+
+/* ---- age list ------------------------------------------------------------ */
+
+static void list_unlink(struct dnspair *p, uint32_t i)
+{
+	struct entry *e = ent(p, i);
+	if (e->prev)
+		ent(p, e->prev)->next = e->next;
+	else
+		p->head = e->next;
+	if (e->next)
+		ent(p, e->next)->prev = e->prev;
+	else
+		p->tail = e->prev;
+	e->prev = e->next = NIL;
+}
+
+static void list_append(struct dnspair *p, uint32_t i)
+{
+	struct entry *e = ent(p, i);
+	e->prev = p->tail;
+	e->next = NIL;
+	if (p->tail)
+		ent(p, p->tail)->next = i;
+	else
+		p->head = i;
+	p->tail = i;
+}
+
+/* ---- flow credits --------------------------------------------------------- */
+
+/* The request's flow, if it is still the same flow (not recovered and
+ * reused since). */
+static struct flow *request_flow(struct dnspair *p, const struct entry *e)
+{
+	if (e->flow_idx == 0 || !p->ft)
+		return NULL;
+	struct flow *f = flow_by_index(p->ft, e->flow_idx);
+	if (!f || f->first_ns != e->flow_first_ns) {
+		p->st.stale_flow++;
+		return NULL;
+	}
+	return f;
+}
+
+static void remember_flow(struct dnspair *p, struct entry *e, struct flow *f)
+{
+	if (f && p->ft) {
+		e->flow_idx = flow_index(p->ft, f);
+		e->flow_first_ns = f->first_ns;
+	} else {
+		e->flow_idx = 0;
+		e->flow_first_ns = 0;
+	}
+}
+
+/* ---- entries ----------------------------------------------------------------- */
+
+/* Drop entry i; an unanswered one is a lost request. */
+static bool drop_entry(struct dnspair *p, uint32_t i)
+{
+	struct entry *e = ent(p, i);
+	bool lost = !(e->flags & E_ANSWERED);
+	if (lost) {
+		p->st.lost++;
+		struct flow *f = request_flow(p, e);
+		if (f)
+			f->dns.lost++;
+	}
+	list_unlink(p, i);
+	flow_hindex_remove(&p->index, e->tag, i);
+	e->next = p->free_head;
+	p->free_head = i;
+	p->st.pending--;
+	return lost;
+}
+
+static uint32_t new_entry(struct dnspair *p)
+{
+	if (p->free_head == NIL) {
+		p->st.evicted++;
+		drop_entry(p, p->head);
+	}
+	uint32_t i = p->free_head;
+	p->free_head = ent(p, i)->next;
+	if (++p->st.pending > p->st.peak_pending)
+		p->st.peak_pending = p->st.pending;
+	return i;
+}
+
+size_t dnspair_expire(struct dnspair *p, uint64_t now_ns, size_t max)
+{
+	size_t lost = 0;
+	for (size_t n = 0; n < max && p->head && expired(p, ent(p, p->head), now_ns); n++)
+		lost += drop_entry(p, p->head);
+	return lost;
+}
+
+/* The live (unexpired) entry for (key, question): an unanswered one if
+ * there is one, else an answered one; NIL if none. */
+static uint32_t find(const struct dnspair *p, const struct pair_key *k, uint32_t tag,
+		     const struct question *q, uint64_t now_ns)
+{
+	uint32_t pos, done = NIL;
+	for (uint32_t i = flow_hindex_first(&p->index, tag, &pos); i;
+	     i = flow_hindex_next(&p->index, tag, &pos)) {
+		const struct entry *e = ent(p, i);
+		if (memcmp(&e->k, k, sizeof(*k)) != 0 || !question_fits(e, q) ||
+		    expired(p, e, now_ns))
+			continue;
+		if (!(e->flags & E_ANSWERED))
+			return i;
+		if (done == NIL)
+			done = i;
+	}
+	return done;
+}
+
+static enum dnspair_event on_request(struct dnspair *p, const struct pkt_info *pi,
+				     const struct pair_key *k, uint32_t tag,
+				     const struct question *q, struct flow *f)
+{
+	p->st.requests++;
+	if (f)
+		f->dns.requests++;
+	uint32_t i = find(p, k, tag, q, pi->ts_ns);
+	enum dnspair_event ev = DNSPAIR_REQUEST;
+	if (i && !(ent(p, i)->flags & E_ANSWERED)) {
+		ev = DNSPAIR_RETRANSMIT;
+		p->st.retransmits++;
+		if (f)
+			f->dns.retransmits++;
+	}
+	if (i) {
+		/* the latest request is the one an answer is timed from */
+		list_unlink(p, i);
+	} else {
+		i = new_entry(p);
+		struct entry *e = ent(p, i);
+		memset(e, 0, sizeof(*e));
+		e->k = *k;
+		e->tag = tag;
+		flow_hindex_insert(&p->index, tag, i);
+	}
+	struct entry *e = ent(p, i);
+	if (ev == DNSPAIR_REQUEST)
+		e->flags = 0;      /* a new exchange: forget the old question */
+	e->ts_ns = pi->ts_ns;
+	set_question(e, q);
+	remember_flow(p, e, f);
+	list_append(p, i);
+	return ev;
+}
+
+static enum dnspair_event on_response(struct dnspair *p, const struct pkt_info *pi,
+				      const struct pair_key *k, uint32_t tag,
+				      const struct question *q, struct flow *f,
+				      struct dnspair_sample *sample)
+{
+	p->st.responses++;
+	if (f)
+		f->dns.responses++;
+	uint32_t i = find(p, k, tag, q, pi->ts_ns);
+	if (!i) {
+		p->st.unmatched++;
+		if (f)
+			f->dns.unmatched++;
+		return DNSPAIR_UNMATCHED;
+	}
+	struct entry *e = ent(p, i);
+	if (e->flags & E_ANSWERED) {
+		p->st.duplicates++;
+		if (f)
+			f->dns.duplicates++;
+		return DNSPAIR_DUPLICATE;
+	}
+	e->flags |= E_ANSWERED;
+	p->st.answered++;
+	uint64_t rtt_us = 0;
+	if (pi->ts_ns >= e->ts_ns)
+		rtt_us = (pi->ts_ns - e->ts_ns + NS_PER_US / 2) / NS_PER_US;
+	else
+		p->st.negative_rtt++;
+	if (f) {
+		f->dns.answered++;
+		f->dns.rtt_samples++;
+	}
+	if (sample) {
+		sample->flow = f;
+		sample->flow_index = (f && p->ft) ? flow_index(p->ft, f) : 0;
+		sample->rtt_us = rtt_us;
+		sample->ts_ns = pi->ts_ns;
+	}
+	return DNSPAIR_ANSWER;
+}
+
+enum dnspair_event dnspair_packet(struct dnspair *p, const struct pkt_info *pi,
+				  struct flow *f, struct dnspair_sample *sample)
+{
+	dnspair_expire(p, pi->ts_ns, DNSPAIR_SWEEP_PER_PACKET);
+	if (!pi->dns_present || !pi->has_ports)
+		return DNSPAIR_NONE;
+	struct pair_key k;
+	make_key(pi, &k);
+	uint32_t tag = key_tag(&k);
+	struct question q = {
+		.has = pi->dns.has_question,
+		.qname_hash = pi->dns.qname_hash,
+		.qtype = pi->dns.qtype,
+		.qclass = pi->dns.qclass,
+	};
+	if (pi->dns.qr)
+		return on_response(p, pi, &k, tag, &q, f, sample);
+	return on_request(p, pi, &k, tag, &q, f);
+}
+
+void dnspair_stats(const struct dnspair *p, struct dnspair_stats *out)
+{
+	*out = p->st;
+}

@@ -1,0 +1,114 @@
+/*
+ * dnspair.h — matching DNS requests to responses (DESIGN.md, "Matching DNS
+ * requests to responses").
+ *
+ * Key: transport (UDP/TCP), IP version, client address+port, server
+ * address+port, DNS ID, and the question (qname hash, QTYPE, QCLASS) when
+ * both messages captured it: a response cut before its question (96-byte
+ * snaplen) still pairs by the rest, but two messages that both carry a
+ * question pair only when the questions are equal.
+ *
+ *  - A request (QR=0) makes a pending entry remembering its time and the
+ *    flow it was counted to (flow index + FirstTime, so a flow recovered
+ *    and reused meanwhile is never credited).
+ *  - A request whose key is pending is a retransmission; the entry's time
+ *    moves to it: RTT = response - latest matching request (tshark's
+ *    dns.time).  A request whose key was already answered starts a new
+ *    exchange (a plain request).
+ *  - A response whose key is pending and unanswered is answered: one RTT
+ *    sample.  The entry stays until the timeout so a further response is a
+ *    duplicate (no second sample).  A response with no live entry is
+ *    unmatched.
+ *  - An entry is expired once the packet clock is >= its time + timeout
+ *    (default 5 s): if unanswered it is lost.  Expired entries never pair
+ *    even before they are swept.
+ *  - The pending table has a fixed capacity; when full the oldest entry is
+ *    evicted.  An evicted unanswered request is counted lost (it can no
+ *    longer be paired) and in stats.evicted.
+ *
+ * RTT samples are in µs, rounded to nearest (half up): (ns + 500) / 1000.
+ * A response stamped before its request (clock steps between interfaces)
+ * gives 0 and is counted in stats.negative_rtt.
+ *
+ * Counters go to flows (struct flow_dns): requests, retransmits and lost to
+ * the flow the request was counted to; responses, answered, duplicates,
+ * unmatched and rtt_samples to the response's flow (the same flow when the
+ * ruleset keys by server).  Every exchange ends answered or lost:
+ * requests - retransmits = answered + lost + still pending.
+ *
+ * One instance pairs the packets counted into one ruleset's flows (a packet
+ * counted by several rulesets goes to each ruleset's instance).  Time is the
+ * packet clock (trace time offline).  Hot path: no allocation, no locks, no
+ * syscalls; each packet also expires at most DNSPAIR_SWEEP_PER_PACKET old
+ * entries, which keeps up because a packet adds at most one.
+ */
+#ifndef NTM_DNSPAIR_H
+#define NTM_DNSPAIR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "flow.h"
+#include "packet.h"
+
+#define DNSPAIR_DEFAULT_TIMEOUT_NS 5000000000ull
+#define DNSPAIR_SWEEP_PER_PACKET 2u
+#define DNSPAIR_MAX_CAPACITY (1u << 30)
+
+enum dnspair_event {
+	DNSPAIR_NONE = 0,       /* not a DNS message (or no ports): ignored */
+	DNSPAIR_REQUEST,        /* new exchange pending */
+	DNSPAIR_RETRANSMIT,     /* request repeated while pending */
+	DNSPAIR_ANSWER,         /* response paired: *sample filled */
+	DNSPAIR_DUPLICATE,      /* further response to an answered request */
+	DNSPAIR_UNMATCHED       /* response with no live request */
+};
+
+/* One RTT: the caller adds it to the flow's distribution and to the
+ * --samples CSV (time_ns,flow,rtt_us). */
+struct dnspair_sample {
+	struct flow *flow;      /* the response's flow (NULL if none given) */
+	uint32_t flow_index;    /* 0 when flow is NULL */
+	uint64_t rtt_us;
+	uint64_t ts_ns;         /* the response's time */
+};
+
+struct dnspair_stats {
+	uint64_t requests, retransmits;
+	uint64_t responses, answered, duplicates, unmatched;
+	uint64_t lost;          /* timed out or evicted unanswered */
+	uint64_t evicted;       /* entries pushed out by a full table */
+	uint64_t stale_flow;    /* credits dropped: the flow was recovered */
+	uint64_t negative_rtt;
+	size_t pending;         /* entries held now (answered ones included) */
+	size_t peak_pending;
+};
+
+struct dnspair;
+
+/* Pairing for the flows of table t: `capacity` pending entries
+ * (1..DNSPAIR_MAX_CAPACITY), timeout_ns > 0.  NULL on bad arguments or out
+ * of memory. */
+struct dnspair *dnspair_create(struct flow_table *t, size_t capacity,
+			       uint64_t timeout_ns);
+void dnspair_free(struct dnspair *p);
+
+/*
+ * One decoded packet (pi->dns_present says whether it is DNS) counted into
+ * flow f (NULL: the ruleset did not count it; it is still paired, only no
+ * flow is credited).  Returns what it was; on DNSPAIR_ANSWER *sample
+ * (may be NULL) holds the RTT.
+ */
+enum dnspair_event dnspair_packet(struct dnspair *p, const struct pkt_info *pi,
+				  struct flow *f, struct dnspair_sample *sample);
+
+/* Expire up to max entries (oldest first) whose time + timeout <= now_ns;
+ * returns how many were lost.  At the end of a trace the caller may pass
+ * UINT64_MAX to count every unanswered request as lost. */
+size_t dnspair_expire(struct dnspair *p, uint64_t now_ns, size_t max);
+
+void dnspair_stats(const struct dnspair *p, struct dnspair_stats *out);
+
+/* Bytes per pending entry, index slots included (for sizing reports). */
+size_t dnspair_entry_bytes(void);
+
+#endif
