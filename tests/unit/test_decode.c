@@ -633,6 +633,32 @@ static void ipv6_ext_chain(void **state)
 	assert_int_equal(i.payload_len, 8);
 }
 
+static void ipv6_jumbogram(void **state)
+{
+	(void)state;
+	/* payload 0, hop-by-hop with a jumbo payload option: the datagram runs
+	 * to the end of the frame (the option's length is not read) */
+	static const uint8_t f[] = {
+		0x60, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x40,
+		0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x01,
+		0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x53,
+		0x11, 0x00, 0xc2, 0x04, 0x00, 0x01, 0x00, 0x1c,  /* jumbo 65564 */
+		0x14, 0xb4, 0x00, 0x35, 0x00, 0x00, 0x00, 0x00,  /* UDP 5300 -> 53 */
+		0x01, 0x02, 0x03, 0x04,
+	};
+	struct pkt_info i;
+	/* captured: 60 bytes of a 65604-byte datagram */
+	assert_int_equal(run(PKT_LINK_IPV6, f, sizeof f, 40 + 65564, &i), PKT_OK);
+	assert_int_equal(i.proto, 17);
+	assert_true(i.has_ports);
+	assert_int_equal(i.port[1], 53);
+	assert_int_equal(i.payload_len, 0xffff);      /* saturated */
+	assert_no_dns(&i);
+	/* all captured: 4 payload bytes */
+	assert_int_equal(run_all(PKT_LINK_IPV6, f, sizeof f, &i), PKT_OK);
+	assert_int_equal(i.payload_len, 4);
+}
+
 static void bad_ipv6_ext_chain(void **state)
 {
 	(void)state;
@@ -660,6 +686,19 @@ static void bad_ipv6_ext_chain(void **state)
 	};
 	assert_int_equal(run_all(PKT_LINK_IPV6, too_long, sizeof too_long, &i), PKT_BAD_IPV6_EXT);
 	assert_false(i.has_ports);
+
+	/* payload length 0 without hop-by-hop: nothing follows the header,
+	 * whatever the frame holds */
+	static const uint8_t empty[] = {
+		0x60, 0x00, 0x00, 0x00, 0x00, 0x00, 0x11, 0x40,  /* payload 0, next UDP */
+		0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x01,
+		0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x53,
+		0x14, 0xb4, 0x00, 0x35, 0x00, 0x08, 0x00, 0x00,  /* trailer */
+	};
+	assert_int_equal(run_all(PKT_LINK_IPV6, empty, sizeof empty, &i), PKT_OK);
+	assert_int_equal(i.proto, 17);
+	assert_false(i.has_ports);
+	assert_int_equal(i.payload_len, 0);
 
 	/* payload length 0 (no jumbo option): the chain has nowhere to be */
 	uint8_t z[sizeof too_long];
@@ -873,6 +912,50 @@ static void dns_compression_pointer(void **state)
 	f[62] = 0x83;
 	assert_int_equal(run_all(PKT_LINK_ETHERNET, f, sizeof f, &i), PKT_OK);
 	assert_false(i.dns.has_question);
+}
+
+/* Raw IPv4 UDP to port 53, QDCOUNT 1, with `q` as the question section. */
+static size_t udp_dns_with_question(const uint8_t *q, size_t qlen, uint8_t *f)
+{
+	size_t len = 20 + 8 + 12 + qlen;
+	memset(f, 0, 40);
+	f[0] = 0x45; f[2] = (uint8_t)(len >> 8); f[3] = (uint8_t)len;
+	f[9] = 17;
+	f[23] = 53;                                   /* UDP dport 53 */
+	f[28 + 5] = 1;                                /* QDCOUNT 1 */
+	memcpy(f + 40, q, qlen);
+	return len;
+}
+
+static void dns_label_type_in_bounds(void **state)
+{
+	(void)state;
+	/* A pointer (0xc0 0x0c) or a reserved label type (0x41, 0x82) with
+	 * enough bytes after it that, read as a length, it would end in a
+	 * plausible name: it still means "no question". */
+	static const uint8_t first[] = { 0xc0, 0x41, 0x82 };
+	for (size_t k = 0; k < sizeof first; k++) {
+		uint8_t q[260], f[300];
+		memset(q, 0, sizeof q);
+		q[0] = first[k];
+		q[1] = 0x0c;
+		size_t skip = 1u + first[k];          /* where a length reading would go */
+		q[skip + 2] = 1; q[skip + 4] = 1;     /* would-be QTYPE A, QCLASS IN */
+		size_t len = udp_dns_with_question(q, sizeof q, f);
+		struct pkt_info i;
+		assert_int_equal(run_all(PKT_LINK_IPV4, f, len, &i), PKT_OK);
+		assert_true(i.dns_present);
+		assert_false(i.dns.has_question);
+	}
+	/* the same with a plain label of 63 is a question */
+	uint8_t q[80], f[140];
+	memset(q, 'a', sizeof q);
+	q[0] = 63; q[64] = 0; q[65] = 0; q[66] = 1; q[67] = 0; q[68] = 1;
+	size_t len = udp_dns_with_question(q, 69, f);
+	struct pkt_info i;
+	assert_int_equal(run_all(PKT_LINK_IPV4, f, len, &i), PKT_OK);
+	assert_true(i.dns.has_question);
+	assert_int_equal(i.dns.qname_len, 65);
 }
 
 static void dns_label_past_end(void **state)
@@ -1132,6 +1215,7 @@ int main(void)
 		cmocka_unit_test(ipv4_options),
 		cmocka_unit_test(bad_ipv4_header),
 		cmocka_unit_test(ipv6_ext_chain),
+		cmocka_unit_test(ipv6_jumbogram),
 		cmocka_unit_test(bad_ipv6_ext_chain),
 		cmocka_unit_test(dns_over_tcp),
 		cmocka_unit_test(tcp_without_dns),
@@ -1139,6 +1223,7 @@ int main(void)
 		cmocka_unit_test(udp_other_port),
 		cmocka_unit_test(dns_header_fields),
 		cmocka_unit_test(dns_compression_pointer),
+		cmocka_unit_test(dns_label_type_in_bounds),
 		cmocka_unit_test(dns_label_past_end),
 		cmocka_unit_test(dns_name_length_limit),
 		cmocka_unit_test(qname_hash),
