@@ -1,5 +1,6 @@
 /* dnspair.c — DNS request/response pairing (see dnspair.h). */
 #include "dnspair.h"
+#include "dist.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -41,6 +42,7 @@ struct dnspair {
 	struct entry *e;           /* e[i - 1] is entry i */
 	size_t capacity;
 	uint64_t timeout_ns;
+	bool feed_dists;
 	uint32_t head, tail;       /* age list */
 	uint32_t free_head;
 	struct flow_hindex index;
@@ -339,6 +341,11 @@ static enum dnspair_event on_response(struct dnspair *p, const struct pkt_info *
 	if (f) {
 		f->dns.answered++;
 		f->dns.rtt_samples++;
+		if (p->feed_dists && p->ft) {
+			struct dist *d = flow_dist(p->ft, f);
+			if (d)
+				dist_add(d, rtt_us, pi->ts_ns);
+		}
 	}
 	if (sample) {
 		sample->flow = f;
@@ -367,6 +374,11 @@ enum dnspair_event dnspair_packet(struct dnspair *p, const struct pkt_info *pi,
 	if (pi->dns.qr)
 		return on_response(p, pi, &k, tag, &q, f, sample);
 	return on_request(p, pi, &k, tag, &q, f);
+}
+
+void dnspair_feed_dists(struct dnspair *p, bool on)
+{
+	p->feed_dists = on;
 }
 
 void dnspair_stats(const struct dnspair *p, struct dnspair_stats *out)

@@ -45,6 +45,7 @@
 #ifndef NTM_DNSPAIR_H
 #define NTM_DNSPAIR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "flow.h"
@@ -100,6 +101,11 @@ void dnspair_free(struct dnspair *p);
  */
 enum dnspair_event dnspair_packet(struct dnspair *p, const struct pkt_info *pi,
 				  struct flow *f, struct dnspair_sample *sample);
+
+/* When on, each RTT sample is also added (dist_add) to the response flow's
+ * distribution, flow_dist(t, flow), if the table's pool has one for it.
+ * Off by default: the caller adds *sample where its ruleset wants it. */
+void dnspair_feed_dists(struct dnspair *p, bool on);
 
 /* Expire up to max entries (oldest first) whose time + timeout <= now_ns;
  * returns how many were lost.  At the end of a trace the caller may pass

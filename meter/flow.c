@@ -1,5 +1,6 @@
 /* flow.c — the flow table: slab of records, key array, search index. */
 #include "flow.h"
+#include "dist.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,9 @@ struct flow_table {
 	size_t capacity;
 	size_t gc_cursor;          /* next slab position flow_gc inspects */
 	struct flow_hindex index;
+	struct dist *dists;        /* pool; dists[s - 1] is slot s */
+	uint32_t *dist_free;       /* free slots, stack */
+	size_t dist_n_free;
 	flow_recover_fn on_recover;
 	void *on_recover_arg;
 	struct flow_stats st;
@@ -127,6 +131,8 @@ void flow_table_free(struct flow_table *t)
 	free(t->rec);
 	free(t->key);
 	free(t->free_stack);
+	free(t->dists);
+	free(t->dist_free);
 	flow_hindex_fini(&t->index);
 	free(t);
 }
@@ -225,6 +231,11 @@ void flow_remove(struct flow_table *t, struct flow *f)
 	if (t->on_recover)
 		t->on_recover(f, idx, t->on_recover_arg);
 	flow_hindex_remove(&t->index, f->tag, idx);
+	if (f->dist) {
+		t->dist_free[t->dist_n_free++] = f->dist;
+		t->st.dist_used--;
+		f->dist = 0;
+	}
 	if (f->state == FLOW_IDLE)
 		t->st.idle--;
 	t->st.active--;
@@ -279,6 +290,49 @@ size_t flow_gc_rulesets(struct flow_table *t, uint64_t now_ns,
 {
 	return gc_run(t, now_ns, inactivity_ns, UINT64_MAX, collected_until, n,
 		      max_inspect);
+}
+
+int flow_table_enable_dists(struct flow_table *t, size_t n_slots)
+{
+	if (t->dists || n_slots > t->capacity)
+		return -1;
+	if (n_slots == 0)
+		return 0;
+	t->dists = malloc(n_slots * sizeof(*t->dists));
+	t->dist_free = malloc(n_slots * sizeof(*t->dist_free));
+	if (!t->dists || !t->dist_free) {
+		free(t->dists);
+		free(t->dist_free);
+		t->dists = NULL;
+		t->dist_free = NULL;
+		return -1;
+	}
+	for (size_t i = 0; i < n_slots; i++)
+		t->dist_free[i] = (uint32_t)(n_slots - i);
+	t->dist_n_free = n_slots;
+	t->st.dist_slots = n_slots;
+	return 0;
+}
+
+struct dist *flow_dist(struct flow_table *t, struct flow *f)
+{
+	if (f->dist)
+		return &t->dists[f->dist - 1];
+	if (t->dist_n_free == 0) {
+		if (t->dists)
+			t->st.dist_failures++;
+		return NULL;
+	}
+	f->dist = t->dist_free[--t->dist_n_free];
+	t->st.dist_used++;
+	struct dist *d = &t->dists[f->dist - 1];
+	dist_init(d);
+	return d;
+}
+
+const struct dist *flow_dist_peek(const struct flow_table *t, const struct flow *f)
+{
+	return f->dist ? &t->dists[f->dist - 1] : NULL;
 }
 
 void flow_table_on_recover(struct flow_table *t, flow_recover_fn fn, void *arg)

@@ -62,8 +62,8 @@ struct flow {
 	uint64_t from_pdus;
 	uint64_t first_ns;      /* FirstTime, ns since the epoch */
 	uint32_t tag;           /* hash tag in the index (flow_hash_tag) */
-	uint32_t dist;          /* caller's distribution slot + 1; 0 = none.
-	                           Zeroed at creation; see flow_table_on_recover */
+	uint32_t dist;          /* slot + 1 in the table's distribution pool,
+	                           0 = none yet (flow_dist) */
 	uint8_t state;          /* enum flow_state */
 	uint8_t pad_[7];
 	/* second cache line */
@@ -78,6 +78,9 @@ struct flow_stats {
 	uint64_t created;
 	uint64_t recovered;
 	uint64_t insert_failures;   /* new flows refused: table full */
+	size_t dist_slots;          /* distribution pool size (0 = no pool) */
+	size_t dist_used;
+	uint64_t dist_failures;     /* flow_dist found the pool empty */
 };
 
 struct flow_table;
@@ -164,8 +167,23 @@ size_t flow_gc_rulesets(struct flow_table *t, uint64_t now_ns,
 			uint64_t inactivity_ns, const uint64_t *collected_until,
 			size_t n, size_t max_inspect);
 
-/* Called for each record just before flow_gc / flow_remove frees it (to
- * release its distribution slot, ...).  fn NULL = none. */
+/*
+ * Turnaround distributions (dist.h, ~8 KB each) live in a pool sized at
+ * start, since few flows (those of rulesets that keep distributions) need
+ * one.  flow_table_enable_dists allocates n_slots (0 or -1).  flow_dist
+ * gives f's distribution, taking and initialising a free slot on the first
+ * call (O(1), no allocation); NULL when the pool is empty (counted) or not
+ * enabled.  flow_dist_peek never takes a slot.  The slot returns to the
+ * pool when the record is recovered.
+ */
+struct dist;
+int flow_table_enable_dists(struct flow_table *t, size_t n_slots);
+struct dist *flow_dist(struct flow_table *t, struct flow *f);
+const struct dist *flow_dist_peek(const struct flow_table *t, const struct flow *f);
+
+/* Called for each record just before flow_gc / flow_remove frees it (e.g.
+ * to flush what a reader has not seen); the table releases the record's
+ * distribution slot itself, after the call.  fn NULL = none. */
 typedef void (*flow_recover_fn)(struct flow *f, uint32_t index, void *arg);
 void flow_table_on_recover(struct flow_table *t, flow_recover_fn fn, void *arg);
 

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "attr.h"
+#include "dist.h"
 #include "dnspair.h"
 #include "flow.h"
 #include "flowkey.h"
@@ -469,6 +470,33 @@ static void new_exchange_after_answer(void **state)
 	assert_int_equal(fx->f->dns.rtt_samples, 2);
 }
 
+static void samples_feed_distributions(void **state)
+{
+	struct fx *fx = *state;
+	struct msg m = v4msg();
+	assert_int_equal(flow_table_enable_dists(fx->ft, 1), 0);
+	req(fx, &m, T0, fx->f);
+	resp(fx, &m, T0 + 2 * MS, fx->f, NULL);
+	assert_null(flow_dist_peek(fx->ft, fx->f));       /* off by default */
+	dnspair_feed_dists(fx->dp, true);
+	m.id = 2;
+	req(fx, &m, T0 + 10 * MS, fx->f);
+	resp(fx, &m, T0 + 13 * MS, fx->f, NULL);
+	const struct dist *d = flow_dist_peek(fx->ft, fx->f);
+	assert_non_null(d);
+	assert_int_equal(d->count, 1);
+	assert_int_equal(d->ring_v[0], 3000);
+	assert_int_equal(d->ring_t[0], T0 + 13 * MS);
+	/* pool exhausted: the sample still counts, the table counts the miss */
+	m.id = 3;
+	req(fx, &m, T0 + 20 * MS, fx->g);
+	resp(fx, &m, T0 + 21 * MS, fx->g, NULL);
+	assert_int_equal(fx->g->dns.rtt_samples, 1);
+	struct flow_stats st;
+	flow_table_stats(fx->ft, &st);
+	assert_int_equal(st.dist_failures, 1);
+}
+
 static void response_before_request_clock(void **state)
 {
 	struct fx *fx = *state;
@@ -528,6 +556,7 @@ int main(void)
 		T(credits_split_between_flows),
 		T(recovered_flow_not_credited),
 		T(new_exchange_after_answer),
+		T(samples_feed_distributions),
 		T(response_before_request_clock),
 		T(exchanges_add_up),
 	};

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "attr.h"
+#include "dist.h"
 #include "flow.h"
 #include "flowkey.h"
 
@@ -282,13 +283,15 @@ static void gc_inactivity_and_collection(void **state)
 	struct flow_table *t = flow_table_create(4);
 	unsigned arg = 0;
 	recover_calls = 0;
+	assert_int_equal(flow_table_enable_dists(t, 2), 0);
 	flow_table_on_recover(t, on_recover, &arg);
 	struct flow_key a, b;
 	mk_key(&a, 1);
 	mk_key(&b, 2);
 	struct flow *fa = flow_insert(t, &a, flow_key_hash(&a), 10 * SEC);
 	struct flow *fb = flow_insert(t, &b, flow_key_hash(&b), 10 * SEC);
-	fa->dist = 7;
+	assert_non_null(flow_dist(t, fa));
+	assert_int_equal(fa->dist, 1);
 	flow_account(t, fb, false, 1, 700 * SEC);
 	const uint64_t inact = 600 * SEC;
 	/* not yet inactive for 600 s: untouched, whatever the readers did */
@@ -315,9 +318,10 @@ static void gc_inactivity_and_collection(void **state)
 	assert_int_equal(recover_calls, 1);
 	assert_int_equal(arg, 1);
 	assert_int_equal(recover_last_index, 1);
-	assert_int_equal(recover_last_dist, 7);
+	assert_int_equal(recover_last_dist, 1);
 	flow_table_stats(t, &st);
 	assert_int_equal(st.recovered, 1);
+	assert_int_equal(st.dist_used, 0);     /* slot back in the pool */
 	assert_int_equal(st.active, 1);
 	/* fb (last packet 700 s) is not inactive yet; later, with no
 	 * reader registered, it is recovered as soon as it is */
@@ -360,6 +364,48 @@ static void gc_per_ruleset_and_bounded(void **state)
 	/* ruleset beyond the array: no reader, collectable */
 	const uint64_t coll1[2] = { 0, 0 };
 	assert_int_equal(flow_gc_rulesets(t, 100 * SEC, SEC, coll1, 2, 100), 4);
+	flow_table_free(t);
+}
+
+static void dist_pool(void **state)
+{
+	(void)state;
+	struct flow_table *t = flow_table_create(4);
+	struct flow_key k;
+	struct flow *f[3];
+	for (uint32_t i = 0; i < 3; i++) {
+		mk_key(&k, i + 1);
+		f[i] = flow_insert(t, &k, flow_key_hash(&k), 1);
+	}
+	/* no pool: no distribution, nothing counted */
+	assert_null(flow_dist(t, f[0]));
+	struct flow_stats st;
+	flow_table_stats(t, &st);
+	assert_int_equal(st.dist_failures, 0);
+	assert_int_equal(flow_table_enable_dists(t, 5), -1);   /* > capacity */
+	assert_int_equal(flow_table_enable_dists(t, 2), 0);
+	assert_int_equal(flow_table_enable_dists(t, 2), -1);   /* once */
+	assert_null(flow_dist_peek(t, f[0]));
+	struct dist *d0 = flow_dist(t, f[0]);
+	assert_non_null(d0);
+	assert_int_equal(d0->count, 0);
+	dist_add(d0, 1234, 5);
+	assert_ptr_equal(flow_dist(t, f[0]), d0);
+	assert_ptr_equal(flow_dist_peek(t, f[0]), d0);
+	assert_int_equal(d0->count, 1);
+	struct dist *d1 = flow_dist(t, f[1]);
+	assert_non_null(d1);
+	assert_ptr_not_equal(d1, d0);
+	assert_null(flow_dist(t, f[2]));                        /* pool empty */
+	flow_table_stats(t, &st);
+	assert_int_equal(st.dist_failures, 1);
+	assert_int_equal(st.dist_used, 2);
+	assert_int_equal(st.dist_slots, 2);
+	/* recovery frees the slot; the next user gets it cleared */
+	flow_remove(t, f[0]);
+	struct dist *d2 = flow_dist(t, f[2]);
+	assert_ptr_equal(d2, d0);
+	assert_int_equal(d2->count, 0);
 	flow_table_free(t);
 }
 
@@ -478,6 +524,7 @@ int main(void)
 		cmocka_unit_test(reversed_creates_reverse),
 		cmocka_unit_test(gc_inactivity_and_collection),
 		cmocka_unit_test(gc_per_ruleset_and_bounded),
+		cmocka_unit_test(dist_pool),
 		cmocka_unit_test(index_stable_and_reused),
 		cmocka_unit_test(usage_percent),
 		cmocka_unit_test(walk_in_index_order),
