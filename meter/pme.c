@@ -1,0 +1,1027 @@
+/*
+ * pme.c — the Packet Matching Engine (see pme.h for the semantics).
+ *
+ * Load: each rule becomes an `insn` with its attribute resolved to a
+ * reader (`acc`) and end (`side`), mask and value padded with zeros to
+ * whole 64-bit words, and the compare width fixed; then every path through
+ * the table is walked once to find Return/Gosub errors and to size the
+ * step limit.  Match: a loop over the insns that compares a word at a time,
+ * reads each packet attribute at most once per pass (a small cache), keeps
+ * pushes on a fixed queue and builds the flow key only on Count.
+ */
+#include "pme.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attr.h"
+
+#define VAL_WORDS 3                    /* RULE_ADDR_MAX (20) in 64-bit words */
+#define VAL_BYTES (VAL_WORDS * 8)
+_Static_assert(VAL_BYTES >= RULE_ADDR_MAX, "value words too short");
+
+#define ADJ_TYPE_ETHERNET  7           /* ifType ieee8023, per the brief */
+#define PEER_TYPE_IPV6     2           /* Address Family Number */
+#define NOT_DNS            255         /* DNSQR / DNSOpcode of a non-DNS packet */
+#define N_VARS             5           /* v1..v5 */
+#define WALK_STATES_MAX    (1u << 18)  /* load-time path walk budget */
+
+/* Where a test gets its value from. */
+enum acc {
+	/* packet readers (cacheable per pass) */
+	ACC_NONE,           /* known attribute the packet does not carry: 0 */
+	ACC_INTERFACE,
+	ACC_ADJ_TYPE,
+	ACC_ADJ_ADDR,
+	ACC_PEER_TYPE,
+	ACC_PEER_ADDR,
+	ACC_TRANS_TYPE,
+	ACC_TRANS_ADDR,
+	ACC_STOD,
+	ACC_VLAN,
+	ACC_INNER_VLAN,
+	ACC_IP_VERSION,
+	ACC_DSCP,
+	ACC_DNS_QR,
+	ACC_DNS_OPCODE,
+	ACC_DNS_QTYPE,
+	ACC_PACKET_MAX,
+	/* engine state */
+	ACC_NULL = ACC_PACKET_MAX,
+	ACC_RULESET,
+	ACC_CLASSKIND,
+	ACC_VAR
+};
+
+/* What a push of the attribute does. */
+enum push { PUSH_NONE, PUSH_KEY, PUSH_DIST, PUSH_BAD };
+
+union val {
+	uint64_t w[VAL_WORDS];
+	uint8_t b[VAL_BYTES];
+};
+
+/* An attribute resolved once at load. */
+struct attr_ref {
+	uint16_t num;
+	uint8_t acc;        /* enum acc */
+	uint8_t side;       /* 0 Source* (or direction-free), 1 Dest* */
+	uint8_t var;        /* ACC_VAR: 0..4 for v1..v5 */
+	uint8_t width;      /* table width (16 for peer addresses) */
+	uint8_t push;       /* enum push */
+	uint8_t testable;   /* ATTR_F_TEST */
+};
+
+struct insn {
+	union val mask, value;      /* zero past `width` */
+	struct attr_ref a;          /* the rule's attribute */
+	struct attr_ref held;       /* Assign: what the variable will hold */
+	uint16_t param;             /* goto target (1-based) / Return offset */
+	uint8_t op;
+	uint8_t width;              /* bytes compared and pushed */
+	uint8_t nwords;             /* words compared */
+	bool test;                  /* false: the test always succeeds */
+	bool next_test;             /* test indicator after a goto-type op */
+};
+
+struct pme_program {
+	uint32_t set;
+	uint32_t n;
+	uint32_t step_limit;
+	struct insn insn[];         /* insn[0] is rule 1 */
+};
+
+/* ---- attributes ------------------------------------------------------ */
+
+static uint8_t acc_of(unsigned num)
+{
+	switch (num) {
+	case ATTR_NULL:                    return ACC_NULL;
+	case ATTR_SOURCE_INTERFACE:
+	case ATTR_DEST_INTERFACE:          return ACC_INTERFACE;
+	case ATTR_SOURCE_ADJACENT_TYPE:
+	case ATTR_DEST_ADJACENT_TYPE:      return ACC_ADJ_TYPE;
+	case ATTR_SOURCE_ADJACENT_ADDRESS:
+	case ATTR_DEST_ADJACENT_ADDRESS:   return ACC_ADJ_ADDR;
+	case ATTR_SOURCE_PEER_TYPE:
+	case ATTR_DEST_PEER_TYPE:          return ACC_PEER_TYPE;
+	case ATTR_SOURCE_PEER_ADDRESS:
+	case ATTR_DEST_PEER_ADDRESS:       return ACC_PEER_ADDR;
+	case ATTR_SOURCE_TRANS_TYPE:
+	case ATTR_DEST_TRANS_TYPE:         return ACC_TRANS_TYPE;
+	case ATTR_SOURCE_TRANS_ADDRESS:
+	case ATTR_DEST_TRANS_ADDRESS:      return ACC_TRANS_ADDR;
+	case ATTR_FLOW_RULESET:            return ACC_RULESET;
+	case ATTR_SOURCE_CLASS:
+	case ATTR_DEST_CLASS:
+	case ATTR_FLOW_CLASS:
+	case ATTR_SOURCE_KIND:
+	case ATTR_DEST_KIND:
+	case ATTR_FLOW_KIND:               return ACC_CLASSKIND;
+	case ATTR_MATCHING_STOD:           return ACC_STOD;
+	case ATTR_V1: case ATTR_V2: case ATTR_V3: case ATTR_V4:
+	case ATTR_V5:                      return ACC_VAR;
+	case ATTR_DS_CODE_POINT:           return ACC_DSCP;
+	case ATTR_VLAN_ID:                 return ACC_VLAN;
+	case ATTR_INNER_VLAN_ID:           return ACC_INNER_VLAN;
+	case ATTR_IP_VERSION:              return ACC_IP_VERSION;
+	case ATTR_DNS_QR:                  return ACC_DNS_QR;
+	case ATTR_DNS_OPCODE:              return ACC_DNS_OPCODE;
+	case ATTR_DNS_QTYPE:               return ACC_DNS_QTYPE;
+	default:                           return ACC_NONE;
+	}
+}
+
+/* false when ntm does not know the attribute */
+static bool attr_resolve(unsigned num, struct attr_ref *out)
+{
+	const struct attr_info *ai = attr_by_num(num);
+	if (!ai)
+		return false;
+	memset(out, 0, sizeof *out);
+	out->num = (uint16_t)num;
+	out->acc = acc_of(num);
+	out->side = (ai->flags & ATTR_F_DST) ? 1 : 0;
+	out->var = out->acc == ACC_VAR ? (uint8_t)(num - ATTR_V1) : 0;
+	out->width = ai->width;
+	out->testable = (ai->flags & ATTR_F_TEST) != 0;
+	if (num == ATTR_NULL)
+		out->push = PUSH_NONE;
+	else if (ai->type == ATTR_T_DIST)
+		out->push = PUSH_DIST;
+	else if (ai->flags & ATTR_F_SAVE)
+		out->push = PUSH_KEY;
+	else
+		out->push = PUSH_BAD;
+	return true;
+}
+
+static inline void put16(uint8_t *b, unsigned v)
+{
+	b[0] = (uint8_t)(v >> 8);
+	b[1] = (uint8_t)v;
+}
+
+/*
+ * Read a packet attribute (acc < ACC_PACKET_MAX) of packet end `end`
+ * (0 = wire source) into v, zero-padded; returns its width.
+ */
+static unsigned read_packet(unsigned acc, unsigned end, bool reversed,
+			    const struct pkt_info *p, union val *v)
+{
+	v->w[0] = v->w[1] = v->w[2] = 0;
+	switch (acc) {
+	case ACC_INTERFACE:
+		/* one interface per packet: the one it was captured on */
+		if (end == 0)
+			put16(v->b, p->ifindex);
+		return 2;
+	case ACC_ADJ_TYPE:
+		v->b[0] = p->has_mac ? ADJ_TYPE_ETHERNET : 0;
+		return 1;
+	case ACC_ADJ_ADDR:
+		if (p->has_mac)
+			memcpy(v->b, p->mac[end], 6);
+		return 6;
+	case ACC_PEER_TYPE:
+		v->b[0] = p->peer_type;
+		return 1;
+	case ACC_PEER_ADDR:
+		if (p->peer_type == PEER_TYPE_IPV6) {
+			memcpy(v->b, p->addr[end], 16);
+			return 16;
+		}
+		memcpy(v->b, p->addr[end], 4);
+		return 4;
+	case ACC_TRANS_TYPE:
+		v->b[0] = p->proto;
+		return 1;
+	case ACC_TRANS_ADDR:
+		if (p->has_ports)
+			put16(v->b, p->port[end]);
+		return 2;
+	case ACC_STOD:
+		v->b[0] = reversed ? 0 : 1;
+		return 1;
+	case ACC_VLAN:
+		if (p->n_vlan > 0)
+			put16(v->b, p->vlan[0]);
+		return 2;
+	case ACC_INNER_VLAN:
+		if (p->n_vlan > 1)
+			put16(v->b, p->vlan[1]);
+		return 2;
+	case ACC_IP_VERSION:
+		v->b[0] = p->ip_version;
+		return 1;
+	case ACC_DSCP:
+		v->b[0] = p->dscp;
+		return 1;
+	case ACC_DNS_QR:
+		v->b[0] = p->dns_present ? p->dns.qr : NOT_DNS;
+		return 1;
+	case ACC_DNS_OPCODE:
+		v->b[0] = p->dns_present ? p->dns.opcode : NOT_DNS;
+		return 1;
+	case ACC_DNS_QTYPE:
+		if (p->dns_present && p->dns.has_question)
+			put16(v->b, p->dns.qtype);
+		return 2;
+	default:
+		return 0;
+	}
+}
+
+int pme_packet_attr(const struct pkt_info *p, unsigned attr, bool reversed,
+		    uint8_t out[PME_PKT_ATTR_MAX])
+{
+	struct attr_ref a;
+	union val v;
+	memset(out, 0, PME_PKT_ATTR_MAX);
+	if (!attr_resolve(attr, &a))
+		return -1;
+	if (a.acc >= ACC_PACKET_MAX)
+		return 0;
+	unsigned w = read_packet(a.acc, a.side ^ (reversed ? 1u : 0u), reversed, p, &v);
+	memcpy(out, v.b, PME_PKT_ATTR_MAX);
+	return (int)w;
+}
+
+/* ---- load ------------------------------------------------------------ */
+
+/* "rule 21 (classify)" */
+static void rule_where(const struct ruleset *rs, size_t i, char *buf, size_t cap)
+{
+	if (rs->labels && rs->labels[i] && rs->labels[i][0])
+		snprintf(buf, cap, "rule %zu (%s)", i + 1, rs->labels[i]);
+	else
+		snprintf(buf, cap, "rule %zu", i + 1);
+}
+
+__attribute__((format(printf, 5, 6)))
+static void rule_diag(struct diag *d, bool error, const struct ruleset *rs,
+		      size_t i, const char *fmt, ...)
+{
+	char where[96], msg[160];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	rule_where(rs, i, where, sizeof where);
+	if (error)
+		diag_error(d, 0, 0, "%s: %s", where, msg);
+	else
+		diag_warning(d, 0, 0, "%s: %s", where, msg);
+}
+
+static const char *attr_name(unsigned num)
+{
+	const struct attr_info *ai = attr_by_num(num);
+	return ai ? ai->name : "?";
+}
+
+static bool all_zero(const uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+/* Compile rule i of rs into prog->insn[i]; false (with a diagnostic) if
+ * the rule is unusable whatever path reaches it. */
+static bool compile_rule(struct pme_program *prog, const struct ruleset *rs,
+			 size_t i, struct diag *d)
+{
+	const struct rule *r = &rs->rules[i];
+	struct insn *in = &prog->insn[i];
+	memset(in, 0, sizeof *in);
+
+	if (r->op < 1 || r->op > RULE_OP_MAX) {
+		rule_diag(d, true, rs, i, "unknown action %u", r->op);
+		return false;
+	}
+	in->op = r->op;
+	const char *opname = rule_op_name(r->op);
+	if (!attr_resolve(r->attr, &in->a)) {
+		rule_diag(d, true, rs, i, "unknown attribute %u", r->attr);
+		return false;
+	}
+	if (r->len > RULE_ADDR_MAX) {
+		rule_diag(d, true, rs, i, "mask/value length %u exceeds %d bytes",
+			  r->len, RULE_ADDR_MAX);
+		return false;
+	}
+	if (rule_op_is_goto(r->op)) {
+		if (r->param < 1 || r->param > prog->n) {
+			rule_diag(d, true, rs, i, "%s goes to rule %u, outside 1..%u",
+				  opname, r->param, prog->n);
+			return false;
+		}
+		in->next_test = rule_op_sets_test(r->op);
+	}
+	if (r->op == RULE_RETURN) {
+		/* Return 0 would re-run its Gosub for ever; the MIB's
+		 * parameter range starts at 1 anyway */
+		if (r->param < 1 || r->param > PME_RULES_MAX) {
+			rule_diag(d, true, rs, i, "Return %u: the offset must be 1..%d",
+				  r->param, PME_RULES_MAX);
+			return false;
+		}
+	}
+	in->param = (uint16_t)r->param;
+
+	if (r->op == RULE_ASSIGN || r->op == RULE_ASSIGN_ACT) {
+		if (in->a.acc != ACC_VAR) {
+			rule_diag(d, true, rs, i, "%s needs a meter variable v1..v5, not %s",
+				  opname, attr_name(r->attr));
+			return false;
+		}
+		unsigned held = r->len >= 2 ? (unsigned)r->value[0] << 8 | r->value[1]
+					    : r->len == 1 ? r->value[0] : 0;
+		if (!attr_resolve(held, &in->held) || held == ATTR_NULL ||
+		    in->held.acc == ACC_VAR) {
+			rule_diag(d, true, rs, i, "%s of attribute %u, which a variable cannot hold",
+				  opname, held);
+			return false;
+		}
+		/* the value field names the attribute: there is nothing to test */
+		in->test = false;
+		return true;
+	}
+
+	/* The compare (and push) width. */
+	unsigned len = r->len, width;
+	if (in->a.acc == ACC_VAR) {
+		width = len;                        /* fixed when it runs */
+	} else if (in->a.push == PUSH_DIST) {
+		width = PME_DIST_PARAM;             /* parameters, right-padded */
+		if (len > width && !(all_zero(r->mask + width, len - width) &&
+				     all_zero(r->value + width, len - width))) {
+			rule_diag(d, true, rs, i, "%s parameters are %u bytes, at most %d",
+				  attr_name(r->attr), len, PME_DIST_PARAM);
+			return false;
+		}
+	} else {
+		width = len < in->a.width ? len : in->a.width;
+		if (len > width && !(all_zero(r->mask + width, len - width) &&
+				     all_zero(r->value + width, len - width))) {
+			rule_diag(d, true, rs, i, "value is %u bytes, %s holds %u",
+				  len, attr_name(r->attr), in->a.width);
+			return false;
+		}
+	}
+	in->width = (uint8_t)width;
+	in->nwords = (uint8_t)((width + 7) / 8);
+	memcpy(in->mask.b, r->mask, width < len ? width : len);
+	memcpy(in->value.b, r->value, width < len ? width : len);
+
+	bool pushes = r->op == RULE_COUNT || r->op == RULE_COUNT_PKT ||
+		      r->op == RULE_PUSH_RULE_TO || r->op == RULE_PUSH_RULE_TO_ACT ||
+		      r->op == RULE_PUSH_PKT_TO || r->op == RULE_PUSH_PKT_TO_ACT;
+	if (pushes && in->a.push == PUSH_BAD) {
+		rule_diag(d, true, rs, i, "%s of %s, which cannot be saved in a flow key",
+			  opname, attr_name(r->attr));
+		return false;
+	}
+	/* Null, and an all-zero mask with a zero value, always match */
+	in->test = in->a.acc != ACC_NULL &&
+		   !(all_zero(in->mask.b, width) && all_zero(in->value.b, width));
+	return true;
+}
+
+/* A small open-addressing map from non-zero-able 64-bit keys to uint32. */
+struct u64map {
+	uint64_t *keys;      /* key + 1; 0 = empty */
+	uint32_t *vals;
+	size_t cap, n;
+};
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 31;
+	x *= 0x7fb5d329728ea185ULL;
+	x ^= x >> 27;
+	x *= 0x81dadef4bc2dd44dULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static int map_grow(struct u64map *m)
+{
+	size_t cap = m->cap ? m->cap * 2 : 1024;
+	uint64_t *keys = calloc(cap, sizeof *keys);
+	uint32_t *vals = calloc(cap, sizeof *vals);
+	if (!keys || !vals) {
+		free(keys);
+		free(vals);
+		return -1;
+	}
+	for (size_t i = 0; i < m->cap; i++) {
+		if (!m->keys[i])
+			continue;
+		size_t j = mix64(m->keys[i]) & (cap - 1);
+		while (keys[j])
+			j = (j + 1) & (cap - 1);
+		keys[j] = m->keys[i];
+		vals[j] = m->vals[i];
+	}
+	free(m->keys);
+	free(m->vals);
+	m->keys = keys;
+	m->vals = vals;
+	m->cap = cap;
+	return 0;
+}
+
+/* Find `key`; if absent insert it with value `val`.  Returns a pointer to
+ * the stored value, *added telling which; NULL when out of memory. */
+static uint32_t *map_put(struct u64map *m, uint64_t key, uint32_t val, bool *added)
+{
+	if ((m->n + 1) * 2 > m->cap && map_grow(m))
+		return NULL;
+	uint64_t k = key + 1;
+	size_t j = mix64(k) & (m->cap - 1);
+	while (m->keys[j]) {
+		if (m->keys[j] == k) {
+			*added = false;
+			return &m->vals[j];
+		}
+		j = (j + 1) & (m->cap - 1);
+	}
+	m->keys[j] = k;
+	m->vals[j] = val;
+	m->n++;
+	*added = true;
+	return &m->vals[j];
+}
+
+static void map_free(struct u64map *m)
+{
+	free(m->keys);
+	free(m->vals);
+}
+
+/* Return-stack contents seen during the walk, as a tree of nodes
+ * (node 0 = empty stack). */
+struct stack_node {
+	uint32_t parent;
+	uint16_t gosub;      /* 0-based index of the Gosub rule */
+	uint8_t depth;
+};
+
+/* One walk state: rule index, test indicator, stack node. */
+static inline uint64_t state_pack(uint32_t rule, bool test, uint32_t node)
+{
+	return (uint64_t)node << 17 | (uint64_t)rule << 1 | test;
+}
+
+enum walk_report {    /* one diagnostic per rule and kind */
+	REP_RETURN_EMPTY = 1 << 0,
+	REP_RETURN_END   = 1 << 1,
+	REP_RECURSION    = 1 << 2,
+	REP_DEPTH        = 1 << 3,
+	REP_UNTESTABLE   = 1 << 4
+};
+
+struct walk {
+	const struct pme_program *prog;
+	const struct ruleset *rs;
+	struct diag *d;
+	struct stack_node *nodes;
+	size_t n_nodes, cap_nodes;
+	struct u64map node_ids;          /* (parent, gosub) -> node */
+	struct u64map seen;              /* states */
+	uint64_t *work;
+	size_t n_work, cap_work;
+	uint8_t *reported;               /* enum walk_report per rule */
+	bool oom, gave_up;
+};
+
+static void walk_add(struct walk *w, uint32_t rule, bool test, uint32_t node)
+{
+	if (w->oom || w->gave_up)
+		return;
+	if (w->seen.n >= WALK_STATES_MAX) {
+		w->gave_up = true;
+		return;
+	}
+	bool added;
+	if (!map_put(&w->seen, state_pack(rule, test, node), 0, &added)) {
+		w->oom = true;
+		return;
+	}
+	if (!added)
+		return;
+	if (w->n_work == w->cap_work) {
+		size_t cap = w->cap_work ? w->cap_work * 2 : 256;
+		uint64_t *p = realloc(w->work, cap * sizeof *p);
+		if (!p) {
+			w->oom = true;
+			return;
+		}
+		w->work = p;
+		w->cap_work = cap;
+	}
+	w->work[w->n_work++] = state_pack(rule, test, node);
+}
+
+/* The node for `parent` with Gosub `g` pushed; UINT32_MAX when out of
+ * memory. */
+static uint32_t walk_push(struct walk *w, uint32_t parent, uint32_t g)
+{
+	bool added;
+	uint32_t *id = map_put(&w->node_ids, (uint64_t)parent << 16 | g,
+			       (uint32_t)w->n_nodes, &added);
+	if (!id)
+		return UINT32_MAX;
+	if (!added)
+		return *id;
+	if (w->n_nodes == w->cap_nodes) {
+		size_t cap = w->cap_nodes * 2;
+		struct stack_node *p = realloc(w->nodes, cap * sizeof *p);
+		if (!p)
+			return UINT32_MAX;
+		w->nodes = p;
+		w->cap_nodes = cap;
+	}
+	w->nodes[w->n_nodes] = (struct stack_node){
+		.parent = parent, .gosub = (uint16_t)g,
+		.depth = (uint8_t)(w->nodes[parent].depth + 1) };
+	return (uint32_t)w->n_nodes++;
+}
+
+static bool walk_report(struct walk *w, uint32_t rule, enum walk_report kind)
+{
+	if (w->reported[rule] & kind)
+		return false;
+	w->reported[rule] |= (uint8_t)kind;
+	return true;
+}
+
+/* Follow the action of rule i entered in state (test, node). */
+static void walk_step(struct walk *w, uint32_t i, bool test, uint32_t node)
+{
+	const struct insn *in = &w->prog->insn[i];
+	uint32_t n = w->prog->n;
+
+	if (test && in->test) {
+		if (i + 1 < n)          /* test failed: next rule */
+			walk_add(w, i + 1, true, node);
+		if (in->a.acc != ACC_VAR && !in->a.testable &&
+		    walk_report(w, i, REP_UNTESTABLE))
+			rule_diag(w->d, false, w->rs, i,
+				  "the meter cannot test %s; the test reads 0",
+				  attr_name(in->a.num));
+	}
+
+	switch (in->op) {
+	case RULE_IGNORE:
+	case RULE_NOMATCH:
+	case RULE_COUNT:
+	case RULE_COUNT_PKT:
+		return;
+	case RULE_RETURN: {
+		if (node == 0) {
+			if (walk_report(w, i, REP_RETURN_EMPTY))
+				rule_diag(w->d, true, w->rs, i,
+					  "Return reached with no Gosub on the stack");
+			return;
+		}
+		const struct stack_node *sn = &w->nodes[node];
+		uint32_t target = sn->gosub + in->param;   /* 0-based */
+		if (target >= n) {
+			if (walk_report(w, i, REP_RETURN_END))
+				rule_diag(w->d, true, w->rs, i,
+					  "Return %u from the Gosub at rule %u goes to rule %u, past the last rule (%u)",
+					  in->param, sn->gosub + 1, target + 1, n);
+			return;
+		}
+		walk_add(w, target, false, sn->parent);
+		return;
+	}
+	case RULE_GOSUB:
+	case RULE_GOSUB_ACT: {
+		for (uint32_t k = node; k; k = w->nodes[k].parent)
+			if (w->nodes[k].gosub == i) {
+				if (walk_report(w, i, REP_RECURSION))
+					rule_diag(w->d, true, w->rs, i,
+						  "Gosub to rule %u recurses (this Gosub is already on the return stack)",
+						  in->param);
+				return;
+			}
+		if (w->nodes[node].depth >= PME_STACK_MAX) {
+			if (walk_report(w, i, REP_DEPTH))
+				rule_diag(w->d, true, w->rs, i,
+					  "Gosubs nested deeper than %d", PME_STACK_MAX);
+			return;
+		}
+		uint32_t child = walk_push(w, node, i);
+		if (child == UINT32_MAX) {
+			w->oom = true;
+			return;
+		}
+		walk_add(w, in->param - 1u, in->next_test, child);
+		return;
+	}
+	default:                    /* the other goto-type actions */
+		walk_add(w, in->param - 1u, in->next_test, node);
+		return;
+	}
+}
+
+/* Walk every path from rule 1; returns the number of states, or 0 when
+ * out of memory.  Errors go to d. */
+static size_t walk_program(const struct pme_program *prog,
+			   const struct ruleset *rs, struct diag *d, bool *gave_up)
+{
+	struct walk w = { .prog = prog, .rs = rs, .d = d };
+	size_t states = 0;
+	w.cap_nodes = 64;
+	w.nodes = malloc(w.cap_nodes * sizeof *w.nodes);
+	w.reported = calloc(prog->n, 1);
+	if (!w.nodes || !w.reported)
+		goto out;
+	w.nodes[0] = (struct stack_node){ 0, 0, 0 };
+	w.n_nodes = 1;
+
+	walk_add(&w, 0, true, 0);
+	while (w.n_work && !w.oom && !w.gave_up) {
+		uint64_t s = w.work[--w.n_work];
+		walk_step(&w, (uint32_t)(s >> 1) & 0xffff, s & 1, (uint32_t)(s >> 17));
+	}
+	if (!w.oom)
+		states = w.seen.n;
+out:
+	*gave_up = w.gave_up;
+	free(w.nodes);
+	free(w.reported);
+	free(w.work);
+	map_free(&w.node_ids);
+	map_free(&w.seen);
+	return states;
+}
+
+struct pme_program *pme_load(const struct ruleset *rs, struct diag *d)
+{
+	if (rs->n_rules > PME_RULES_MAX) {
+		diag_error(d, 0, 0, "ruleset has %zu rules, at most %d",
+			   rs->n_rules, PME_RULES_MAX);
+		return NULL;
+	}
+	struct pme_program *prog = calloc(1, sizeof *prog +
+					  rs->n_rules * sizeof prog->insn[0]);
+	if (!prog) {
+		diag_error(d, 0, 0, "out of memory loading the ruleset");
+		return NULL;
+	}
+	prog->set = rs->set;
+	prog->n = (uint32_t)rs->n_rules;
+
+	bool ok = true;
+	for (size_t i = 0; i < rs->n_rules; i++)
+		ok &= compile_rule(prog, rs, i, d);
+	if (!ok)
+		goto fail;
+
+	/* Path walk: Return/Gosub errors, and the step limit — a pass that
+	 * never repeats a (rule, test, stack) state takes at most `states`
+	 * steps, so only a cycle can reach the limit. */
+	unsigned errors_before = d->errors;
+	bool gave_up;
+	size_t states = prog->n ? walk_program(prog, rs, d, &gave_up) : 1;
+	if (prog->n && !states) {
+		diag_error(d, 0, 0, "out of memory checking the ruleset");
+		goto fail;
+	}
+	if (d->errors != errors_before)
+		goto fail;
+	if (prog->n && gave_up) {
+		diag_warning(d, 0, 0, "ruleset too large to check every path at load; run-time checks apply");
+		states = WALK_STATES_MAX;
+	}
+	size_t limit = 4 * (size_t)prog->n + 64;
+	if (states + 1 > limit)
+		limit = states + 1;
+	prog->step_limit = (uint32_t)limit;
+	return prog;
+fail:
+	free(prog);
+	return NULL;
+}
+
+void pme_free(struct pme_program *prog)
+{
+	free(prog);
+}
+
+unsigned pme_ruleset(const struct pme_program *prog)
+{
+	return prog->set;
+}
+
+size_t pme_rule_count(const struct pme_program *prog)
+{
+	return prog->n;
+}
+
+unsigned pme_step_limit(const struct pme_program *prog)
+{
+	return prog->step_limit;
+}
+
+/* ---- match ----------------------------------------------------------- */
+
+/* Internal error codes: 0 = none, else the enum pme_error + 1. */
+#define RUN_ERR(e) ((int)(e) + 1)
+
+struct qent {                  /* one pattern-queue entry */
+	const uint8_t *mask;
+	const uint8_t *value;      /* rule value, or buf */
+	uint16_t attr;
+	uint8_t width;
+	uint8_t push;              /* PUSH_KEY or PUSH_DIST */
+	uint8_t buf[VAL_BYTES];    /* packet value & mask, for PushPkt */
+};
+
+struct run {
+	const struct pme_program *prog;
+	const struct pkt_info *pkt;
+	bool reversed;
+	uint32_t cached;                          /* bit per (acc, end) */
+	union val cache[ACC_PACKET_MAX][2];
+	const struct attr_ref *var[N_VARS];
+	uint32_t nq, nstack;
+	uint32_t stack[PME_STACK_MAX];
+	struct qent q[PME_QUEUE_MAX];
+};
+_Static_assert(ACC_PACKET_MAX * 2 <= 32, "cache bits");
+
+/* The value a test of `a` sees; may point into the cache or into tmp. */
+static inline const union val *attr_value(struct run *r, const struct attr_ref *a,
+					  union val *tmp)
+{
+	if (a->acc < ACC_PACKET_MAX) {
+		unsigned end = a->side ^ (r->reversed ? 1u : 0u);
+		unsigned bit = a->acc * 2 + end;
+		union val *c = &r->cache[a->acc][end];
+		if (!(r->cached & (1u << bit))) {
+			read_packet(a->acc, end, r->reversed, r->pkt, c);
+			r->cached |= 1u << bit;
+		}
+		return c;
+	}
+	tmp->w[0] = tmp->w[1] = tmp->w[2] = 0;
+	if (a->acc == ACC_RULESET) {
+		tmp->b[0] = (uint8_t)r->prog->set;
+	} else if (a->acc == ACC_CLASSKIND) {
+		/* the latest push still on the queue (PopTo undoes) */
+		for (uint32_t k = r->nq; k-- > 0; ) {
+			const struct qent *e = &r->q[k];
+			if (e->attr == a->num) {
+				for (unsigned b = 0; b < e->width; b++)
+					tmp->b[b] = e->value[b] & e->mask[b];
+				break;
+			}
+		}
+	}
+	return tmp;
+}
+
+static inline bool test_ok(const struct insn *in, const union val *v)
+{
+	uint64_t diff = 0;
+	for (unsigned k = 0; k < in->nwords; k++)
+		diff |= (v->w[k] & in->mask.w[k]) ^ in->value.w[k];
+	return diff == 0;
+}
+
+/* Push (a, rule's mask, rule's value or the packet's masked value). */
+static inline int push(struct run *r, const struct insn *in,
+		       const struct attr_ref *a, bool from_packet)
+{
+	if (a->push == PUSH_NONE)
+		return 0;               /* Null: nothing to remember */
+	if (a->push == PUSH_BAD)
+		return RUN_ERR(PME_ERR_VARIABLE);
+	if (r->nq == PME_QUEUE_MAX)
+		return RUN_ERR(PME_ERR_QUEUE);
+	unsigned width = PME_DIST_PARAM;
+	const union val *v = NULL;
+	union val tmp;
+	if (a->push == PUSH_KEY) {
+		width = in->width < a->width ? in->width : a->width;
+		/* read before the new entry exists: a Class/Kind read
+		 * scans the queue */
+		if (from_packet)
+			v = attr_value(r, a, &tmp);
+	}
+	struct qent *e = &r->q[r->nq++];
+	e->attr = a->num;
+	e->push = a->push;
+	e->width = (uint8_t)width;
+	e->mask = in->mask.b;
+	/* a distribution's mask and value are its RFC 2724 parameters,
+	 * whatever the action */
+	if (!v) {
+		e->value = in->value.b;
+		return 0;
+	}
+	for (unsigned b = 0; b < width; b++)
+		e->buf[b] = v->b[b] & in->mask.b[b];
+	e->value = e->buf;
+	return 0;
+}
+
+static void dist_put(struct pme_match *out, const struct qent *e)
+{
+	struct pme_dist *dd = NULL;
+	for (unsigned k = 0; k < out->n_dist; k++)
+		if (out->dist[k].attr == e->attr)
+			dd = &out->dist[k];
+	if (!dd) {
+		if (out->n_dist == PME_DIST_MAX)   /* cannot happen: 10 attributes */
+			return;
+		dd = &out->dist[out->n_dist++];
+	}
+	dd->attr = e->attr;
+	memcpy(dd->mask, e->mask, PME_DIST_PARAM);
+	memcpy(dd->value, e->value, PME_DIST_PARAM);
+}
+
+/* The flow key from the queue, in enqueue order (later pushes replace). */
+static int build_key(const struct run *r, struct pme_match *out)
+{
+	flow_key_clear(&out->key, r->prog->set);
+	for (uint32_t k = 0; k < r->nq; k++) {
+		const struct qent *e = &r->q[k];
+		if (e->push == PUSH_DIST)
+			dist_put(out, e);
+		else if (flow_key_put(&out->key, e->attr, e->width, e->mask, e->value))
+			return RUN_ERR(PME_ERR_KEY_FULL);
+	}
+	return 0;
+}
+
+static inline enum pme_result fail(struct pme_match *out, int err, uint32_t rule)
+{
+	out->errors |= 1u << (err - 1);
+	out->rule = rule;
+	return PME_NOMATCH;
+}
+
+enum pme_result pme_match(const struct pme_program *prog,
+			  const struct pkt_info *pkt, bool reversed,
+			  struct pme_match *out)
+{
+	struct run r;
+	r.prog = prog;
+	r.pkt = pkt;
+	r.reversed = reversed;
+	r.cached = 0;
+	r.nq = r.nstack = 0;
+	for (unsigned k = 0; k < N_VARS; k++)
+		r.var[k] = NULL;
+	out->errors = 0;
+	out->n_dist = 0;
+	out->rule = 0;
+
+	const struct insn *insn = prog->insn;
+	const uint32_t n = prog->n, limit = prog->step_limit;
+	uint32_t i = 0;
+	bool test = true;
+	union val tmp;
+	int err;
+
+	for (uint32_t steps = 0; ; steps++) {
+		if (steps >= limit)
+			return fail(out, RUN_ERR(PME_ERR_STEPS), i + 1);
+		if (i >= n)
+			return PME_NOMATCH;     /* ran off the end */
+		const struct insn *in = &insn[i];
+		const struct attr_ref *a = &in->a;
+
+		if (a->acc == ACC_VAR && in->op != RULE_ASSIGN &&
+		    in->op != RULE_ASSIGN_ACT) {
+			a = r.var[a->var];
+			if (!a && (in->test && test))
+				return fail(out, RUN_ERR(PME_ERR_VARIABLE), i + 1);
+		}
+		if (test && in->test && !test_ok(in, attr_value(&r, a, &tmp))) {
+			i++;
+			continue;
+		}
+
+		switch (in->op) {
+		case RULE_IGNORE:
+			out->rule = i + 1;
+			return PME_IGNORE;
+		case RULE_NOMATCH:
+			out->rule = i + 1;
+			return PME_NOMATCH;
+		case RULE_COUNT:
+		case RULE_COUNT_PKT:
+			if (!a)
+				return fail(out, RUN_ERR(PME_ERR_VARIABLE), i + 1);
+			if ((err = push(&r, in, a, in->op == RULE_COUNT_PKT)) ||
+			    (err = build_key(&r, out)))
+				return fail(out, err, i + 1);
+			out->rule = i + 1;
+			return PME_COUNT;
+		case RULE_RETURN: {
+			if (r.nstack == 0)
+				return fail(out, RUN_ERR(PME_ERR_RETURN), i + 1);
+			uint32_t target = r.stack[--r.nstack] + in->param;
+			if (target >= n)
+				return fail(out, RUN_ERR(PME_ERR_RETURN), i + 1);
+			i = target;
+			test = false;
+			continue;
+		}
+		case RULE_GOSUB:
+		case RULE_GOSUB_ACT:
+			if (r.nstack == PME_STACK_MAX)
+				return fail(out, RUN_ERR(PME_ERR_STACK), i + 1);
+			r.stack[r.nstack++] = i;
+			break;
+		case RULE_ASSIGN:
+		case RULE_ASSIGN_ACT:
+			r.var[in->a.var] = &in->held;
+			break;
+		case RULE_PUSH_RULE_TO:
+		case RULE_PUSH_RULE_TO_ACT:
+		case RULE_PUSH_PKT_TO:
+		case RULE_PUSH_PKT_TO_ACT:
+			if (!a)
+				return fail(out, RUN_ERR(PME_ERR_VARIABLE), i + 1);
+			if ((err = push(&r, in, a, in->op >= RULE_PUSH_PKT_TO)))
+				return fail(out, err, i + 1);
+			break;
+		case RULE_POP_TO:
+		case RULE_POP_TO_ACT:
+			if (r.nq)
+				r.nq--;
+			break;
+		case RULE_GOTO:
+		case RULE_GOTO_ACT:
+			break;
+		default:                /* refused at load */
+			return fail(out, RUN_ERR(PME_ERR_RETURN), i + 1);
+		}
+		/* goto-type actions */
+		test = in->next_test;
+		i = in->param - 1u;
+	}
+}
+
+enum pme_result pme_classify(const struct pme_program *prog,
+			     const struct pkt_info *pkt, struct pme_match *out,
+			     bool *reversed)
+{
+	enum pme_result res = pme_match(prog, pkt, false, out);
+	*reversed = false;
+	if (res != PME_NOMATCH)
+		return res;
+	uint32_t first = out->errors;
+	res = pme_match(prog, pkt, true, out);
+	out->errors |= first;
+	*reversed = true;
+	return res;
+}
+
+void pme_stats_add(struct pme_stats *s, enum pme_result r, bool reversed,
+		   const struct pme_match *m)
+{
+	s->packets++;
+	switch (r) {
+	case PME_COUNT:
+		s->counted++;
+		if (reversed)
+			s->counted_reversed++;
+		break;
+	case PME_IGNORE:
+		s->ignored++;
+		break;
+	default:
+		s->nomatch++;
+		break;
+	}
+	for (unsigned e = 0; e < PME_ERR_MAX; e++)
+		if (m->errors & (1u << e))
+			s->errors[e]++;
+}
+
+const char *pme_error_name(enum pme_error e)
+{
+	static const char *const names[PME_ERR_MAX] = {
+		[PME_ERR_STEPS]    = "step limit (goto cycle)",
+		[PME_ERR_STACK]    = "return stack overflow",
+		[PME_ERR_RETURN]   = "Return without Gosub",
+		[PME_ERR_QUEUE]    = "pattern queue overflow",
+		[PME_ERR_KEY_FULL] = "flow key full",
+		[PME_ERR_VARIABLE] = "meter variable unset or unusable",
+	};
+	return (unsigned)e < PME_ERR_MAX ? names[e] : "unknown";
+}

@@ -1,0 +1,154 @@
+/*
+ * pme.h — the Packet Matching Engine (RFC 2722 §4.4): runs a rule table
+ * against a decoded packet and yields Ignore, NoMatch or Count with the
+ * flow key the ruleset pushed.
+ *
+ * Use: pme_load() turns a struct ruleset into an immutable program once
+ * (validated, attribute readers pre-resolved, masks/values padded); any
+ * number of workers may then call pme_match()/pme_classify() on it at the
+ * same time.  Matching allocates nothing, takes no lock and makes no
+ * system call; its loop is bounded by a step limit fixed at load time.
+ *
+ * Semantics decided here (DESIGN.md "Where the RFCs are silent"):
+ *  - every pass starts with an empty return stack and pattern queue, the
+ *    test indicator set, Class/Kind reading 0 and v1..v5 unset;
+ *  - on the reversed pass every Source* and Dest* attribute reads the other
+ *    end of the packet, and MatchingStoD is 0 (1 in wire order);
+ *  - Assign takes the attribute number from the rule's value field (first
+ *    two bytes, big-endian; one byte if len is 1) and goes to param; its
+ *    own test always succeeds, the value field being no test value;
+ *  - a rule on v1..v5 tests/pushes the attribute the variable holds;
+ *    using an unset variable is a run-time error (NoMatch, counted);
+ *  - Null tests always succeed; FlowRuleSet tests compare with the
+ *    ruleset's number (low byte);
+ *  - Class/Kind (36–41) read back the latest value pushed for them that
+ *    is still on the queue, so PopTo restores the previous one;
+ *  - Count pushes the rule's own (attr, mask, value), CountPkt the packet's
+ *    masked value; pushes of Null are no-ops; a later push of the same
+ *    attribute replaces the earlier one in the key (flowkey.h);
+ *  - a push of a distribution attribute (66–75) is a distribution request,
+ *    not a key item: out->dist gets the attribute with the rule's 6-byte
+ *    mask and value (the RFC 2724 parameters);
+ *  - a rule compares over its own length: a 4-byte rule tests the first 4
+ *    bytes of a peer address, so a 4-byte rule against an IPv6 packet
+ *    tests the first 4 bytes of the IPv6 address (rulesets test PeerType
+ *    first); the key item takes the rule's width.  1-byte attributes may
+ *    come in 2-byte rules (MIB padding on the right; pad bytes must be 0);
+ *  - the packet carries one interface: SourceInterface is the capture
+ *    interface, DestInterface 0 (a passive meter does not know where the
+ *    packet leaves); AdjacentType is 7 (ieee8023) when the packet has MAC
+ *    addresses, else 0;
+ *  - load refuses: unknown attributes or actions, goto targets outside the
+ *    table, Return 0, Assign to a non-variable or of an unknown attribute,
+ *    pushes of attributes that cannot be saved, values wider than their
+ *    attribute, and — found by walking every path — Return with no Gosub
+ *    on the stack, Return past the end, Gosub recursion;
+ *  - at run time a step-limit overrun, return/queue overflow, full key or
+ *    unset variable ends the pass with NoMatch and sets a bit in
+ *    out->errors (count them with pme_stats_add()).  Running off the end
+ *    of the table is an ordinary NoMatch (RFC 2722).
+ */
+#ifndef NTM_PME_H
+#define NTM_PME_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#include "diag.h"
+#include "flowkey.h"
+#include "packet.h"
+#include "rule.h"
+
+#define PME_STACK_MAX   32     /* nested Gosubs */
+#define PME_QUEUE_MAX   64     /* pattern-queue entries per pass */
+#define PME_DIST_MAX    10     /* one per RFC 2724 distribution, 66..75 */
+#define PME_DIST_PARAM   6     /* bytes of mask/value parameters (RFC 2724 §3) */
+#define PME_RULES_MAX   65535  /* flowRuleParameter is 16 bits */
+#define PME_PKT_ATTR_MAX 16    /* widest packet attribute value (IPv6) */
+
+enum pme_result {
+	PME_IGNORE  = 1,        /* matched, not to be counted */
+	PME_NOMATCH = 2,        /* did not match (retry reversed) */
+	PME_COUNT   = 3         /* count in the flow out->key */
+};
+
+/* Run-time errors; each ends the pass with NoMatch. */
+enum pme_error {
+	PME_ERR_STEPS = 0,      /* step limit reached: a goto cycle */
+	PME_ERR_STACK,          /* Gosubs nested deeper than PME_STACK_MAX */
+	PME_ERR_RETURN,         /* Return with an empty stack or past the end */
+	PME_ERR_QUEUE,          /* more than PME_QUEUE_MAX pushes */
+	PME_ERR_KEY_FULL,       /* key items exceed FLOW_KEY_BYTES */
+	PME_ERR_VARIABLE,       /* v1..v5 used before Assign, or holding an
+				   attribute the action cannot use */
+	PME_ERR_MAX
+};
+
+/* A distribution the ruleset asked for (RFC 2724 §3). */
+struct pme_dist {
+	uint16_t attr;                  /* 66..75 */
+	uint8_t mask[PME_DIST_PARAM];   /* transform, scale, lower, upper */
+	uint8_t value[PME_DIST_PARAM];  /* buckets, parameters 1..3 */
+};
+
+struct pme_match {
+	struct flow_key key;            /* valid when the result is PME_COUNT */
+	uint8_t n_dist;
+	struct pme_dist dist[PME_DIST_MAX];
+	uint32_t rule;                  /* rule that ended the pass, 0 if none */
+	uint32_t errors;                /* 1u << enum pme_error, per error seen */
+};
+
+struct pme_stats {
+	uint64_t packets;               /* pme_classify() calls noted */
+	uint64_t counted, counted_reversed, ignored, nomatch;
+	uint64_t errors[PME_ERR_MAX];
+};
+
+struct pme_program;
+
+/*
+ * Compile and validate a rule table.  Returns the program, or NULL with
+ * errors in `d` naming the rule ("rule 21 (classify): ...").  Warnings
+ * (e.g. a test of an attribute the meter cannot read) go to `d` too.
+ */
+struct pme_program *pme_load(const struct ruleset *rs, struct diag *d);
+void pme_free(struct pme_program *prog);
+
+unsigned pme_ruleset(const struct pme_program *prog);       /* SET number */
+size_t pme_rule_count(const struct pme_program *prog);
+unsigned pme_step_limit(const struct pme_program *prog);
+
+/* One pass: source = the wire source unless `reversed`. */
+enum pme_result pme_match(const struct pme_program *prog,
+			  const struct pkt_info *pkt, bool reversed,
+			  struct pme_match *out);
+
+/*
+ * RFC 2722 §4.3: match(S->D); on NoMatch, match(D->S).  Returns the final
+ * result and sets *reversed when it came from the D->S pass (the key then
+ * names the wire destination as the source).  out->errors collects both
+ * passes.  The caller does the current()/create() lookups, using
+ * flow_key_swap() for current(D->S).
+ */
+enum pme_result pme_classify(const struct pme_program *prog,
+			     const struct pkt_info *pkt, struct pme_match *out,
+			     bool *reversed);
+
+/*
+ * The value of packet attribute `attr` as the PME tests it, big-endian,
+ * zero-padded to 16 bytes.  Returns its width (4 or 16 for peer addresses,
+ * 6 MACs, 2 ports/interfaces/VLANs/DNSQType, 1 types/DSCP/IPVersion/
+ * MatchingStoD/DNSQR...), 0 for a known attribute the packet does not
+ * carry (counters, Class/Kind, distributions...), -1 for an unknown one.
+ */
+int pme_packet_attr(const struct pkt_info *p, unsigned attr, bool reversed,
+		    uint8_t out[PME_PKT_ATTR_MAX]);
+
+/* Account one pme_classify() outcome. */
+void pme_stats_add(struct pme_stats *s, enum pme_result r, bool reversed,
+		   const struct pme_match *m);
+const char *pme_error_name(enum pme_error e);
+
+#endif

@@ -1,0 +1,1033 @@
+/*
+ * test_pme — the Packet Matching Engine: NeTraMet's rules.two-ip-groups
+ * fixture (digest B.6) with every expected outcome, one test per action,
+ * the special attributes, run-time errors and load-time refusals.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "attr.h"
+#include "diag.h"
+#include "flowkey.h"
+#include "packet.h"
+#include "pme.h"
+#include "rule.h"
+
+/* ---- building rules and packets ------------------------------------- */
+
+#define B(...) ((const uint8_t[]){ __VA_ARGS__ })
+
+static struct rule mk(unsigned attr, unsigned op, unsigned param, unsigned len,
+		      const uint8_t *mask, const uint8_t *value)
+{
+	struct rule r;
+	memset(&r, 0, sizeof r);
+	r.attr = (uint16_t)attr;
+	r.op = (uint8_t)op;
+	r.param = param;
+	r.len = (uint8_t)len;
+	if (len) {
+		memcpy(r.mask, mask, len);
+		memcpy(r.value, value, len);
+	}
+	return r;
+}
+
+/* Null & 0 = 0: op, param */
+#define RN(op, param) mk(ATTR_NULL, op, param, 0, NULL, NULL)
+/* one-byte attribute */
+#define R1(attr, m, v, op, param) mk(attr, op, param, 1, B(m), B(v))
+/* two-byte attribute, big-endian */
+#define R2(attr, m, v, op, param) \
+	mk(attr, op, param, 2, B((m) >> 8 & 0xff, (m) & 0xff), B((v) >> 8 & 0xff, (v) & 0xff))
+/* IPv4 peer address, mask and value as 32-bit numbers */
+#define BE4(x) B((x) >> 24 & 0xff, (x) >> 16 & 0xff, (x) >> 8 & 0xff, (x) & 0xff)
+#define R4(attr, m, v, op, param) mk(attr, op, param, 4, BE4(m), BE4(v))
+/* vN & 0 = held: Assign(Act), param */
+#define RA(var, held, op, param) mk(var, op, param, 2, B(0, 0), B((held) >> 8, (held) & 0xff))
+
+#define NRULES(a) (sizeof (a) / sizeof (a)[0])
+
+static struct pme_program *load(const struct rule *rules, size_t n, unsigned set,
+				struct diag *d)
+{
+	struct ruleset rs;
+	ruleset_init(&rs);
+	rs.set = set;
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(ruleset_add_rule(&rs, &rules[i], NULL), 0);
+	struct pme_program *p = pme_load(&rs, d);
+	ruleset_free(&rs);
+	return p;
+}
+
+static struct pme_program *load_ok(const struct rule *rules, size_t n, unsigned set)
+{
+	struct diag d;
+	diag_init(&d, "test");
+	struct pme_program *p = load(rules, n, set, &d);
+	if (!p)
+		diag_print(&d, stderr);
+	assert_non_null(p);
+	assert_int_equal(d.errors, 0);
+	diag_free(&d);
+	return p;
+}
+
+/* The load fails and some error message contains `want`. */
+static void load_fails(const struct rule *rules, size_t n, const char *want)
+{
+	struct diag d;
+	diag_init(&d, "test");
+	struct pme_program *p = load(rules, n, 1, &d);
+	assert_null(p);
+	assert_true(d.errors > 0);
+	bool found = false;
+	for (size_t i = 0; i < d.n; i++)
+		if (strstr(d.msgs[i].text, want))
+			found = true;
+	if (!found)
+		diag_print(&d, stderr);
+	assert_true(found);
+	diag_free(&d);
+}
+
+#define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
+
+static struct pkt_info ip4(uint32_t src, uint32_t dst, uint8_t proto,
+			   uint16_t sport, uint16_t dport)
+{
+	struct pkt_info p;
+	memset(&p, 0, sizeof p);
+	p.ifindex = 3;
+	p.wirelen = 100;
+	p.has_mac = true;
+	memcpy(p.mac[0], B(0x00, 0x60, 0x3e, 0x10, 0xe0, 0xa1), 6);
+	memcpy(p.mac[1], B(0x02, 0x00, 0x00, 0x00, 0x00, 0x02), 6);
+	p.ip_version = 4;
+	p.peer_type = 1;
+	for (int i = 0; i < 4; i++) {
+		p.addr[0][i] = (uint8_t)(src >> (24 - 8 * i));
+		p.addr[1][i] = (uint8_t)(dst >> (24 - 8 * i));
+	}
+	p.proto = proto;
+	p.has_ports = proto == 6 || proto == 17;
+	p.port[0] = sport;
+	p.port[1] = dport;
+	return p;
+}
+
+static void assert_key(const struct flow_key *k, unsigned set,
+		       const uint8_t *want, size_t n)
+{
+	assert_int_equal(k->ruleset, set);
+	assert_int_equal(k->len, n);
+	if (n)
+		assert_memory_equal(k->data, want, n);
+}
+
+/* ---- rules.two-ip-groups (NeTraMet 4.4 example, renumbered) ---------- */
+
+#define UA_NET  IP(130, 216, 0, 0)
+#define AIT_NET IP(156, 62, 0, 0)
+#define M16     IP(255, 255, 0, 0)
+#define SET_TWO 5
+
+static struct pme_program *two_ip_groups(void)
+{
+	const struct rule r[] = {
+		/*  1 */ R1(ATTR_SOURCE_PEER_TYPE, 255, 1, RULE_PUSH_RULE_TO_ACT, 3),
+		/*  2 */ RN(RULE_IGNORE, 0),
+		/*  3 ip_pkt */ RA(ATTR_V1, ATTR_SOURCE_PEER_ADDRESS, RULE_ASSIGN_ACT, 4),
+		/*  4 */ RN(RULE_GOSUB, 19),
+		/*  5 */ RN(RULE_GOTO_ACT, 8),        /* return 1: ua */
+		/*  6 */ RN(RULE_GOTO_ACT, 13),       /* return 2: ait */
+		/*  7 */ RN(RULE_NOMATCH, 0),         /* return 3: other */
+		/*  8 from_ua */ RA(ATTR_V1, ATTR_DEST_PEER_ADDRESS, RULE_ASSIGN_ACT, 9),
+		/*  9 */ RN(RULE_GOSUB, 19),
+		/* 10 */ RN(RULE_IGNORE, 0),          /* ua -> ua */
+		/* 11 */ RN(RULE_GOTO_ACT, 18),       /* ua -> ait */
+		/* 12 */ RN(RULE_GOTO_ACT, 18),       /* ua -> other */
+		/* 13 from_ait */ RA(ATTR_V1, ATTR_DEST_PEER_ADDRESS, RULE_ASSIGN_ACT, 14),
+		/* 14 */ RN(RULE_GOSUB, 19),
+		/* 15 */ RN(RULE_NOMATCH, 0),         /* ait -> ua: retry */
+		/* 16 */ RN(RULE_IGNORE, 0),          /* ait -> ait */
+		/* 17 */ RN(RULE_GOTO_ACT, 18),       /* ait -> other */
+		/* 18 ok_pkt */ RN(RULE_COUNT, 0),
+		/* 19 classify */ R4(ATTR_V1, M16, UA_NET, RULE_GOTO_ACT, 22),
+		/* 20 */ R4(ATTR_V1, M16, AIT_NET, RULE_GOTO_ACT, 24),
+		/* 21 */ RN(RULE_RETURN, 3),
+		/* 22 ua */ R4(ATTR_V1, M16, 0, RULE_PUSH_PKT_TO_ACT, 23),
+		/* 23 */ RN(RULE_RETURN, 1),
+		/* 24 ait */ R4(ATTR_V1, M16, 0, RULE_PUSH_PKT_TO_ACT, 25),
+		/* 25 */ RN(RULE_RETURN, 2),
+	};
+	_Static_assert(NRULES(r) == 25, "25 rules");
+	return load_ok(r, NRULES(r), SET_TWO);
+}
+
+/* {SourcePeerType=1, SourcePeerAddress=130.216/16, DestPeerAddress=156.62/16} */
+static const uint8_t KEY_UA_AIT[] = {
+	0x00, 0x08, 1, 0xff, 0x01,
+	0x00, 0x09, 4, 0xff, 0xff, 0x00, 0x00, 130, 216, 0, 0,
+	0x00, 0x13, 4, 0xff, 0xff, 0x00, 0x00, 156, 62, 0, 0,
+};
+/* {SourcePeerType=1, SourcePeerAddress=130.216/16} */
+static const uint8_t KEY_UA_OTHER[] = {
+	0x00, 0x08, 1, 0xff, 0x01,
+	0x00, 0x09, 4, 0xff, 0xff, 0x00, 0x00, 130, 216, 0, 0,
+};
+
+static void fixture_non_ip(void **state)
+{
+	(void)state;
+	struct pme_program *p = two_ip_groups();
+	struct pkt_info pkt;
+	memset(&pkt, 0, sizeof pkt);           /* e.g. ARP: no peer type */
+	pkt.has_mac = true;
+	struct pme_match m;
+	bool rev = true;
+	assert_int_equal(pme_classify(p, &pkt, &m, &rev), PME_IGNORE);
+	assert_false(rev);
+	assert_int_equal(m.rule, 2);
+	assert_int_equal(m.errors, 0);
+	pme_free(p);
+}
+
+static void fixture_ua_to_ait(void **state)
+{
+	(void)state;
+	struct pme_program *p = two_ip_groups();
+	struct pkt_info pkt = ip4(IP(130, 216, 7, 9), IP(156, 62, 3, 4), 17, 1025, 53);
+	struct pme_match m;
+	bool rev = true;
+	assert_int_equal(pme_classify(p, &pkt, &m, &rev), PME_COUNT);
+	assert_false(rev);
+	assert_int_equal(m.rule, 18);
+	assert_int_equal(m.errors, 0);
+	assert_int_equal(m.n_dist, 0);
+	assert_key(&m.key, SET_TWO, KEY_UA_AIT, sizeof KEY_UA_AIT);
+	pme_free(p);
+}
+
+static void fixture_ait_to_ua(void **state)
+{
+	(void)state;
+	struct pme_program *p = two_ip_groups();
+	struct pkt_info pkt = ip4(IP(156, 62, 3, 4), IP(130, 216, 7, 9), 17, 53, 1025);
+	struct pme_match m;
+	/* wire order: two items pushed, then rule 15 NoMatch */
+	assert_int_equal(pme_match(p, &pkt, false, &m), PME_NOMATCH);
+	assert_int_equal(m.rule, 15);
+	assert_int_equal(m.errors, 0);
+	/* the retry starts from an empty queue: the same key as UA -> AIT */
+	bool rev = false;
+	assert_int_equal(pme_classify(p, &pkt, &m, &rev), PME_COUNT);
+	assert_true(rev);
+	assert_int_equal(m.rule, 18);
+	assert_key(&m.key, SET_TWO, KEY_UA_AIT, sizeof KEY_UA_AIT);
+	pme_free(p);
+}
+
+static void fixture_ua_to_other(void **state)
+{
+	(void)state;
+	struct pme_program *p = two_ip_groups();
+	struct pkt_info pkt = ip4(IP(130, 216, 1, 1), IP(8, 8, 8, 8), 6, 40000, 80);
+	struct pme_match m;
+	bool rev = true;
+	assert_int_equal(pme_classify(p, &pkt, &m, &rev), PME_COUNT);
+	assert_false(rev);
+	assert_int_equal(m.rule, 18);
+	assert_key(&m.key, SET_TWO, KEY_UA_OTHER, sizeof KEY_UA_OTHER);
+	pme_free(p);
+}
+
+static void fixture_other_to_ua(void **state)
+{
+	(void)state;
+	struct pme_program *p = two_ip_groups();
+	struct pkt_info pkt = ip4(IP(8, 8, 8, 8), IP(130, 216, 200, 1), 6, 80, 40000);
+	struct pme_match m;
+	assert_int_equal(pme_match(p, &pkt, false, &m), PME_NOMATCH);
+	assert_int_equal(m.rule, 7);              /* Return 3 -> rule 4 + 3 */
+	bool rev = false;
+	assert_int_equal(pme_classify(p, &pkt, &m, &rev), PME_COUNT);
+	assert_true(rev);
+	assert_key(&m.key, SET_TWO, KEY_UA_OTHER, sizeof KEY_UA_OTHER);
+	pme_free(p);
+}
+
+static void fixture_ua_to_ua(void **state)
+{
+	(void)state;
+	struct pme_program *p = two_ip_groups();
+	struct pkt_info pkt = ip4(IP(130, 216, 1, 1), IP(130, 216, 2, 2), 17, 53, 53);
+	struct pme_match m;
+	bool rev = true;
+	assert_int_equal(pme_classify(p, &pkt, &m, &rev), PME_IGNORE);
+	assert_false(rev);                        /* no retry after Ignore */
+	assert_int_equal(m.rule, 10);
+	pme_free(p);
+}
+
+static void fixture_other_to_other(void **state)
+{
+	(void)state;
+	struct pme_program *p = two_ip_groups();
+	struct pkt_info pkt = ip4(IP(10, 0, 0, 1), IP(192, 168, 1, 1), 17, 53, 53);
+	struct pme_match m;
+	bool rev = false;
+	assert_int_equal(pme_classify(p, &pkt, &m, &rev), PME_NOMATCH);
+	assert_true(rev);
+	assert_int_equal(m.rule, 7);
+	assert_int_equal(m.errors, 0);
+	/* AIT -> AIT is ignored at rule 16 */
+	pkt = ip4(IP(156, 62, 1, 1), IP(156, 62, 2, 2), 17, 53, 53);
+	assert_int_equal(pme_classify(p, &pkt, &m, &rev), PME_IGNORE);
+	assert_int_equal(m.rule, 16);
+	pme_free(p);
+}
+
+/* ---- one test per action --------------------------------------------- */
+
+static const struct pkt_info *udp_pkt(void)
+{
+	static struct pkt_info pkt;
+	pkt = ip4(IP(130, 216, 7, 9), IP(156, 62, 3, 4), 17, 1027, 53);
+	return &pkt;
+}
+
+static void action_ignore_nomatch(void **state)
+{
+	(void)state;
+	struct pme_match m;
+	bool rev;
+	const struct rule ign[] = { RN(RULE_IGNORE, 0) };
+	struct pme_program *p = load_ok(ign, 1, 1);
+	assert_int_equal(pme_classify(p, udp_pkt(), &m, &rev), PME_IGNORE);
+	assert_false(rev);
+	assert_int_equal(m.rule, 1);
+	pme_free(p);
+
+	const struct rule nom[] = { RN(RULE_NOMATCH, 0) };
+	p = load_ok(nom, 1, 1);
+	assert_int_equal(pme_match(p, udp_pkt(), false, &m), PME_NOMATCH);
+	assert_int_equal(m.rule, 1);
+	assert_int_equal(pme_classify(p, udp_pkt(), &m, &rev), PME_NOMATCH);
+	assert_true(rev);
+	assert_int_equal(m.errors, 0);
+	pme_free(p);
+
+	/* a failed last test runs off the end: NoMatch, not an error */
+	const struct rule off[] = { R1(ATTR_SOURCE_PEER_TYPE, 255, 2, RULE_IGNORE, 0) };
+	p = load_ok(off, 1, 1);
+	assert_int_equal(pme_match(p, udp_pkt(), false, &m), PME_NOMATCH);
+	assert_int_equal(m.rule, 0);
+	assert_int_equal(m.errors, 0);
+	pme_free(p);
+}
+
+static void action_count(void **state)
+{
+	(void)state;
+	struct pme_match m;
+	/* the rule's own (attr, mask, value) is pushed; a failed test falls
+	 * through to the next rule */
+	const struct rule r[] = {
+		R1(ATTR_SOURCE_TRANS_TYPE, 255, 6, RULE_COUNT, 0),
+		R1(ATTR_SOURCE_TRANS_TYPE, 0xf0, 0x10, RULE_COUNT, 0),
+	};
+	struct pme_program *p = load_ok(r, NRULES(r), 9);
+	assert_int_equal(pme_match(p, udp_pkt(), false, &m), PME_COUNT);
+	assert_int_equal(m.rule, 2);
+	assert_key(&m.key, 9, B(0x00, 0x0b, 1, 0xf0, 0x10), 5);
+	pme_free(p);
+}
+
+static void action_count_pkt(void **state)
+{
+	(void)state;
+	struct pme_match m;
+	/* CountPkt pushes the packet's value under the rule's mask */
+	const struct rule r[] = {
+		RN(RULE_GOTO_ACT, 2),
+		R4(ATTR_SOURCE_PEER_ADDRESS, IP(255, 255, 255, 0), 0, RULE_COUNT_PKT, 0),
+	};
+	struct pme_program *p = load_ok(r, NRULES(r), 1);
+	assert_int_equal(pme_match(p, udp_pkt(), false, &m), PME_COUNT);
+	assert_key(&m.key, 1, B(0x00, 0x09, 4, 255, 255, 255, 0, 130, 216, 7, 0), 11);
+	/* the same rule with Count pushes the rule's value (0) instead */
+	struct rule r2[2] = { r[0], r[1] };
+	r2[1].op = RULE_COUNT;
+	pme_free(p);
+	p = load_ok(r2, 2, 1);
+	assert_int_equal(pme_match(p, udp_pkt(), false, &m), PME_COUNT);
+	assert_key(&m.key, 1, B(0x00, 0x09, 4, 255, 255, 255, 0, 0, 0, 0, 0), 11);
+	pme_free(p);
+}
+
+static void action_gosub_return(void **state)
+{
+	(void)state;
+	struct pme_match m;
+	/* Return n goes to the Gosub's rule number + n with the test
+	 * indicator cleared: rule 3's FlowKind test (which would fail) is
+	 * skipped and its push runs */
+	const struct rule r[] = {
+		/* 1 */ RN(RULE_GOSUB, 6),
+		/* 2 */ RN(RULE_IGNORE, 0),
+		/* 3 */ R1(ATTR_FLOW_KIND, 255, 3, RULE_PUSH_RULE_TO_ACT, 5),
+		/* 4 */ RN(RULE_IGNORE, 0),
+		/* 5 */ RN(RULE_COUNT, 0),
+		/* 6 */ RN(RULE_RETURN, 2),
+	};
+	struct pme_program *p = load_ok(r, NRULES(r), 1);
+	assert_int_equal(pme_match(p, udp_pkt(), false, &m), PME_COUNT);
+	assert_int_equal(m.rule, 5);
+	assert_key(&m.key, 1, B(0x00, 0x29, 1, 0xff, 3), 5);
+	pme_free(p);
+}
+
+static void action_gosub_nested(void **state)
+{
+	(void)state;
+	struct pme_match m;
+	const struct rule r[] = {
+		/* 1 */ RN(RULE_GOSUB, 4),
+		/* 2 */ RN(RULE_COUNT, 0),                  /* outer return 1 */
+		/* 3 */ RN(RULE_IGNORE, 0),
+		/* 4 */ RN(RULE_GOSUB, 8),                  /* sub A */
+		/* 5 */ RN(RULE_IGNORE, 0),                 /* inner return 1 */
+		/* 6 */ R1(ATTR_FLOW_CLASS, 255, 7, RULE_PUSH_RULE_TO_ACT, 7), /* return 2 */
+		/* 7 */ RN(RULE_RETURN, 1),                 /* -> 1 + 1 */
+		/* 8 */ R1(ATTR_SOURCE_PEER_TYPE, 255, 1, RULE_RETURN, 2), /* sub B: -> 4 + 2 */
+		/* 9 */ RN(RULE_RETURN, 1),                 /* -> 4 + 1 */
+	};
+	struct pme_program *p = load_ok(r, NRULES(r), 1);
+	assert_int_equal(pme_match(p, udp_pkt(), false, &m), PME_COUNT);
+	assert_int_equal(m.rule, 2);
+	assert_key(&m.key, 1, B(0x00, 0x26, 1, 0xff, 7), 5);
+	/* not IP: sub B returns 1 -> rule 5 Ignore */
+	struct pkt_info other;
+	memset(&other, 0, sizeof other);
+	assert_int_equal(pme_match(p, &other, false, &m), PME_IGNORE);
+	assert_int_equal(m.rule, 5);
+	pme_free(p);
+}
+
+static void action_gosub_act(void **state)
+{
+	(void)state;
+	struct pme_match m;
+	/* GosubAct: the subroutine's first rule runs untested (pushes a
+	 * peer type of 99 although the packet's is 1); with Gosub the test
+	 * runs, fails, and the subroutine returns with nothing pushed */
+	struct rule r[] = {
+		/* 1 */ RN(RULE_GOSUB_ACT, 3),
+		/* 2 */ RN(RULE_COUNT, 0),
+		/* 3 */ R1(ATTR_SOURCE_PEER_TYPE, 255, 99, RULE_PUSH_RULE_TO, 4),
+		/* 4 */ RN(RULE_RETURN, 1),
+	};
+	struct pme_program *p = load_ok(r, NRULES(r), 1);
+	assert_int_equal(pme_match(p, udp_pkt(), false, &m), PME_COUNT);
+	assert_key(&m.key, 1, B(0x00, 0x08, 1, 0xff, 99), 5);
+	pme_free(p);
+	r[0].op = RULE_GOSUB;
+	p = load_ok(r, NRULES(r), 1);
+	assert_int_equal(pme_match(p, udp_pkt(), false, &m), PME_COUNT);
+	assert_key(&m.key, 1, NULL, 0);
+	pme_free(p);
+}
+
+static void action_assign_variable(void **state)
+{
+	(void)state;
+	struct pme_match m;
+	/* Assign: v1 := DestTransAddress (from the value field, param is
+	 * the goto target).  Its own test always succeeds, and it leaves
+	 * the test indicator set, so rule 2 tests DestTransAddress. */
+	struct rule r[] = {
+		/* 1 */ RA(ATTR_V1, ATTR_DEST_TRANS_ADDRESS, RULE_ASSIGN, 2),
+		/* 2 */ R2(ATTR_V1, 0xffff, 53, RULE_PUSH_PKT_TO, 4),
+		/* 3 */ RN(RULE_IGNORE, 0),
+		/* 4 */ RN(RULE_COUNT, 0),
+	};
+	struct pme_program *p = load_ok(r, NRULES(r), 1);
+	assert_int_equal(pme_match(p, udp_pkt(), false, &m), PME_COUNT);
+	/* the key names the attribute v1 held, not v1 */
+	assert_key(&m.key, 1, B(0x00, 0x16, 2, 0xff, 0xff, 0x00, 53), 7);
+	/* reversed, DestTransAddress is the wire source port 1027 */
+	assert_int_equal(pme_match(p, udp_pkt(), true, &m), PME_IGNORE);
+	assert_int_equal(m.rule, 3);
+	pme_free(p);
+
+	/* AssignAct: rule 2 runs untested and pushes the packet's port */
+	r[0].op = RULE_ASSIGN_ACT;
+	p = load_ok(r, NRULES(r), 1);
+	assert_int_equal(pme_match(p, udp_pkt(), true, &m), PME_COUNT);
+	assert_key(&m.key, 1, B(0x00, 0x16, 2, 0xff, 0xff, 0x04, 0x03), 7);
+	pme_free(p);
+}
+
+static void action_variable_unset(void **state)
+{
+	(void)state;
+	struct pme_match m;
+	const struct rule r[] = {
+		R2(ATTR_V2, 0xffff, 53, RULE_GOTO, 2),
+		RN(RULE_COUNT, 0),
+	};
+	struct pme_program *p = load_ok(r, NRULES(r), 1);
+	assert_int_equal(pme_match(p, udp_pkt(), false, &m), PME_NOMATCH);
+	assert_int_equal(m.errors, 1u << PME_ERR_VARIABLE);
+	assert_int_equal(m.rule, 1);
+	struct pme_stats st;
+	memset(&st, 0, sizeof st);
+	bool rev;
+	enum pme_result res = pme_classify(p, udp_pkt(), &m, &rev);
+	pme_stats_add(&st, res, rev, &m);
+	assert_int_equal(st.packets, 1);
+	assert_int_equal(st.nomatch, 1);
+	assert_int_equal(st.errors[PME_ERR_VARIABLE], 1);
+	assert_int_equal(st.errors[PME_ERR_STEPS], 0);
+	pme_free(p);
+}
+
+static void action_goto(void **state)
+{
+	(void)state;
+	struct pme_match m;
+	/* after Goto rule 3 tests (type 2 fails -> NoMatch at 4); after
+	 * GotoAct it runs untested and counts */
+	struct rule r[] = {
+		/* 1 */ RN(RULE_GOTO, 3),
+		/* 2 */ RN(RULE_IGNORE, 0),
+		/* 3 */ R1(ATTR_SOURCE_PEER_TYPE, 255, 2, RULE_COUNT, 0),
+		/* 4 */ RN(RULE_NOMATCH, 0),
+	};
+	struct pme_program *p = load_ok(r, NRULES(r), 1);
+	assert_int_equal(pme_match(p, udp_pkt(), false, &m), PME_NOMATCH);
+	assert_int_equal(m.rule, 4);
+	pme_free(p);
+	r[0].op = RULE_GOTO_ACT;
+	p = load_ok(r, NRULES(r), 1);
+	assert_int_equal(pme_match(p, udp_pkt(), false, &m), PME_COUNT);
+	assert_int_equal(m.rule, 3);
+	assert_key(&m.key, 1, B(0x00, 0x08, 1, 0xff, 2), 5);
+	pme_free(p);
+}
+
+static void action_push_rule_to(void **state)
+{
+	(void)state;
+	struct pme_match m;
+	struct rule r[] = {
+		/* 1 */ R1(ATTR_SOURCE_PEER_TYPE, 255, 1, RULE_PUSH_RULE_TO, 2),
+		/* 2 */ R1(ATTR_SOURCE_TRANS_TYPE, 255, 6, RULE_COUNT, 0),
+		/* 3 */ RN(RULE_IGNORE, 0),
+	};
+	struct pme_program *p = load_ok(r, NRULES(r), 1);
+	/* UDP: rule 2 tests TCP and fails */
+	assert_int_equal(pme_match(p, udp_pkt(), false, &m), PME_IGNORE);
+	struct pkt_info tcp = ip4(IP(1, 2, 3, 4), IP(5, 6, 7, 8), 6, 1, 2);
+	assert_int_equal(pme_match(p, &tcp, false, &m), PME_COUNT);
+	assert_key(&m.key, 1, B(0x00, 0x08, 1, 0xff, 1, 0x00, 0x0b, 1, 0xff, 6), 10);
+	pme_free(p);
+	/* PushRuleToAct: rule 2 runs untested */
+	r[0].op = RULE_PUSH_RULE_TO_ACT;
+	p = load_ok(r, NRULES(r), 1);
+	assert_int_equal(pme_match(p, udp_pkt(), false, &m), PME_COUNT);
+	assert_key(&m.key, 1, B(0x00, 0x08, 1, 0xff, 1, 0x00, 0x0b, 1, 0xff, 6), 10);
+	pme_free(p);
+}
+
+static void action_push_pkt_to(void **state)
+{
+	(void)state;
+	struct pme_match m;
+	/* PushPktTo with a test: source port 1027 & 0xff00 == 0x0400, pushes
+	 * the packet's masked value; test stays set for rule 2 */
+	struct rule r[] = {
+		/* 1 */ R2(ATTR_SOURCE_TRANS_ADDRESS, 0xff00, 0x0400, RULE_PUSH_PKT_TO, 2),
+		/* 2 */ R2(ATTR_DEST_TRANS_ADDRESS, 0xffff, 53, RULE_COUNT, 0),
+		/* 3 */ RN(RULE_IGNORE, 0),
+	};
+	struct pme_program *p = load_ok(r, NRULES(r), 1);
+	assert_int_equal(pme_match(p, udp_pkt(), false, &m), PME_COUNT);
+	assert_key(&m.key, 1, B(0x00, 0x0c, 2, 0xff, 0x00, 0x04, 0x00,
+				0x00, 0x16, 2, 0xff, 0xff, 0x00, 53), 14);
+	struct pkt_info other = ip4(IP(1, 2, 3, 4), IP(5, 6, 7, 8), 17, 1027, 54);
+	assert_int_equal(pme_match(p, &other, false, &m), PME_IGNORE);
+	pme_free(p);
+
+	/* PushPktToAct with value 0 reached by GotoAct: the usual SAVE */
+	const struct rule s[] = {
+		/* 1 */ RN(RULE_GOTO_ACT, 2),
+		/* 2 */ R4(ATTR_DEST_PEER_ADDRESS, IP(255, 255, 255, 0), 0, RULE_PUSH_PKT_TO_ACT, 3),
+		/* 3 */ R2(ATTR_DEST_TRANS_ADDRESS, 0xffff, 53, RULE_COUNT, 0),
+	};
+	p = load_ok(s, NRULES(s), 1);
+	/* rule 3 runs untested after the Act: counts port 53 whatever */
+	assert_int_equal(pme_match(p, &other, false, &m), PME_COUNT);
+	assert_key(&m.key, 1, B(0x00, 0x13, 4, 255, 255, 255, 0, 5, 6, 7, 0,
+				0x00, 0x16, 2, 0xff, 0xff, 0x00, 53), 18);
+	pme_free(p);
+}
+
+static void action_pop_to(void **state)
+{
+	(void)state;
+	struct pme_match m;
+	/* STORE FlowKind := 'A'; STORE FlowKind := 'B'; the test sees 'B';
+	 * PopTo undoes it, and FlowKind reads 'A' again */
+	const struct rule r[] = {
+		/* 1 */ R1(ATTR_FLOW_KIND, 255, 0, RULE_GOTO_ACT, 2),  /* reads 0 */
+		/* 2 */ R1(ATTR_FLOW_KIND, 255, 'A', RULE_PUSH_RULE_TO_ACT, 3),
+		/* 3 */ R1(ATTR_FLOW_KIND, 255, 'B', RULE_PUSH_RULE_TO_ACT, 4),
+		/* 4 */ RN(RULE_GOTO, 5),
+		/* 5 */ R1(ATTR_FLOW_KIND, 255, 'B', RULE_POP_TO, 6),
+		/* 6 */ R1(ATTR_FLOW_KIND, 255, 'A', RULE_GOTO, 8),
+		/* 7 */ RN(RULE_IGNORE, 0),
+		/* 8 */ RN(RULE_COUNT, 0),
+	};
+	struct pme_program *p = load_ok(r, NRULES(r), 1);
+	assert_int_equal(pme_match(p, udp_pkt(), false, &m), PME_COUNT);
+	assert_int_equal(m.rule, 8);
+	assert_key(&m.key, 1, B(0x00, 0x29, 1, 0xff, 'A'), 5);
+	pme_free(p);
+
+	/* PopToAct: the rule after it runs untested; a pop on an empty
+	 * queue does nothing */
+	const struct rule s[] = {
+		/* 1 */ RN(RULE_POP_TO_ACT, 2),                      /* empty: no-op */
+		/* 2 */ R1(ATTR_SOURCE_CLASS, 255, 4, RULE_PUSH_RULE_TO_ACT, 3),
+		/* 3 */ R1(ATTR_DEST_CLASS, 255, 5, RULE_PUSH_RULE_TO_ACT, 4),
+		/* 4 */ RN(RULE_POP_TO_ACT, 5),                      /* drops DestClass */
+		/* 5 */ R1(ATTR_SOURCE_PEER_TYPE, 255, 9, RULE_PUSH_RULE_TO, 6),
+		/* 6 */ R1(ATTR_DEST_CLASS, 255, 0, RULE_GOTO, 8),  /* reads 0 again */
+		/* 7 */ RN(RULE_IGNORE, 0),
+		/* 8 */ R1(ATTR_SOURCE_CLASS, 255, 4, RULE_COUNT, 0),
+		/* 9 */ RN(RULE_IGNORE, 0),
+	};
+	p = load_ok(s, NRULES(s), 1);
+	assert_int_equal(pme_match(p, udp_pkt(), false, &m), PME_COUNT);
+	assert_int_equal(m.rule, 8);
+	assert_key(&m.key, 1, B(0x00, 0x08, 1, 0xff, 9, 0x00, 0x24, 1, 0xff, 4), 10);
+	pme_free(p);
+}
+
+static void class_kind_tests(void **state)
+{
+	(void)state;
+	struct pme_match m;
+	/* SRL: STORE SourceKind := 10 (a PushRuleTo); IF SourceKind == 10
+	 * then count, else ignore.  Class/Kind read 0 before any STORE. */
+	const struct rule r[] = {
+		/* 1 */ R1(ATTR_SOURCE_KIND, 255, 0, RULE_GOTO_ACT, 3),
+		/* 2 */ RN(RULE_IGNORE, 0),
+		/* 3 */ R1(ATTR_SOURCE_KIND, 255, 10, RULE_PUSH_RULE_TO, 4),
+		/* 4 */ R1(ATTR_SOURCE_KIND, 0x0f, 10, RULE_PUSH_PKT_TO, 6),
+		/* 5 */ RN(RULE_IGNORE, 0),
+		/* 6 */ R1(ATTR_FLOW_KIND, 255, 0, RULE_COUNT, 0),
+		/* 7 */ RN(RULE_IGNORE, 0),
+	};
+	struct pme_program *p = load_ok(r, NRULES(r), 1);
+	/* rule 3 is reached by GotoAct: the push runs; rule 4 tests
+	 * SourceKind (10 & 0x0f == 10) and re-pushes it with mask 0x0f */
+	assert_int_equal(pme_match(p, udp_pkt(), false, &m), PME_COUNT);
+	assert_int_equal(m.rule, 6);
+	assert_key(&m.key, 1, B(0x00, 0x27, 1, 0x0f, 10, 0x00, 0x29, 1, 0xff, 0), 10);
+	pme_free(p);
+}
+
+static void matching_stod(void **state)
+{
+	(void)state;
+	struct pme_match m;
+	const struct rule r[] = {
+		/* 1 */ R1(ATTR_MATCHING_STOD, 255, 1, RULE_NOMATCH, 0),
+		/* 2 */ RN(RULE_GOTO_ACT, 3),
+		/* 3 */ R4(ATTR_SOURCE_PEER_ADDRESS, 0xffffffff, 0, RULE_COUNT_PKT, 0),
+	};
+	struct pme_program *p = load_ok(r, NRULES(r), 1);
+	assert_int_equal(pme_match(p, udp_pkt(), false, &m), PME_NOMATCH);
+	assert_int_equal(m.rule, 1);
+	bool rev = false;
+	assert_int_equal(pme_classify(p, udp_pkt(), &m, &rev), PME_COUNT);
+	assert_true(rev);
+	/* reversed: SourcePeerAddress is the wire destination */
+	assert_key(&m.key, 1, B(0x00, 0x09, 4, 255, 255, 255, 255, 156, 62, 3, 4), 11);
+
+	uint8_t v[PME_PKT_ATTR_MAX];
+	assert_int_equal(pme_packet_attr(udp_pkt(), ATTR_MATCHING_STOD, false, v), 1);
+	assert_int_equal(v[0], 1);
+	assert_int_equal(pme_packet_attr(udp_pkt(), ATTR_MATCHING_STOD, true, v), 1);
+	assert_int_equal(v[0], 0);
+	pme_free(p);
+}
+
+static void flow_ruleset_test(void **state)
+{
+	(void)state;
+	struct pme_match m;
+	const struct rule r[] = {
+		R1(ATTR_FLOW_RULESET, 255, 5, RULE_GOTO, 3),
+		RN(RULE_IGNORE, 0),
+		RN(RULE_COUNT, 0),
+	};
+	struct pme_program *p = load_ok(r, NRULES(r), 5);
+	assert_int_equal(pme_ruleset(p), 5);
+	assert_int_equal(pme_match(p, udp_pkt(), false, &m), PME_COUNT);
+	assert_key(&m.key, 5, NULL, 0);
+	pme_free(p);
+	p = load_ok(r, NRULES(r), 6);
+	assert_int_equal(pme_match(p, udp_pkt(), false, &m), PME_IGNORE);
+	pme_free(p);
+}
+
+static void distribution_request(void **state)
+{
+	(void)state;
+	struct pme_match m;
+	/* RFC 2724 §3: ToTurnaroundTime & 2.3.0.1.27.88 = 60.0.0.0.0.0
+	 * (log, 10^3, 1 .. 7000, 60 buckets); FromPacketSize with the
+	 * RFC's 5-byte value 60.0!0, right-padded */
+	const struct rule r[] = {
+		/* 1 */ RN(RULE_GOTO_ACT, 2),
+		/* 2 */ mk(ATTR_TO_TURNAROUND_TIME, RULE_PUSH_PKT_TO_ACT, 3, 6,
+			   B(2, 3, 0, 1, 0x1b, 0x58), B(60, 0, 0, 0, 0, 0)),
+		/* 3 */ mk(ATTR_FROM_PACKET_SIZE, RULE_PUSH_PKT_TO_ACT, 4, 5,
+			   B(1, 0, 0, 25, 0x05), B(60, 0, 0, 0, 0)),
+		/* 4 */ R4(ATTR_SOURCE_PEER_ADDRESS, 0xffffffff, 0, RULE_PUSH_PKT_TO_ACT, 5),
+		/* 5 */ mk(ATTR_TO_TURNAROUND_TIME, RULE_PUSH_RULE_TO_ACT, 6, 6,
+			   B(2, 3, 0, 1, 0x03, 0xe8), B(30, 0, 0, 0, 0, 0)), /* replaces */
+		/* 6 */ RN(RULE_COUNT, 0),
+	};
+	struct pme_program *p = load_ok(r, NRULES(r), 1);
+	assert_int_equal(pme_match(p, udp_pkt(), false, &m), PME_COUNT);
+	/* not in the key */
+	assert_key(&m.key, 1, B(0x00, 0x09, 4, 255, 255, 255, 255, 130, 216, 7, 9), 11);
+	assert_int_equal(m.n_dist, 2);
+	assert_int_equal(m.dist[0].attr, ATTR_TO_TURNAROUND_TIME);
+	assert_memory_equal(m.dist[0].mask, B(2, 3, 0, 1, 0x03, 0xe8), 6);
+	assert_memory_equal(m.dist[0].value, B(30, 0, 0, 0, 0, 0), 6);
+	assert_int_equal(m.dist[1].attr, ATTR_FROM_PACKET_SIZE);
+	assert_memory_equal(m.dist[1].mask, B(1, 0, 0, 25, 0x05, 0), 6);
+	assert_memory_equal(m.dist[1].value, B(60, 0, 0, 0, 0, 0), 6);
+	pme_free(p);
+
+	/* a PopTo takes a distribution request back */
+	const struct rule s[] = {
+		RN(RULE_GOTO_ACT, 2),
+		mk(ATTR_FROM_BIT_RATE, RULE_PUSH_PKT_TO_ACT, 3, 6,
+		   B(2, 3, 0, 1, 0x27, 0x10), B(60, 5, 0, 0, 0, 0)),
+		RN(RULE_POP_TO_ACT, 4),
+		RN(RULE_COUNT, 0),
+	};
+	p = load_ok(s, NRULES(s), 1);
+	assert_int_equal(pme_match(p, udp_pkt(), false, &m), PME_COUNT);
+	assert_int_equal(m.n_dist, 0);
+	pme_free(p);
+}
+
+static void step_limit_cycle(void **state)
+{
+	(void)state;
+	struct pme_match m;
+	const struct rule r[] = {
+		RN(RULE_GOTO, 2),
+		RN(RULE_GOTO_ACT, 1),
+	};
+	struct pme_program *p = load_ok(r, NRULES(r), 1);
+	assert_int_equal(pme_step_limit(p), 4 * 2 + 64);
+	bool rev;
+	assert_int_equal(pme_classify(p, udp_pkt(), &m, &rev), PME_NOMATCH);
+	assert_true(rev);
+	assert_int_equal(m.errors, 1u << PME_ERR_STEPS);
+	struct pme_stats st;
+	memset(&st, 0, sizeof st);
+	pme_stats_add(&st, PME_NOMATCH, rev, &m);
+	assert_int_equal(st.errors[PME_ERR_STEPS], 1);
+	assert_string_equal(pme_error_name(PME_ERR_STEPS), "step limit (goto cycle)");
+	pme_free(p);
+}
+
+static void queue_and_key_overflow(void **state)
+{
+	(void)state;
+	struct pme_match m;
+	/* a push in a cycle: the queue (64) fills before the step limit
+	 * (4 * 22 + 64 = 152 steps, 76 pushes) */
+	struct rule r[22];
+	r[0] = RN(RULE_GOTO_ACT, 2);
+	r[1] = R1(ATTR_FLOW_KIND, 255, 1, RULE_PUSH_RULE_TO_ACT, 1);
+	for (int i = 2; i < 22; i++)
+		r[i] = RN(RULE_IGNORE, 0);
+	struct pme_program *p = load_ok(r, 22, 1);
+	assert_int_equal(pme_match(p, udp_pkt(), false, &m), PME_NOMATCH);
+	assert_int_equal(m.errors, 1u << PME_ERR_QUEUE);
+	pme_free(p);
+
+	/* 3 x 43 + 2 x 35 bytes of items do not fit in a 192-byte key */
+	static const uint8_t ones[20] = {
+		255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+		255, 255, 255, 255, 255, 255, 255, 255, 255, 255 };
+	const struct rule s[] = {
+		RN(RULE_GOTO_ACT, 2),
+		mk(ATTR_SOURCE_SUBSCRIBER_ID, RULE_PUSH_RULE_TO_ACT, 3, 20, ones, ones),
+		mk(ATTR_DEST_SUBSCRIBER_ID, RULE_PUSH_RULE_TO_ACT, 4, 20, ones, ones),
+		mk(ATTR_SESSION_ID, RULE_PUSH_RULE_TO_ACT, 5, 20, ones, ones),
+		mk(ATTR_SOURCE_PEER_ADDRESS, RULE_PUSH_PKT_TO_ACT, 6, 16, ones, ones),
+		mk(ATTR_DEST_PEER_ADDRESS, RULE_COUNT_PKT, 0, 16, ones, ones),
+	};
+	p = load_ok(s, NRULES(s), 1);
+	assert_int_equal(pme_match(p, udp_pkt(), false, &m), PME_NOMATCH);
+	assert_int_equal(m.errors, 1u << PME_ERR_KEY_FULL);
+	assert_int_equal(m.rule, 6);
+	pme_free(p);
+}
+
+static void ipv6_and_widths(void **state)
+{
+	(void)state;
+	struct pme_match m;
+	struct pkt_info v6;
+	memset(&v6, 0, sizeof v6);
+	v6.ip_version = 6;
+	v6.peer_type = 2;
+	memcpy(v6.addr[0], B(0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1), 16);
+	memcpy(v6.addr[1], B(0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2), 16);
+	v6.proto = 17;
+	/* a 4-byte rule compares the first 4 bytes of an IPv6 address; a
+	 * 1-byte attribute may come MIB-padded to 2 bytes (01 00 / ff 00) */
+	const struct rule r[] = {
+		mk(ATTR_SOURCE_PEER_TYPE, RULE_GOTO, 2, 2, B(0xff, 0), B(2, 0)),
+		R4(ATTR_SOURCE_PEER_ADDRESS, IP(255, 255, 0, 0), IP(0x20, 0x01, 0, 0),
+		   RULE_PUSH_RULE_TO, 3),
+		mk(ATTR_DEST_PEER_ADDRESS, RULE_COUNT_PKT, 0, 16,
+		   B(255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+		   B(0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)),
+	};
+	struct pme_program *p = load_ok(r, NRULES(r), 1);
+	assert_int_equal(pme_match(p, &v6, false, &m), PME_COUNT);
+	assert_key(&m.key, 1, B(0x00, 0x09, 4, 255, 255, 0, 0, 0x20, 0x01, 0, 0,
+				0x00, 0x13, 16,
+				255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+				0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), 46);
+	/* an IPv4 packet fails the 2-byte-padded type test */
+	assert_int_equal(pme_match(p, udp_pkt(), false, &m), PME_NOMATCH);
+	pme_free(p);
+}
+
+static void packet_attrs(void **state)
+{
+	(void)state;
+	uint8_t v[PME_PKT_ATTR_MAX];
+	struct pkt_info pkt = ip4(IP(10, 1, 2, 3), IP(10, 4, 5, 6), 17, 1027, 53);
+	pkt.n_vlan = 2;
+	pkt.vlan[0] = 100;
+	pkt.vlan[1] = 7;
+	pkt.dscp = 46;
+	pkt.dns_present = true;
+	pkt.dns.qr = 1;
+	pkt.dns.opcode = 0;
+	pkt.dns.has_question = true;
+	pkt.dns.qtype = 28;
+
+	assert_int_equal(pme_packet_attr(&pkt, ATTR_SOURCE_PEER_ADDRESS, false, v), 4);
+	assert_memory_equal(v, B(10, 1, 2, 3, 0, 0, 0, 0), 8);
+	assert_int_equal(pme_packet_attr(&pkt, ATTR_SOURCE_PEER_ADDRESS, true, v), 4);
+	assert_memory_equal(v, B(10, 4, 5, 6), 4);
+	assert_int_equal(pme_packet_attr(&pkt, ATTR_DEST_TRANS_ADDRESS, false, v), 2);
+	assert_memory_equal(v, B(0x00, 0x35), 2);
+	assert_int_equal(pme_packet_attr(&pkt, ATTR_DEST_TRANS_ADDRESS, true, v), 2);
+	assert_memory_equal(v, B(0x04, 0x03), 2);
+	assert_int_equal(pme_packet_attr(&pkt, ATTR_DEST_ADJACENT_ADDRESS, false, v), 6);
+	assert_memory_equal(v, B(0x02, 0, 0, 0, 0, 0x02), 6);
+	assert_int_equal(pme_packet_attr(&pkt, ATTR_SOURCE_ADJACENT_TYPE, false, v), 1);
+	assert_int_equal(v[0], 7);
+	assert_int_equal(pme_packet_attr(&pkt, ATTR_SOURCE_INTERFACE, false, v), 2);
+	assert_memory_equal(v, B(0, 3), 2);
+	assert_int_equal(pme_packet_attr(&pkt, ATTR_DEST_INTERFACE, true, v), 2);
+	assert_memory_equal(v, B(0, 3), 2);
+	assert_int_equal(pme_packet_attr(&pkt, ATTR_DEST_INTERFACE, false, v), 2);
+	assert_memory_equal(v, B(0, 0), 2);
+	assert_int_equal(pme_packet_attr(&pkt, ATTR_DEST_TRANS_TYPE, true, v), 1);
+	assert_int_equal(v[0], 17);
+	assert_int_equal(pme_packet_attr(&pkt, ATTR_VLAN_ID, false, v), 2);
+	assert_memory_equal(v, B(0, 100), 2);
+	assert_int_equal(pme_packet_attr(&pkt, ATTR_INNER_VLAN_ID, false, v), 2);
+	assert_memory_equal(v, B(0, 7), 2);
+	assert_int_equal(pme_packet_attr(&pkt, ATTR_DS_CODE_POINT, false, v), 1);
+	assert_int_equal(v[0], 46);
+	assert_int_equal(pme_packet_attr(&pkt, ATTR_IP_VERSION, false, v), 1);
+	assert_int_equal(v[0], 4);
+	assert_int_equal(pme_packet_attr(&pkt, ATTR_DNS_QR, false, v), 1);
+	assert_int_equal(v[0], 1);
+	assert_int_equal(pme_packet_attr(&pkt, ATTR_DNS_QTYPE, false, v), 2);
+	assert_memory_equal(v, B(0, 28), 2);
+	pkt.dns_present = false;
+	pkt.n_vlan = 0;
+	assert_int_equal(pme_packet_attr(&pkt, ATTR_DNS_QR, false, v), 1);
+	assert_int_equal(v[0], 255);
+	assert_int_equal(pme_packet_attr(&pkt, ATTR_VLAN_ID, false, v), 2);
+	assert_memory_equal(v, B(0, 0), 2);
+	/* known attributes the packet does not carry; unknown ones */
+	assert_int_equal(pme_packet_attr(&pkt, ATTR_TO_OCTETS, false, v), 0);
+	assert_int_equal(pme_packet_attr(&pkt, ATTR_FLOW_KIND, false, v), 0);
+	assert_int_equal(pme_packet_attr(&pkt, 42, false, v), -1);
+}
+
+/* ---- load-time refusals ---------------------------------------------- */
+
+static void load_rejects(void **state)
+{
+	(void)state;
+	const struct rule out_of_range[] = {
+		R1(ATTR_SOURCE_PEER_TYPE, 255, 1, RULE_GOTO, 2),
+		RN(RULE_GOTO_ACT, 5),
+	};
+	load_fails(out_of_range, NRULES(out_of_range), "rule 2: GotoAct goes to rule 5, outside 1..2");
+
+	const struct rule ret_no_gosub[] = {
+		R1(ATTR_SOURCE_PEER_TYPE, 255, 1, RULE_GOTO, 3),
+		RN(RULE_IGNORE, 0),
+		RN(RULE_RETURN, 1),
+	};
+	load_fails(ret_no_gosub, NRULES(ret_no_gosub), "rule 3: Return reached with no Gosub");
+
+	const struct rule unknown[] = {
+		RN(RULE_GOTO, 2),
+		R1(42, 255, 1, RULE_COUNT, 0),
+	};
+	load_fails(unknown, NRULES(unknown), "rule 2: unknown attribute 42");
+
+	const struct rule bad_op[] = { RN(18, 0) };
+	load_fails(bad_op, 1, "rule 1: unknown action 18");
+
+	const struct rule ret_past_end[] = {
+		RN(RULE_GOSUB, 3),
+		RN(RULE_COUNT, 0),
+		RN(RULE_RETURN, 5),
+	};
+	load_fails(ret_past_end, NRULES(ret_past_end),
+		   "rule 3: Return 5 from the Gosub at rule 1 goes to rule 6");
+
+	const struct rule recursion[] = {
+		RN(RULE_GOSUB, 3),
+		RN(RULE_COUNT, 0),
+		R1(ATTR_SOURCE_PEER_TYPE, 255, 1, RULE_GOSUB, 3),
+		RN(RULE_RETURN, 1),
+	};
+	load_fails(recursion, NRULES(recursion), "rule 3: Gosub to rule 3 recurses");
+
+	const struct rule wide[] = {
+		mk(ATTR_SOURCE_TRANS_ADDRESS, RULE_COUNT, 0, 4, B(255, 255, 255, 255), B(0, 0, 0, 53)),
+	};
+	load_fails(wide, 1, "rule 1: value is 4 bytes, SourceTransAddress holds 2");
+
+	const struct rule assign_bad[] = { RA(ATTR_SOURCE_PEER_TYPE, 9, RULE_ASSIGN_ACT, 1) };
+	load_fails(assign_bad, 1, "needs a meter variable");
+	const struct rule assign_unknown[] = { RA(ATTR_V1, 42, RULE_ASSIGN_ACT, 1) };
+	load_fails(assign_unknown, 1, "rule 1: AssignAct of attribute 42");
+
+	const struct rule push_stod[] = {
+		R1(ATTR_MATCHING_STOD, 255, 1, RULE_PUSH_RULE_TO, 2),
+		RN(RULE_COUNT, 0),
+	};
+	load_fails(push_stod, NRULES(push_stod), "rule 1: PushRuleTo of MatchingStoD");
+
+	const struct rule ret0[] = { RN(RULE_GOSUB, 2), RN(RULE_RETURN, 0) };
+	load_fails(ret0, NRULES(ret0), "rule 2: Return 0");
+
+	/* labels are named in the messages */
+	struct ruleset rs;
+	ruleset_init(&rs);
+	const struct rule a = RN(RULE_GOTO_ACT, 2), b = RN(RULE_RETURN, 1);
+	assert_int_equal(ruleset_add_rule(&rs, &a, NULL), 0);
+	assert_int_equal(ruleset_add_rule(&rs, &b, "classify"), 0);
+	struct diag d;
+	diag_init(&d, "t");
+	assert_null(pme_load(&rs, &d));
+	assert_int_equal(d.errors, 1);
+	assert_string_equal(d.msgs[0].text,
+			    "rule 2 (classify): Return reached with no Gosub on the stack");
+	diag_free(&d);
+	ruleset_free(&rs);
+}
+
+static void load_accepts(void **state)
+{
+	(void)state;
+	/* a Return no path reaches without a Gosub is fine, and so is an
+	 * empty table (every packet NoMatch) */
+	const struct rule r[] = {
+		RN(RULE_COUNT, 0),
+		RN(RULE_RETURN, 1),
+	};
+	struct pme_program *p = load_ok(r, NRULES(r), 1);
+	assert_int_equal(pme_rule_count(p), 2);
+	pme_free(p);
+	p = load_ok(NULL, 0, 1);
+	struct pme_match m;
+	assert_int_equal(pme_match(p, udp_pkt(), false, &m), PME_NOMATCH);
+	assert_int_equal(m.errors, 0);
+	pme_free(p);
+
+	/* a test of an attribute the meter cannot read is a warning */
+	const struct rule w[] = {
+		mk(ATTR_TO_OCTETS, RULE_GOTO, 2, 1, B(255), B(0)),
+		RN(RULE_COUNT, 0),
+	};
+	struct diag d;
+	diag_init(&d, "t");
+	p = load(w, NRULES(w), 1, &d);
+	assert_non_null(p);
+	assert_int_equal(d.errors, 0);
+	assert_int_equal(d.warnings, 1);
+	assert_non_null(strstr(d.msgs[0].text, "rule 1: the meter cannot test ToOctets"));
+	diag_free(&d);
+	pme_free(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(fixture_non_ip),
+		cmocka_unit_test(fixture_ua_to_ait),
+		cmocka_unit_test(fixture_ait_to_ua),
+		cmocka_unit_test(fixture_ua_to_other),
+		cmocka_unit_test(fixture_other_to_ua),
+		cmocka_unit_test(fixture_ua_to_ua),
+		cmocka_unit_test(fixture_other_to_other),
+		cmocka_unit_test(action_ignore_nomatch),
+		cmocka_unit_test(action_count),
+		cmocka_unit_test(action_count_pkt),
+		cmocka_unit_test(action_gosub_return),
+		cmocka_unit_test(action_gosub_nested),
+		cmocka_unit_test(action_gosub_act),
+		cmocka_unit_test(action_assign_variable),
+		cmocka_unit_test(action_variable_unset),
+		cmocka_unit_test(action_goto),
+		cmocka_unit_test(action_push_rule_to),
+		cmocka_unit_test(action_push_pkt_to),
+		cmocka_unit_test(action_pop_to),
+		cmocka_unit_test(class_kind_tests),
+		cmocka_unit_test(matching_stod),
+		cmocka_unit_test(flow_ruleset_test),
+		cmocka_unit_test(distribution_request),
+		cmocka_unit_test(step_limit_cycle),
+		cmocka_unit_test(queue_and_key_overflow),
+		cmocka_unit_test(ipv6_and_widths),
+		cmocka_unit_test(packet_attrs),
+		cmocka_unit_test(load_rejects),
+		cmocka_unit_test(load_accepts),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
