@@ -168,8 +168,7 @@ static bool counts_sum_to(const uint64_t *c, uint32_t n, uint64_t want)
 	return s == want;
 }
 
-/* Is the distribution internally consistent (what a token may carry)? */
-static bool dist_valid(const struct dif_dist *d)
+bool dif_dist_valid(const struct dif_dist *d)
 {
 	switch (d->type) {
 	case DIF_DIST_EXACT:
@@ -231,7 +230,7 @@ static int percentile_exact(const struct dif_dist *d, double p, double *out)
 
 int dif_dist_percentile(const struct dif_dist *d, double p, double *out)
 {
-	if (!dist_valid(d) || d->n == 0 || !(p >= 0.0 && p <= 1.0)) {
+	if (!dif_dist_valid(d) || d->n == 0 || !(p >= 0.0 && p <= 1.0)) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -272,7 +271,7 @@ int dif_dist_percentile(const struct dif_dist *d, double p, double *out)
 int dif_dist_format(const struct dif_dist *d, char *buf, size_t cap)
 {
 	struct sbuf b;
-	if (!dist_valid(d)) {
+	if (!dif_dist_valid(d)) {
 		errno = EINVAL;
 		return -1;
 	}

@@ -119,6 +119,10 @@ int dif_append_interval(const char *path, const struct dif_header *h,
 			const struct dif_interval *iv,
 			const struct dif_record *recs, size_t n_recs);
 
+/* Is the distribution consistent (counts sum to n, sizes and limits in
+ * range, parameters describe a distribution)?  Only such are written. */
+bool dif_dist_valid(const struct dif_dist *d);
+
 /* Render one distribution token into buf (NUL-terminated); returns its
  * length, or -1 (errno EINVAL bad dist, ENOSPC buffer too small). */
 int dif_dist_format(const struct dif_dist *d, char *buf, size_t cap);
