@@ -21,7 +21,7 @@ LDLIBS   += $(shell pkg-config --libs libpcap 2>/dev/null || echo -lpcap) -lm -l
 
 MODULE_DIRS := common srl meter drivers reader
 ALL_SRCS  := $(foreach d,$(MODULE_DIRS),$(wildcard $(d)/*.c))
-MAIN_SRCS := $(filter %/main_%.c,$(foreach d,$(MODULE_DIRS),$(wildcard $(d)/main_*.c)))
+MAIN_SRCS := $(foreach d,$(MODULE_DIRS),$(wildcard $(d)/main_*.c))
 LIB_SRCS  := $(filter-out $(MAIN_SRCS),$(ALL_SRCS))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB       := $(BUILD)/libntm.a

@@ -1,0 +1,249 @@
+/* engine.c — one worker's pipeline (see engine.h). */
+#include "engine.h"
+
+#include <string.h>
+
+#include "attr.h"
+#include "decode.h"
+#include "dist.h"
+
+/* Housekeeping cadence on the packet path: every ENGINE_TICK packets the
+ * engine re-checks the table's fill level and lets the garbage collector
+ * look at ENGINE_TICK records, so recovery keeps pace with creation (at
+ * most one new flow per packet) without a per-packet cost. */
+#define ENGINE_TICK 64u
+
+/* RFC 2724 transform code ntm uses for its dynamic (type 5/6) turnaround
+ * distribution (doc/srl.md). */
+#define ENGINE_DIST_DYNAMIC 3u
+
+void engine_config_default(struct engine_config *c)
+{
+	memset(c, 0, sizeof *c);
+	c->max_flows = ENGINE_DEFAULT_MAX_FLOWS;
+	c->max_pending = ENGINE_DEFAULT_MAX_PENDING;
+	c->dist_slots = ENGINE_DEFAULT_DIST_SLOTS;
+	c->dns_timeout_ns = DNSPAIR_DEFAULT_TIMEOUT_NS;
+	c->inactivity_ns = (uint64_t)ENGINE_DEFAULT_INACTIVITY_S * 1000000000ull;
+	c->flood_mark = ENGINE_DEFAULT_FLOOD_MARK;
+}
+
+int engine_init(struct engine *e, const struct engine_config *c, struct diag *d)
+{
+	memset(e, 0, sizeof *e);
+	e->cfg = *c;
+	e->flows = flow_table_create(c->max_flows);
+	if (!e->flows) {
+		diag_error(d, 0, 0, "cannot create a flow table of %zu flows", c->max_flows);
+		return -1;
+	}
+	size_t slots = c->dist_slots < c->max_flows ? c->dist_slots : c->max_flows;
+	if (slots && flow_table_enable_dists(e->flows, slots)) {
+		diag_error(d, 0, 0, "cannot allocate %zu distributions", slots);
+		flow_table_free(e->flows);
+		e->flows = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int engine_add_task(struct engine *e, const struct ruleset *current,
+		    const struct ruleset *standby, unsigned high_water,
+		    struct diag *d)
+{
+	if (e->n_tasks == ENGINE_TASKS_MAX) {
+		diag_error(d, 0, 0, "at most %d rulesets run at once", ENGINE_TASKS_MAX);
+		return -1;
+	}
+	struct engine_task *t = &e->task[e->n_tasks];
+	memset(t, 0, sizeof *t);
+	t->current = pme_load(current, d);
+	if (!t->current)
+		return -1;
+	if (standby && !(t->standby = pme_load(standby, d))) {
+		pme_free(t->current);
+		return -1;
+	}
+	t->pair = dnspair_create(e->flows, e->cfg.max_pending, e->cfg.dns_timeout_ns);
+	if (!t->pair) {
+		diag_error(d, 0, 0, "cannot create a DNS pending table of %zu entries",
+			   e->cfg.max_pending);
+		pme_free(t->standby);
+		pme_free(t->current);
+		return -1;
+	}
+	t->current_rs = current;
+	t->standby_rs = standby;
+	t->high_water = high_water;
+	e->n_tasks++;
+	return 0;
+}
+
+void engine_free(struct engine *e)
+{
+	for (size_t i = 0; i < e->n_tasks; i++) {
+		dnspair_free(e->task[i].pair);
+		pme_free(e->task[i].current);
+		pme_free(e->task[i].standby);
+	}
+	flow_table_free(e->flows);
+	memset(e, 0, sizeof *e);
+}
+
+static bool mark_enabled(unsigned percent)
+{
+	return percent > 0 && percent < 100;
+}
+
+/* Fill-level policy (engine.h): flood mode and standby switching. */
+static void engine_check_pressure(struct engine *e)
+{
+	unsigned usage = flow_table_usage_percent(e->flows);
+	if (mark_enabled(e->cfg.flood_mark)) {
+		bool flood = usage >= e->cfg.flood_mark;
+		if (flood && !e->flood_mode)
+			e->st.flood_entries++;
+		e->flood_mode = flood;
+	}
+	for (size_t i = 0; i < e->n_tasks; i++) {
+		struct engine_task *t = &e->task[i];
+		if (!t->standby || !mark_enabled(t->high_water))
+			continue;
+		if (!t->running_standby && usage > t->high_water) {
+			t->running_standby = true;
+			t->standby_switches++;
+		} else if (t->running_standby && usage < t->high_water / 2) {
+			t->running_standby = false;
+		}
+	}
+}
+
+/* In flood mode: count into an existing flow only (RFC 2722 §4.3 without
+ * create()). */
+static struct flow *engine_existing_flow(struct engine *e, const struct flow_key *k,
+					 uint64_t hash, bool reversed, bool *rev_out)
+{
+	struct flow *f = flow_lookup(e->flows, k, hash);
+	*rev_out = reversed;
+	if (!f && !reversed) {
+		struct flow_key sw;
+		flow_key_swap(k, &sw);
+		f = flow_lookup(e->flows, &sw, flow_key_hash(&sw));
+		*rev_out = true;
+	}
+	return f;
+}
+
+/* The ruleset asked for distributions: give the flow its RTT distribution
+ * (ntm's dynamic turnaround kind; RFC 2724 static kinds are not kept yet). */
+static void engine_want_dists(struct engine *e, struct flow *f, const struct pme_match *m)
+{
+	for (unsigned i = 0; i < m->n_dist; i++) {
+		const struct pme_dist *pd = &m->dist[i];
+		if (pd->attr != ATTR_TO_TURNAROUND_TIME || pd->mask[0] != ENGINE_DIST_DYNAMIC)
+			continue;
+		if (!flow_dist_peek(e->flows, f) && !flow_dist(e->flows, f))
+			e->st.dist_refused++;
+	}
+}
+
+static void engine_dns(struct engine *e, struct engine_task *t,
+		       const struct pkt_info *pi, struct flow *f)
+{
+	struct dnspair_sample s;
+	if (dnspair_packet(t->pair, pi, f, &s) != DNSPAIR_ANSWER || !s.flow)
+		return;
+	e->st.rtt_samples++;
+	if (flow_dist_peek(e->flows, s.flow)) {
+		struct dist *d = flow_dist(e->flows, s.flow);
+		dist_add(d, s.rtt_us, s.ts_ns);
+	}
+	if (e->on_sample)
+		e->on_sample(e->sample_arg, e->flows, s.flow, s.ts_ns, s.rtt_us);
+}
+
+void engine_packet(struct engine *e, const struct pkt *p)
+{
+	struct pkt_info pi;
+	enum pkt_bad bad = decode_packet(p, &pi);
+
+	e->st.packets++;
+	e->st.octets += p->wirelen;
+	e->st.bad[bad < PKT_BAD_MAX ? bad : PKT_BAD_LINK]++;
+	if (p->ts_ns > e->st.last_ns)
+		e->st.last_ns = p->ts_ns;
+	if ((e->st.packets & (ENGINE_TICK - 1)) == 0) {
+		engine_check_pressure(e);
+		flow_gc(e->flows, e->st.last_ns, e->cfg.inactivity_ns, e->collected_ns,
+			ENGINE_TICK);
+	}
+	/* Non-IP frames still go to the PME (a ruleset may count by MAC);
+	 * frames whose IP header is unusable are counted by reason, skipped. */
+	if (bad != PKT_OK && bad != PKT_BAD_ETHERTYPE)
+		return;
+	if (pi.frag == PKT_FRAG_LATER)
+		e->st.later_fragments++;
+
+	for (size_t i = 0; i < e->n_tasks; i++) {
+		struct engine_task *t = &e->task[i];
+		const struct pme_program *prog = t->running_standby ? t->standby : t->current;
+		struct pme_match m;
+		bool reversed = false, counted_rev;
+		enum pme_result r = pme_classify(prog, &pi, &m, &reversed);
+		pme_stats_add(&t->pme, r, reversed, &m);
+		if (r != PME_COUNT)
+			continue;
+		uint64_t hash = flow_key_hash(&m.key);
+		struct flow *f;
+		if (e->flood_mode) {
+			f = engine_existing_flow(e, &m.key, hash, reversed, &counted_rev);
+			if (!f) {
+				e->st.flood_refused++;
+				continue;
+			}
+			flow_account(e->flows, f, counted_rev, pi.wirelen, pi.ts_ns);
+		} else {
+			f = flow_count_packet(e->flows, &m.key, hash, reversed,
+					      pi.wirelen, pi.ts_ns, &counted_rev);
+			if (!f) {
+				e->st.table_full++;
+				continue;
+			}
+		}
+		e->st.counted++;
+		if (m.n_dist)
+			engine_want_dists(e, f, &m);
+		if (pi.dns_present)
+			engine_dns(e, t, &pi, f);
+	}
+}
+
+void engine_collect_point(struct engine *e, uint64_t now_ns, uint64_t collected_ns)
+{
+	for (size_t i = 0; i < e->n_tasks; i++)
+		dnspair_expire(e->task[i].pair, now_ns, SIZE_MAX);
+	/* Everything up to collected_ns has been written: records idle since
+	 * before it may be recovered (RFC 2722 §4.5). */
+	if (collected_ns > e->collected_ns)
+		e->collected_ns = collected_ns;
+	flow_gc(e->flows, now_ns, e->cfg.inactivity_ns, collected_ns,
+		flow_table_capacity(e->flows));
+	engine_check_pressure(e);
+}
+
+void engine_finish(struct engine *e)
+{
+	for (size_t i = 0; i < e->n_tasks; i++)
+		dnspair_expire(e->task[i].pair, UINT64_MAX, SIZE_MAX);
+}
+
+const struct engine_task *engine_task_of_set(const struct engine *e, unsigned set)
+{
+	for (size_t i = 0; i < e->n_tasks; i++) {
+		const struct engine_task *t = &e->task[i];
+		if (pme_ruleset(t->current) == set ||
+		    (t->standby && pme_ruleset(t->standby) == set))
+			return t;
+	}
+	return NULL;
+}

@@ -1,0 +1,119 @@
+/*
+ * engine.h — one worker's metering pipeline: decode → PME (every task's
+ * ruleset) → flow table (RFC 2722 §4.3) → DNS pairing → distributions.
+ *
+ * A task is a current ruleset with an optional standby ruleset (RFC 2722
+ * §5.2, the MIB's flowManagerInfoTable).  All tasks share one flow table;
+ * the ruleset number inside each flow key keeps their flows apart.
+ *
+ * Flow-table pressure (RFC 2720 flowManagerHighWaterMark, flowFloodMark):
+ *  - above a task's high-water mark the task runs its standby ruleset
+ *    (running_standby); with no manager to switch it back (offline runs),
+ *    the engine returns to the current set once usage falls below half the
+ *    mark;
+ *  - at FloodMark the engine enters flood mode: packets of existing flows
+ *    are still counted, no new flow is created (counted in
+ *    flood_refused) until usage falls below FloodMark again.
+ *
+ * engine_packet() is the hot path: no allocation, no locks, no syscalls.
+ */
+#ifndef NTM_ENGINE_H
+#define NTM_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+#include "dnspair.h"
+#include "flow.h"
+#include "packet.h"
+#include "pme.h"
+#include "rule.h"
+
+#define ENGINE_TASKS_MAX 8
+
+struct engine_config {
+	size_t max_flows;            /* flow-table capacity */
+	size_t max_pending;          /* DNS pending entries per task */
+	size_t dist_slots;           /* flows that may hold an RTT distribution */
+	uint64_t dns_timeout_ns;
+	uint64_t inactivity_ns;      /* RFC 2720 flowInactivityTimeout */
+	unsigned flood_mark;         /* percent; 0 or 100 disables */
+};
+
+#define ENGINE_DEFAULT_MAX_FLOWS    65536u
+#define ENGINE_DEFAULT_MAX_PENDING  65536u
+#define ENGINE_DEFAULT_DIST_SLOTS   4096u
+#define ENGINE_DEFAULT_INACTIVITY_S 600u      /* RFC 2720 DEFVAL */
+#define ENGINE_DEFAULT_FLOOD_MARK   95u       /* RFC 2720 DEFVAL */
+
+/* One RTT sample, as --samples writes it. */
+typedef void (*engine_sample_fn)(void *arg, const struct flow_table *t,
+				 const struct flow *f, uint64_t ts_ns,
+				 uint64_t rtt_us);
+
+struct engine_task {
+	struct pme_program *current;
+	struct pme_program *standby;     /* NULL = none */
+	const struct ruleset *current_rs;
+	const struct ruleset *standby_rs;
+	unsigned high_water;             /* percent; 0 or 100 disables */
+	bool running_standby;
+	struct dnspair *pair;
+	struct pme_stats pme;
+	uint64_t standby_switches;
+};
+
+struct engine_stats {
+	uint64_t packets, octets;
+	uint64_t bad[PKT_BAD_MAX];       /* decode results, by reason */
+	uint64_t later_fragments;
+	uint64_t counted;                /* packet × task countings */
+	uint64_t flood_refused;          /* new flows refused in flood mode */
+	uint64_t table_full;             /* new flows refused: no record */
+	uint64_t rtt_samples;
+	uint64_t dist_refused;           /* no distribution slot left */
+	uint64_t flood_entries;          /* times flood mode was entered */
+	uint64_t last_ns;                /* latest packet time seen */
+};
+
+struct engine {
+	struct engine_config cfg;
+	struct flow_table *flows;
+	size_t n_tasks;
+	struct engine_task task[ENGINE_TASKS_MAX];
+	bool flood_mode;
+	uint64_t collected_ns;           /* everything before it was collected */
+	struct engine_stats st;
+	engine_sample_fn on_sample;
+	void *sample_arg;
+};
+
+/* Defaults for every field (RFC 2720 DEFVALs where the MIB has them). */
+void engine_config_default(struct engine_config *c);
+
+/* Set up the flow table; 0, or -1 with a message in d. */
+int engine_init(struct engine *e, const struct engine_config *c, struct diag *d);
+/* Add a task running `current` (and `standby` above high_water %).  The
+ * rulesets must outlive the engine.  0, or -1 with the PME's load errors in
+ * d. */
+int engine_add_task(struct engine *e, const struct ruleset *current,
+		    const struct ruleset *standby, unsigned high_water,
+		    struct diag *d);
+void engine_free(struct engine *e);
+
+/* One captured packet through every task. */
+void engine_packet(struct engine *e, const struct pkt *p);
+
+/* Housekeeping at a collection point (interval end): DNS expiry and
+ * garbage collection of flows idle and collected before `collected_ns`. */
+void engine_collect_point(struct engine *e, uint64_t now_ns, uint64_t collected_ns);
+
+/* End of input: every pending request still unanswered becomes lost. */
+void engine_finish(struct engine *e);
+
+/* The task whose rulesets include number `set`, or NULL. */
+const struct engine_task *engine_task_of_set(const struct engine *e, unsigned set);
+
+#endif
