@@ -225,9 +225,8 @@ void flow_account(struct flow_table *t, struct flow *f, bool reverse,
 	flow_account_raw(f, reverse, octets, ts_ns);
 }
 
-struct flow *flow_count_packet(struct flow_table *t, const struct flow_key *key,
-			       uint64_t hash, bool reversed, uint32_t octets,
-			       uint64_t ts_ns, bool *counted_reverse)
+struct flow *flow_find_packet(struct flow_table *t, const struct flow_key *key,
+			      uint64_t hash, bool reversed, bool *counted_reverse)
 {
 	struct flow *f = flow_lookup(t, key, hash);
 	bool rev = reversed;
@@ -236,13 +235,25 @@ struct flow *flow_count_packet(struct flow_table *t, const struct flow_key *key,
 		struct flow_key sw;
 		flow_key_swap(key, &sw);
 		f = flow_lookup(t, &sw, flow_key_hash(&sw));
-		if (f)
-			rev = true;
+		rev = f != NULL;
 	}
+	if (counted_reverse)
+		*counted_reverse = rev;
+	return f;
+}
+
+struct flow *flow_count_packet(struct flow_table *t, const struct flow_key *key,
+			       uint64_t hash, bool reversed, uint32_t octets,
+			       uint64_t ts_ns, bool *counted_reverse)
+{
+	bool rev;
+	struct flow *f = flow_find_packet(t, key, hash, reversed, &rev);
 	if (!f) {
+		/* create() the flow as the key describes it */
 		f = flow_insert(t, key, hash, ts_ns);
 		if (!f)
 			return NULL;
+		rev = reversed;
 	}
 	flow_account(t, f, rev, octets, ts_ns);
 	if (counted_reverse)

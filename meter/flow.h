@@ -144,6 +144,12 @@ struct flow *flow_count_packet(struct flow_table *t, const struct flow_key *key,
 			       uint64_t hash, bool reversed, uint32_t octets,
 			       uint64_t ts_ns, bool *counted_reverse);
 
+/* The lookup half of flow_count_packet, without create() (for flood mode:
+ * count into existing flows only): the record the packet belongs to, or
+ * NULL; *counted_reverse (may be NULL) as above. */
+struct flow *flow_find_packet(struct flow_table *t, const struct flow_key *key,
+			      uint64_t hash, bool reversed, bool *counted_reverse);
+
 /* Return a record to inactive (e.g. its ruleset was destroyed). */
 void flow_remove(struct flow_table *t, struct flow *f);
 

@@ -224,6 +224,17 @@ static void both_directions(void **state)
 	assert_true(rev);
 	assert_int_equal(f->from_octets, 540);
 	assert_int_equal(f->from_pdus, 2);
+	/* the lookup half alone (flood mode) finds it both ways, counts nothing */
+	rev = false;
+	assert_ptr_equal(flow_find_packet(t, &ba, flow_key_hash(&ba), false, &rev), f);
+	assert_true(rev);
+	assert_ptr_equal(flow_find_packet(t, &ab, flow_key_hash(&ab), false, &rev), f);
+	assert_false(rev);
+	assert_int_equal(f->from_pdus, 2);
+	struct flow_key cd;
+	mk_key2(&cd, 1, 0x0a000002u, 0xc0000201u);
+	assert_null(flow_find_packet(t, &cd, flow_key_hash(&cd), false, &rev));
+	assert_null(flow_find_packet(t, &ba, flow_key_hash(&ba), true, &rev));
 	/* an earlier timestamp does not move LastTime back */
 	flow_count_packet(t, &ab, flow_key_hash(&ab), false, 1, 2500, NULL);
 	assert_int_equal(f->last_ns, 3000);
