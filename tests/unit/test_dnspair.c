@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -535,6 +536,97 @@ static void exchanges_add_up(void **state)
 	assert_int_equal(st.pending, 0);
 }
 
+/* Random traffic against a naive model (linear scan, same rules), every
+ * message carrying its question so at most one live entry fits a message:
+ * the event and the RTT of every packet must agree. */
+struct model_entry {
+	unsigned key;            /* packed choice of client/port/id/question/proto */
+	uint64_t ts;
+	bool answered, used;
+};
+
+static void random_traffic_matches_model(void **state)
+{
+	(void)state;
+	enum { KEYS = 96, OPS = 30000, MAXE = 4096 };
+	const uint64_t timeout = 5 * SEC;
+	struct dnspair *dp = dnspair_create(NULL, MAXE, timeout);
+	static struct model_entry me[MAXE];
+	size_t n_me = 0;
+	uint64_t lost = 0, ts = T0;
+	memset(me, 0, sizeof(me));
+	srand(4242);
+	for (int op = 0; op < OPS; op++) {
+		/* ~2 s between messages of one key, now and then a 6 s pause */
+		ts += rand() % 100 ? (uint64_t)(rand() % 40) * MS : 6 * SEC;
+		unsigned key = (unsigned)(rand() % KEYS);
+		bool is_resp = rand() % 2;
+		struct msg m = v4msg();
+		m.client[3] = (uint8_t)(key % 2);
+		m.cport = (uint16_t)(1024 + key / 2 % 3);
+		m.id = (uint16_t)(key / 6 % 4);
+		m.qname_hash = key / 24 % 2;
+		m.tcp = key / 48 % 2;
+		struct pkt_info pi = mkpkt(&m, is_resp, ts);
+		struct dnspair_sample s;
+		enum dnspair_event ev = dnspair_packet(dp, &pi, NULL, &s);
+		/* the model */
+		struct model_entry *hit = NULL;
+		for (size_t i = 0; i < n_me; i++) {
+			if (!me[i].used)
+				continue;
+			if (ts - me[i].ts >= timeout) {
+				lost += !me[i].answered;
+				me[i].used = false;
+				continue;
+			}
+			if (me[i].key == key)
+				hit = &me[i];
+		}
+		enum dnspair_event want;
+		if (!is_resp) {
+			if (hit && !hit->answered) {
+				want = DNSPAIR_RETRANSMIT;
+			} else {
+				want = DNSPAIR_REQUEST;
+				if (!hit) {
+					size_t i = 0;
+					while (i < n_me && me[i].used)
+						i++;
+					if (i == n_me) {
+						assert_true(n_me < MAXE);
+						n_me++;
+					}
+					hit = &me[i];
+					hit->key = key;
+					hit->used = true;
+				}
+			}
+			hit->ts = ts;
+			hit->answered = false;
+		} else if (!hit) {
+			want = DNSPAIR_UNMATCHED;
+		} else if (hit->answered) {
+			want = DNSPAIR_DUPLICATE;
+		} else {
+			want = DNSPAIR_ANSWER;
+			hit->answered = true;
+			assert_int_equal(s.rtt_us, (ts - hit->ts + 500) / 1000);
+		}
+		assert_int_equal(ev, want);
+	}
+	dnspair_expire(dp, UINT64_MAX, SIZE_MAX);
+	for (size_t i = 0; i < n_me; i++)
+		lost += me[i].used && !me[i].answered;
+	struct dnspair_stats st;
+	dnspair_stats(dp, &st);
+	assert_int_equal(st.lost, lost);
+	assert_int_equal(st.evicted, 0);
+	assert_true(st.answered > 1000 && st.retransmits > 1000 &&
+		    st.duplicates > 500 && st.unmatched > 1000 && lost > 1000);
+	dnspair_free(dp);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -559,6 +651,7 @@ int main(void)
 		T(samples_feed_distributions),
 		T(response_before_request_clock),
 		T(exchanges_add_up),
+		cmocka_unit_test(random_traffic_matches_model),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
