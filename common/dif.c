@@ -128,7 +128,9 @@ double dif_dist_static_bound(unsigned transform, unsigned scale,
 			     unsigned lower, unsigned upper,
 			     unsigned buckets, unsigned i)
 {
-	if (buckets == 0 || i >= buckets || lower > upper || scale > 9)
+	if (buckets == 0 || i >= buckets || lower > upper || scale > 9 ||
+	    (transform != DIF_DIST_LINEAR && transform != DIF_DIST_LOG) ||
+	    (transform == DIF_DIST_LOG && lower == 0))
 		return -1.0;
 	double mult = pow(10.0, scale);
 	if (buckets == 1)
@@ -139,15 +141,11 @@ double dif_dist_static_bound(unsigned transform, unsigned scale,
 	case DIF_DIST_LINEAR:
 		/* i*(upper-lower) is exact in a double; one rounding only */
 		return mult * (lower + (double)i * (upper - lower) / (buckets - 1));
-	case DIF_DIST_LOG:
-		if (lower == 0)
-			return -1.0;
+	default:   /* DIF_DIST_LOG */
 		if (i == 0)
 			return mult * lower;
 		return mult * lower *
 		       pow((double)upper / lower, (double)i / (buckets - 1));
-	default:
-		return -1.0;
 	}
 }
 
