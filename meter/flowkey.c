@@ -72,7 +72,9 @@ int flow_key_put(struct flow_key *k, unsigned attr, unsigned width,
 	if (k->len - old + size > FLOW_KEY_BYTES)
 		return -1;
 
-	memmove(k->data + off + size, k->data + off + old, k->len - off - old);
+	/* appending in attribute order (what the PME does) moves nothing */
+	if (off + old < k->len)
+		memmove(k->data + off + size, k->data + off + old, k->len - off - old);
 	uint8_t *it = k->data + off;
 	it[0] = (uint8_t)(attr >> 8);
 	it[1] = (uint8_t)attr;

@@ -71,26 +71,38 @@ struct attr_ref {
 	uint8_t var;        /* ACC_VAR: 0..4 for v1..v5 */
 	uint8_t width;      /* table width (16 for peer addresses) */
 	uint8_t push;       /* enum push */
-	uint8_t testable;   /* ATTR_F_TEST */
+	uint8_t slot;       /* packet value cache slot, or SLOT_NONE */
 };
 
+/* Packet values are cached per pass in slot acc * 2 + end. */
+#define SLOTS     (ACC_PACKET_MAX * 2)
+#define SLOT_NONE 0xff
+_Static_assert(SLOTS <= 32, "one cache bit per slot in a uint32_t");
+
+/* The sentinel after the last rule: running off the end is NoMatch. */
+#define OP_END 0
+
+/* One rule, in one 64-byte cache line. */
 struct insn {
 	union val mask, value;      /* zero past `width` */
 	struct attr_ref a;          /* the rule's attribute */
-	struct attr_ref held;       /* Assign: what the variable will hold */
 	uint16_t param;             /* goto target (1-based) / Return offset */
 	uint8_t op;
 	uint8_t width;              /* bytes compared and pushed */
-	uint8_t nwords;             /* words compared */
+	uint8_t nwords;             /* words compared: 1..3, 0 = none */
 	bool test;                  /* false: the test always succeeds */
 	bool next_test;             /* test indicator after a goto-type op */
+	bool var_use;               /* acts on the attribute a vN holds */
 };
+#define INSN_ALIGN 64
+_Static_assert(sizeof(struct insn) <= INSN_ALIGN, "insn fits a cache line");
 
 struct pme_program {
 	uint32_t set;
 	uint32_t n;
 	uint32_t step_limit;
-	struct insn insn[];         /* insn[0] is rule 1 */
+	struct attr_ref *held;      /* per rule: what an Assign stores */
+	struct insn *insn;          /* insn[0] is rule 1 */
 };
 
 /* ---- attributes ------------------------------------------------------ */
@@ -146,7 +158,7 @@ static bool attr_resolve(unsigned num, struct attr_ref *out)
 	out->side = (ai->flags & ATTR_F_DST) ? 1 : 0;
 	out->var = out->acc == ACC_VAR ? (uint8_t)(num - ATTR_V1) : 0;
 	out->width = ai->width;
-	out->testable = (ai->flags & ATTR_F_TEST) != 0;
+	out->slot = out->acc < ACC_PACKET_MAX ? (uint8_t)(out->acc * 2 + out->side) : SLOT_NONE;
 	if (num == ATTR_NULL)
 		out->push = PUSH_NONE;
 	else if (ai->type == ATTR_T_DIST)
@@ -158,10 +170,28 @@ static bool attr_resolve(unsigned num, struct attr_ref *out)
 	return true;
 }
 
-static inline void put16(uint8_t *b, unsigned v)
+/*
+ * Words whose memory bytes are the given value followed by zeros.  They
+ * are built in registers and stored whole: byte stores followed by the
+ * compare's word loads would stall store-to-load forwarding.
+ */
+static inline uint64_t word_of(const void *src, size_t n)
 {
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
+	uint64_t x = 0;
+	memcpy(&x, src, n);
+	return x;
+}
+
+static inline uint64_t word_u8(unsigned v)
+{
+	uint8_t b = (uint8_t)v;
+	return word_of(&b, 1);
+}
+
+static inline uint64_t word_be16(unsigned v)
+{
+	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
+	return word_of(b, 2);
 }
 
 /*
@@ -171,67 +201,84 @@ static inline void put16(uint8_t *b, unsigned v)
 static unsigned read_packet(unsigned acc, unsigned end, bool reversed,
 			    const struct pkt_info *p, union val *v)
 {
-	v->w[0] = v->w[1] = v->w[2] = 0;
+	uint64_t w0 = 0, w1 = 0;
+	unsigned width;
 	switch (acc) {
 	case ACC_INTERFACE:
 		/* one interface per packet: the one it was captured on */
-		if (end == 0)
-			put16(v->b, p->ifindex);
-		return 2;
+		w0 = end == 0 ? word_be16(p->ifindex) : 0;
+		width = 2;
+		break;
 	case ACC_ADJ_TYPE:
-		v->b[0] = p->has_mac ? ADJ_TYPE_ETHERNET : 0;
-		return 1;
+		w0 = word_u8(p->has_mac ? ADJ_TYPE_ETHERNET : 0);
+		width = 1;
+		break;
 	case ACC_ADJ_ADDR:
-		if (p->has_mac)
-			memcpy(v->b, p->mac[end], 6);
-		return 6;
+		w0 = p->has_mac ? word_of(p->mac[end], 6) : 0;
+		width = 6;
+		break;
 	case ACC_PEER_TYPE:
-		v->b[0] = p->peer_type;
-		return 1;
+		w0 = word_u8(p->peer_type);
+		width = 1;
+		break;
 	case ACC_PEER_ADDR:
 		if (p->peer_type == PEER_TYPE_IPV6) {
-			memcpy(v->b, p->addr[end], 16);
-			return 16;
+			w0 = word_of(p->addr[end], 8);
+			w1 = word_of(p->addr[end] + 8, 8);
+			width = 16;
+		} else {
+			w0 = word_of(p->addr[end], 4);
+			width = 4;
 		}
-		memcpy(v->b, p->addr[end], 4);
-		return 4;
+		break;
 	case ACC_TRANS_TYPE:
-		v->b[0] = p->proto;
-		return 1;
+		w0 = word_u8(p->proto);
+		width = 1;
+		break;
 	case ACC_TRANS_ADDR:
-		if (p->has_ports)
-			put16(v->b, p->port[end]);
-		return 2;
+		w0 = p->has_ports ? word_be16(p->port[end]) : 0;
+		width = 2;
+		break;
 	case ACC_STOD:
-		v->b[0] = reversed ? 0 : 1;
-		return 1;
+		w0 = word_u8(reversed ? 0 : 1);
+		width = 1;
+		break;
 	case ACC_VLAN:
-		if (p->n_vlan > 0)
-			put16(v->b, p->vlan[0]);
-		return 2;
+		w0 = p->n_vlan > 0 ? word_be16(p->vlan[0]) : 0;
+		width = 2;
+		break;
 	case ACC_INNER_VLAN:
-		if (p->n_vlan > 1)
-			put16(v->b, p->vlan[1]);
-		return 2;
+		w0 = p->n_vlan > 1 ? word_be16(p->vlan[1]) : 0;
+		width = 2;
+		break;
 	case ACC_IP_VERSION:
-		v->b[0] = p->ip_version;
-		return 1;
+		w0 = word_u8(p->ip_version);
+		width = 1;
+		break;
 	case ACC_DSCP:
-		v->b[0] = p->dscp;
-		return 1;
+		w0 = word_u8(p->dscp);
+		width = 1;
+		break;
 	case ACC_DNS_QR:
-		v->b[0] = p->dns_present ? p->dns.qr : NOT_DNS;
-		return 1;
+		w0 = word_u8(p->dns_present ? p->dns.qr : NOT_DNS);
+		width = 1;
+		break;
 	case ACC_DNS_OPCODE:
-		v->b[0] = p->dns_present ? p->dns.opcode : NOT_DNS;
-		return 1;
+		w0 = word_u8(p->dns_present ? p->dns.opcode : NOT_DNS);
+		width = 1;
+		break;
 	case ACC_DNS_QTYPE:
-		if (p->dns_present && p->dns.has_question)
-			put16(v->b, p->dns.qtype);
-		return 2;
+		w0 = p->dns_present && p->dns.has_question ? word_be16(p->dns.qtype) : 0;
+		width = 2;
+		break;
 	default:
-		return 0;
+		width = 0;
+		break;
 	}
+	v->w[0] = w0;
+	v->w[1] = w1;
+	v->w[2] = 0;
+	return width;
 }
 
 int pme_packet_attr(const struct pkt_info *p, unsigned attr, bool reversed,
@@ -341,8 +388,8 @@ static bool compile_rule(struct pme_program *prog, const struct ruleset *rs,
 		}
 		unsigned held = r->len >= 2 ? (unsigned)r->value[0] << 8 | r->value[1]
 					    : r->len == 1 ? r->value[0] : 0;
-		if (!attr_resolve(held, &in->held) || held == ATTR_NULL ||
-		    in->held.acc == ACC_VAR) {
+		struct attr_ref *h = &prog->held[i];
+		if (!attr_resolve(held, h) || held == ATTR_NULL || h->acc == ACC_VAR) {
 			rule_diag(d, true, rs, i, "%s of attribute %u, which a variable cannot hold",
 				  opname, held);
 			return false;
@@ -373,6 +420,7 @@ static bool compile_rule(struct pme_program *prog, const struct ruleset *rs,
 			return false;
 		}
 	}
+	in->var_use = in->a.acc == ACC_VAR;
 	in->width = (uint8_t)width;
 	in->nwords = (uint8_t)((width + 7) / 8);
 	memcpy(in->mask.b, r->mask, width < len ? width : len);
@@ -570,7 +618,8 @@ static void walk_step(struct walk *w, uint32_t i, bool test, uint32_t node)
 	if (test && in->test) {
 		if (i + 1 < n)          /* test failed: next rule */
 			walk_add(w, i + 1, true, node);
-		if (in->a.acc != ACC_VAR && !in->a.testable &&
+		if (in->a.acc != ACC_VAR &&
+		    !(attr_by_num(in->a.num)->flags & ATTR_F_TEST) &&
 		    walk_report(w, i, REP_UNTESTABLE))
 			rule_diag(w->d, false, w->rs, i,
 				  "the meter cannot test %s; the test reads 0",
@@ -671,10 +720,16 @@ struct pme_program *pme_load(const struct ruleset *rs, struct diag *d)
 			   rs->n_rules, PME_RULES_MAX);
 		return NULL;
 	}
-	struct pme_program *prog = calloc(1, sizeof *prog +
-					  rs->n_rules * sizeof prog->insn[0]);
-	if (!prog) {
+	struct pme_program *prog = calloc(1, sizeof *prog);
+	size_t n = rs->n_rules + 1;          /* + the sentinel */
+	if (prog) {
+		prog->held = calloc(n, sizeof *prog->held);
+		/* aligned so that each rule is one cache line */
+		prog->insn = aligned_alloc(INSN_ALIGN, n * INSN_ALIGN);
+	}
+	if (!prog || !prog->held || !prog->insn) {
 		diag_error(d, 0, 0, "out of memory loading the ruleset");
+		pme_free(prog);
 		return NULL;
 	}
 	prog->set = rs->set;
@@ -683,6 +738,8 @@ struct pme_program *pme_load(const struct ruleset *rs, struct diag *d)
 	bool ok = true;
 	for (size_t i = 0; i < rs->n_rules; i++)
 		ok &= compile_rule(prog, rs, i, d);
+	memset(&prog->insn[rs->n_rules], 0, sizeof prog->insn[0]);
+	prog->insn[rs->n_rules].op = OP_END;   /* test false: always taken */
 	if (!ok)
 		goto fail;
 
@@ -708,12 +765,16 @@ struct pme_program *pme_load(const struct ruleset *rs, struct diag *d)
 	prog->step_limit = (uint32_t)limit;
 	return prog;
 fail:
-	free(prog);
+	pme_free(prog);
 	return NULL;
 }
 
 void pme_free(struct pme_program *prog)
 {
+	if (!prog)
+		return;
+	free(prog->held);
+	free(prog->insn);
 	free(prog);
 }
 
@@ -738,51 +799,36 @@ unsigned pme_step_limit(const struct pme_program *prog)
 #define RUN_ERR(e) ((int)(e) + 1)
 
 struct qent {                  /* one pattern-queue entry */
-	const uint8_t *mask;
-	const uint8_t *value;      /* rule value, or buf */
+	const union val *mask;
+	const union val *value;    /* the rule's value, or val */
 	uint16_t attr;
 	uint8_t width;
 	uint8_t push;              /* PUSH_KEY or PUSH_DIST */
-	uint8_t buf[VAL_BYTES];    /* packet value & mask, for PushPkt */
+	union val val;             /* packet value & mask, for PushPkt */
 };
 
 struct run {
 	const struct pme_program *prog;
-	const struct pkt_info *pkt;
-	bool reversed;
-	uint32_t cached;                          /* bit per (acc, end) */
-	union val cache[ACC_PACKET_MAX][2];
-	const struct attr_ref *var[N_VARS];
 	uint32_t nq, nstack;
+	const struct attr_ref *var[N_VARS];
 	uint32_t stack[PME_STACK_MAX];
 	struct qent q[PME_QUEUE_MAX];
 };
-_Static_assert(ACC_PACKET_MAX * 2 <= 32, "cache bits");
 
-/* The value a test of `a` sees; may point into the cache or into tmp. */
-static inline const union val *attr_value(struct run *r, const struct attr_ref *a,
-					  union val *tmp)
+/* The value of an engine-state attribute (FlowRuleSet, Class/Kind). */
+static const union val *state_value(const struct run *r, const struct attr_ref *a,
+				    union val *tmp)
 {
-	if (a->acc < ACC_PACKET_MAX) {
-		unsigned end = a->side ^ (r->reversed ? 1u : 0u);
-		unsigned bit = a->acc * 2 + end;
-		union val *c = &r->cache[a->acc][end];
-		if (!(r->cached & (1u << bit))) {
-			read_packet(a->acc, end, r->reversed, r->pkt, c);
-			r->cached |= 1u << bit;
-		}
-		return c;
-	}
 	tmp->w[0] = tmp->w[1] = tmp->w[2] = 0;
 	if (a->acc == ACC_RULESET) {
-		tmp->b[0] = (uint8_t)r->prog->set;
+		tmp->w[0] = word_u8(r->prog->set);
 	} else if (a->acc == ACC_CLASSKIND) {
 		/* the latest push still on the queue (PopTo undoes) */
 		for (uint32_t k = r->nq; k-- > 0; ) {
 			const struct qent *e = &r->q[k];
 			if (e->attr == a->num) {
-				for (unsigned b = 0; b < e->width; b++)
-					tmp->b[b] = e->value[b] & e->mask[b];
+				for (unsigned w = 0; w < VAL_WORDS; w++)
+					tmp->w[w] = e->value->w[w] & e->mask->w[w];
 				break;
 			}
 		}
@@ -790,17 +836,42 @@ static inline const union val *attr_value(struct run *r, const struct attr_ref *
 	return tmp;
 }
 
+/* Per-pass packet values, read on first use. */
+struct pcache {
+	uint32_t cached;           /* bit per slot */
+	unsigned rev;              /* 1 on the reversed pass */
+	const struct pkt_info *pkt;
+	union val v[SLOTS];
+};
+
+/* The value a test of `a` sees. */
+static inline const union val *value_of(struct pcache *c, const struct run *r,
+					const struct attr_ref *a, union val *tmp)
+{
+	if (a->slot == SLOT_NONE)
+		return state_value(r, a, tmp);
+	unsigned s = a->slot ^ c->rev;
+	if (!(c->cached & (1u << s))) {
+		read_packet(s >> 1, s & 1, c->rev != 0, c->pkt, &c->v[s]);
+		c->cached |= 1u << s;
+	}
+	return &c->v[s];
+}
+
 static inline bool test_ok(const struct insn *in, const union val *v)
 {
-	uint64_t diff = 0;
-	for (unsigned k = 0; k < in->nwords; k++)
-		diff |= (v->w[k] & in->mask.w[k]) ^ in->value.w[k];
+	/* most tests (types, ports, IPv4) fit one word */
+	uint64_t diff = (v->w[0] & in->mask.w[0]) ^ in->value.w[0];
+	if (in->nwords > 1)
+		diff |= ((v->w[1] & in->mask.w[1]) ^ in->value.w[1]) |
+			((v->w[2] & in->mask.w[2]) ^ in->value.w[2]);
 	return diff == 0;
 }
 
-/* Push (a, rule's mask, rule's value or the packet's masked value). */
+/* Push (a, the rule's mask, the rule's value — or pkt & mask when pkt is
+ * given). */
 static inline int push(struct run *r, const struct insn *in,
-		       const struct attr_ref *a, bool from_packet)
+		       const struct attr_ref *a, const union val *pkt)
 {
 	if (a->push == PUSH_NONE)
 		return 0;               /* Null: nothing to remember */
@@ -808,30 +879,23 @@ static inline int push(struct run *r, const struct insn *in,
 		return RUN_ERR(PME_ERR_VARIABLE);
 	if (r->nq == PME_QUEUE_MAX)
 		return RUN_ERR(PME_ERR_QUEUE);
-	unsigned width = PME_DIST_PARAM;
-	const union val *v = NULL;
-	union val tmp;
-	if (a->push == PUSH_KEY) {
-		width = in->width < a->width ? in->width : a->width;
-		/* read before the new entry exists: a Class/Kind read
-		 * scans the queue */
-		if (from_packet)
-			v = attr_value(r, a, &tmp);
-	}
 	struct qent *e = &r->q[r->nq++];
 	e->attr = a->num;
 	e->push = a->push;
-	e->width = (uint8_t)width;
-	e->mask = in->mask.b;
-	/* a distribution's mask and value are its RFC 2724 parameters,
-	 * whatever the action */
-	if (!v) {
-		e->value = in->value.b;
+	e->mask = &in->mask;
+	e->value = &in->value;
+	if (a->push == PUSH_DIST) {
+		/* mask and value are the RFC 2724 parameters, whatever the
+		 * action */
+		e->width = PME_DIST_PARAM;
 		return 0;
 	}
-	for (unsigned b = 0; b < width; b++)
-		e->buf[b] = v->b[b] & in->mask.b[b];
-	e->value = e->buf;
+	e->width = in->width < a->width ? in->width : a->width;
+	if (pkt) {
+		for (unsigned w = 0; w < VAL_WORDS; w++)
+			e->val.w[w] = pkt->w[w] & in->mask.w[w];
+		e->value = &e->val;
+	}
 	return 0;
 }
 
@@ -847,19 +911,41 @@ static void dist_put(struct pme_match *out, const struct qent *e)
 		dd = &out->dist[out->n_dist++];
 	}
 	dd->attr = e->attr;
-	memcpy(dd->mask, e->mask, PME_DIST_PARAM);
-	memcpy(dd->value, e->value, PME_DIST_PARAM);
+	memcpy(dd->mask, e->mask->b, PME_DIST_PARAM);
+	memcpy(dd->value, e->value->b, PME_DIST_PARAM);
 }
 
-/* The flow key from the queue, in enqueue order (later pushes replace). */
+/*
+ * The flow key from the queue: a later push of an attribute replaces an
+ * earlier one.  The surviving entries are sorted here (a few, by
+ * insertion) so that the key is built by appends.
+ */
 static int build_key(const struct run *r, struct pme_match *out)
 {
-	flow_key_clear(&out->key, r->prog->set);
+	uint8_t order[PME_QUEUE_MAX];
+	unsigned n = 0;
 	for (uint32_t k = 0; k < r->nq; k++) {
 		const struct qent *e = &r->q[k];
-		if (e->push == PUSH_DIST)
+		if (e->push == PUSH_DIST) {
 			dist_put(out, e);
-		else if (flow_key_put(&out->key, e->attr, e->width, e->mask, e->value))
+			continue;
+		}
+		unsigned pos = n;
+		while (pos > 0 && r->q[order[pos - 1]].attr > e->attr)
+			pos--;
+		if (pos > 0 && r->q[order[pos - 1]].attr == e->attr) {
+			order[pos - 1] = (uint8_t)k;      /* replaces */
+			continue;
+		}
+		for (unsigned j = n; j > pos; j--)
+			order[j] = order[j - 1];
+		order[pos] = (uint8_t)k;
+		n++;
+	}
+	flow_key_clear(&out->key, r->prog->set);
+	for (unsigned k = 0; k < n; k++) {
+		const struct qent *e = &r->q[order[k]];
+		if (flow_key_put(&out->key, e->attr, e->width, e->mask->b, e->value->b))
 			return RUN_ERR(PME_ERR_KEY_FULL);
 	}
 	return 0;
@@ -877,44 +963,45 @@ enum pme_result pme_match(const struct pme_program *prog,
 			  struct pme_match *out)
 {
 	struct run r;
+	struct pcache c;
 	r.prog = prog;
-	r.pkt = pkt;
-	r.reversed = reversed;
-	r.cached = 0;
 	r.nq = r.nstack = 0;
 	for (unsigned k = 0; k < N_VARS; k++)
 		r.var[k] = NULL;
+	c.cached = 0;
+	c.rev = reversed ? 1 : 0;
+	c.pkt = pkt;
 	out->errors = 0;
 	out->n_dist = 0;
 	out->rule = 0;
 
 	const struct insn *insn = prog->insn;
-	const uint32_t n = prog->n, limit = prog->step_limit;
+	const uint32_t n = prog->n;
+	uint32_t budget = prog->step_limit;
 	uint32_t i = 0;
 	bool test = true;
 	union val tmp;
 	int err;
 
-	for (uint32_t steps = 0; ; steps++) {
-		if (steps >= limit)
+	for (;;) {
+		if (budget-- == 0)
 			return fail(out, RUN_ERR(PME_ERR_STEPS), i + 1);
-		if (i >= n)
-			return PME_NOMATCH;     /* ran off the end */
+		/* insn[n] is a sentinel: running off the end */
 		const struct insn *in = &insn[i];
 		const struct attr_ref *a = &in->a;
-
-		if (a->acc == ACC_VAR && in->op != RULE_ASSIGN &&
-		    in->op != RULE_ASSIGN_ACT) {
-			a = r.var[a->var];
-			if (!a && (in->test && test))
+		if (in->var_use) {
+			a = r.var[in->a.var];
+			if (!a && test && in->test)
 				return fail(out, RUN_ERR(PME_ERR_VARIABLE), i + 1);
 		}
-		if (test && in->test && !test_ok(in, attr_value(&r, a, &tmp))) {
+		if (test && in->test && !test_ok(in, value_of(&c, &r, a, &tmp))) {
 			i++;
 			continue;
 		}
 
 		switch (in->op) {
+		case OP_END:
+			return PME_NOMATCH;
 		case RULE_IGNORE:
 			out->rule = i + 1;
 			return PME_IGNORE;
@@ -925,7 +1012,8 @@ enum pme_result pme_match(const struct pme_program *prog,
 		case RULE_COUNT_PKT:
 			if (!a)
 				return fail(out, RUN_ERR(PME_ERR_VARIABLE), i + 1);
-			if ((err = push(&r, in, a, in->op == RULE_COUNT_PKT)) ||
+			if ((err = push(&r, in, a, in->op == RULE_COUNT_PKT ?
+					value_of(&c, &r, a, &tmp) : NULL)) ||
 			    (err = build_key(&r, out)))
 				return fail(out, err, i + 1);
 			out->rule = i + 1;
@@ -948,15 +1036,23 @@ enum pme_result pme_match(const struct pme_program *prog,
 			break;
 		case RULE_ASSIGN:
 		case RULE_ASSIGN_ACT:
-			r.var[in->a.var] = &in->held;
+			r.var[in->a.var] = &prog->held[i];
 			break;
 		case RULE_PUSH_RULE_TO:
 		case RULE_PUSH_RULE_TO_ACT:
+			if (!a)
+				return fail(out, RUN_ERR(PME_ERR_VARIABLE), i + 1);
+			if ((err = push(&r, in, a, NULL)))
+				return fail(out, err, i + 1);
+			break;
 		case RULE_PUSH_PKT_TO:
 		case RULE_PUSH_PKT_TO_ACT:
 			if (!a)
 				return fail(out, RUN_ERR(PME_ERR_VARIABLE), i + 1);
-			if ((err = push(&r, in, a, in->op >= RULE_PUSH_PKT_TO)))
+			/* the value is read before the push: a Class/Kind
+			 * read scans the queue */
+			if ((err = push(&r, in, a, a->push == PUSH_KEY ?
+					value_of(&c, &r, a, &tmp) : NULL)))
 				return fail(out, err, i + 1);
 			break;
 		case RULE_POP_TO:
