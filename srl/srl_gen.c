@@ -410,6 +410,10 @@ static void gen_stmt(struct gen *g, struct srl_stmt *s, int cont)
 {
 	if (g->failed)
 		return;
+	if (!s) {               /* a declaration where a statement could be */
+		jump(g, RULE_GOTO, cont);
+		return;
+	}
 	switch (s->kind) {
 	case SRL_S_EMPTY:
 		jump(g, RULE_GOTO, cont);
@@ -609,7 +613,11 @@ int srl_gen(struct srl_program *p, struct ruleset *out, struct diag *d)
 		p->subs[i]->gen_entry = new_label(&g);
 		name_label(&g, p->subs[i]->gen_entry, &p->subs[i]->name);
 	}
-	int end = new_label(&g);
+	/* rule 1 runs with the test indicator set, like a fall-through: a
+	 * program that starts unconditionally needs the guard */
+	int start = new_label(&g), end = new_label(&g);
+	jump(&g, RULE_GOTO, start);
+	place(&g, start);
 	gen_stmt(&g, p->main, end);
 	place(&g, end);
 	stop(&g, RULE_NOMATCH, 0);          /* falling off the program */

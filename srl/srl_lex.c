@@ -103,7 +103,8 @@ static void skip_space_and_comments(struct lexer *lx)
 
 /*
  * A value token: the longest run of value characters.  A ':' stays in it
- * only when IPv6 or MAC text continues (a hex digit or a second ':'), so
+ * only when IPv6 or MAC text continues (a hex digit or a second ':') or
+ * closes a "::", so
  * "1: count" and "label: {" still lex as number/name and ':'.  A run whose
  * part after a ':' holds a non-hex letter ("1:count") is cut at that ':'.
  */
@@ -115,7 +116,8 @@ static void lex_value(struct lexer *lx, size_t start, unsigned line, unsigned co
 		int c = peekc(lx, 0);
 		if (c == ':') {
 			int n = peekc(lx, 1);
-			if (!(is_hex(n) || n == ':'))
+			bool second = lx->i > start && lx->s[lx->i - 1] == ':';
+			if (!(is_hex(n) || n == ':' || second))   /* "fc00::" ends in :: */
 				break;
 			if (!first_colon)
 				first_colon = lx->i;

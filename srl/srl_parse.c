@@ -521,6 +521,8 @@ static struct srl_stmt *parse_statement(struct parser *ps, bool top);
 static void add_stmt(struct parser *ps, struct srl_stmt *blk, size_t *cap,
 		     struct srl_stmt *s)
 {
+	if (!s)
+		return;     /* a declaration: nothing to run */
 	blk->body = srl_grow(ps->a, blk->body, cap, blk->n_body + 1, sizeof *blk->body);
 	blk->body[blk->n_body++] = s;
 }
@@ -709,7 +711,7 @@ static struct srl_stmt *parse_define(struct parser *ps, const struct srl_tok *t)
 	if (find_define(ps->p, &name)) {
 		diag_error(ps->d, name.line, name.col, "'%.*s' is already defined",
 			   (int)name.len, name.text);
-		return new_stmt(ps, SRL_S_EMPTY, t);
+		return NULL;
 	}
 	struct srl_define *df = srl_alloc(ps->a, sizeof *df);
 	df->name = name;
@@ -718,7 +720,7 @@ static struct srl_stmt *parse_define(struct parser *ps, const struct srl_tok *t)
 	p->defines = srl_grow(ps->a, p->defines, &p->cap_defines, p->n_defines + 1,
 			      sizeof *p->defines);
 	p->defines[p->n_defines++] = df;
-	return new_stmt(ps, SRL_S_EMPTY, t);
+	return NULL;
 }
 
 static struct srl_stmt *parse_subroutine(struct parser *ps, const struct srl_tok *t)
@@ -766,7 +768,7 @@ static struct srl_stmt *parse_subroutine(struct parser *ps, const struct srl_tok
 	struct srl_program *p = ps->p;
 	p->subs = srl_grow(ps->a, p->subs, &p->cap_subs, p->n_subs + 1, sizeof *p->subs);
 	p->subs[p->n_subs++] = sub;
-	return new_stmt(ps, SRL_S_EMPTY, t);
+	return NULL;
 }
 
 static struct srl_stmt *parse_format(struct parser *ps, const struct srl_tok *t)
@@ -805,7 +807,7 @@ static struct srl_stmt *parse_format(struct parser *ps, const struct srl_tok *t)
 		}
 	}
 	next(ps);
-	return new_stmt(ps, SRL_S_EMPTY, t);
+	return NULL;
 }
 
 static struct srl_stmt *parse_toplevel_only(struct parser *ps, const struct srl_tok *t,
@@ -822,7 +824,7 @@ static struct srl_stmt *parse_toplevel_only(struct parser *ps, const struct srl_
 		ps->p->statistics = true;
 		if (!end_statement(ps, "STATISTICS"))
 			return failed(ps, t);
-		return new_stmt(ps, SRL_S_EMPTY, t);
+		return NULL;
 	}
 	/* SET n; */
 	unsigned long n;
@@ -834,7 +836,7 @@ static struct srl_stmt *parse_toplevel_only(struct parser *ps, const struct srl_
 	ps->p->set = (uint32_t)n;
 	if (!end_statement(ps, "SET"))
 		return failed(ps, t);
-	return new_stmt(ps, SRL_S_EMPTY, t);
+	return NULL;
 }
 
 static struct srl_stmt *simple(struct parser *ps, const struct srl_tok *t,

@@ -262,7 +262,10 @@ static void check_stmt(struct sema *se, struct srl_stmt *s)
 			check_stmt(se, s->body[i]);
 			if (i + 1 < s->n_body && !completes(s->body[i])) {
 				const struct srl_stmt *u = s->body[i + 1];
-				diag_warning(se->d, u->line, u->col, "unreachable statement");
+				for (size_t j = i + 2; u->kind == SRL_S_EMPTY && j < s->n_body; j++)
+					u = s->body[j];
+				if (u->kind != SRL_S_EMPTY)
+					diag_warning(se->d, u->line, u->col, "unreachable statement");
 				/* one warning per block is enough; keep checking */
 				for (size_t j = i + 1; j < s->n_body; j++)
 					check_stmt(se, s->body[j]);
