@@ -119,8 +119,14 @@
 #define DNS_NAME_MAX       255      /* wire length, root label included */
 #define DNS_QTAIL_LEN      4        /* QTYPE(2) QCLASS(2) */
 
-#define FNV32_OFFSET       2166136261u
-#define FNV32_PRIME        16777619u
+/* QNAME hash: 64-bit multiply-xorshift over 8-byte little-endian words. */
+#define QH_SEED            0x243f6a8885a308d3ull   /* pi, any odd constant */
+#define QH_MUL1            0x9e3779b97f4a7c15ull   /* 2^64 / golden ratio */
+#define QH_MUL2            0xff51afd7ed558ccdull   /* MurmurHash3 fmix64 */
+#define QH_WORD            8
+#define SWAR_ONES          0x0101010101010101ull
+#define SWAR_HIGH          0x8080808080808080ull
+#define SWAR_CASE_SHIFT    2                       /* 0x80 >> 2 = 0x20 */
 
 #define PAYLOAD_LEN_MAX    0xFFFF
 
@@ -147,10 +153,40 @@ static inline uint16_t sat16(size_t n)
 	return n > PAYLOAD_LEN_MAX ? PAYLOAD_LEN_MAX : (uint16_t)n;
 }
 
-static inline uint8_t ascii_lower(uint8_t c)
+static inline uint64_t rd_le64(const uint8_t *p)
 {
-	/* Branch-free: set bit 5 only for 'A'..'Z'. */
-	return (uint8_t)(c | ((unsigned)((uint8_t)(c - 'A') < 26) << 5));
+	uint64_t w;
+	memcpy(&w, p, sizeof w);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	return w;
+}
+
+/* Fewer than 8 bytes as a little-endian word, zero-padded. */
+static inline uint64_t rd_le_short(const uint8_t *p, unsigned n)
+{
+	uint64_t w = 0;
+	for (unsigned i = 0; i < n; i++)
+		w |= (uint64_t)p[i] << (8 * i);
+	return w;
+}
+
+/* ASCII A-Z to a-z in eight bytes at once; bytes >= 0x80 are left alone.
+ * Adding to the low seven bits cannot carry into the next byte. */
+static inline uint64_t swar_lower(uint64_t w)
+{
+	uint64_t low7 = w & ~SWAR_HIGH;
+	uint64_t ge_a = low7 + SWAR_ONES * (0x80 - 'A');
+	uint64_t gt_z = low7 + SWAR_ONES * (0x80 - 'Z' - 1);
+	uint64_t upper = ge_a & ~gt_z & ~w & SWAR_HIGH;
+	return w | upper >> SWAR_CASE_SHIFT;
+}
+
+static inline uint64_t qh_mix(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * QH_MUL1;
+	return h ^ h >> 29;
 }
 
 /* Where the IP layer leaves the transport layer. */
@@ -168,14 +204,27 @@ static enum pkt_bad finish(struct pkt_info *out, enum pkt_bad bad)
 
 /* ---- DNS ----------------------------------------------------------------- */
 
+/* A byte-at-a-time hash (FNV-1a) cost half of decode's time on a typical
+ * query; eight bytes per multiply brings that down to a few ns.  The length
+ * goes into the seed so zero padding of the last word cannot collide. */
 uint32_t decode_qname_hash(const uint8_t *wire, unsigned len)
 {
-	uint32_t h = FNV32_OFFSET;
-	for (unsigned i = 0; i < len; i++) {
-		h ^= ascii_lower(wire[i]);
-		h *= FNV32_PRIME;
+	uint64_t h = QH_SEED ^ len;
+	const uint8_t *p = wire;
+	unsigned left = len;
+	for (; left >= QH_WORD; p += QH_WORD, left -= QH_WORD)
+		h = qh_mix(h, swar_lower(rd_le64(p)));
+	if (left) {
+		/* the last `left` bytes, zero-padded: from an overlapping load
+		 * of the name's last word when there is one */
+		uint64_t w = len >= QH_WORD
+			? rd_le64(wire + len - QH_WORD) >> (8 * (QH_WORD - left))
+			: rd_le_short(p, left);
+		h = qh_mix(h, swar_lower(w));
 	}
-	return h;
+	h *= QH_MUL2;
+	h ^= h >> 32;
+	return (uint32_t)h;
 }
 
 /* m points at a DNS header of which `avail` bytes (>= DNS_HDR_LEN) may be

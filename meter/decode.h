@@ -78,9 +78,14 @@ enum pkt_bad decode_packet(const struct pkt *p, struct pkt_info *out);
  * "unknown" for a value outside the enum. */
 const char *decode_bad_name(enum pkt_bad bad);
 
-/* The hash decode puts in pkt_dns.qname_hash: 32-bit FNV-1a over the wire
- * QNAME with ASCII A-Z folded to a-z.  Exposed so that other modules (tests,
- * the DNS pairing) can hash a name the same way. */
+/* The hash decode puts in pkt_dns.qname_hash, over the wire QNAME with
+ * ASCII A-Z folded to a-z (bytes >= 0x80 untouched):
+ *   h = 0x243f6a8885a308d3 ^ len
+ *   for each 8-byte little-endian word w (the last one zero-padded):
+ *       h = (h ^ w) * 0x9e3779b97f4a7c15;  h ^= h >> 29
+ *   h *= 0xff51afd7ed558ccd;  return low 32 bits of (h ^ h >> 32)
+ * Same value on every host.  Exposed so that other modules (tests, the DNS
+ * pairing) can hash a name the same way. */
 uint32_t decode_qname_hash(const uint8_t *wire, unsigned len);
 
 #endif

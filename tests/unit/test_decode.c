@@ -47,9 +47,11 @@ static const uint8_t v4_dns[] = {
 #define V4_DNS_END  54
 #define V4_NAME_END 67
 
-/* FNV-1a of "\7example\3com\0", computed outside this code base. */
-#define HASH_EXAMPLE_COM 0x2f1e3e86u
-#define HASH_WWW_EXAMPLE_ORG 0x5ba3fe1fu
+/* decode_qname_hash() of "\7example\3com\0" and "\3www\7example\3org\0",
+ * computed outside this code base (a Python rendering of decode.h's
+ * definition). */
+#define HASH_EXAMPLE_COM 0x7aade01fu
+#define HASH_WWW_EXAMPLE_ORG 0x7fd6ea54u
 
 /* Ethernet + IPv6 + hop-by-hop + UDP + DNS response (115 bytes). */
 static const uint8_t v6_dns[] = {
@@ -1027,13 +1029,38 @@ static void qname_hash(void **state)
 	static const uint8_t root[] = { 0 };
 	assert_int_equal(decode_qname_hash(lower, sizeof lower), HASH_EXAMPLE_COM);
 	assert_int_equal(decode_qname_hash(mixed, sizeof mixed), HASH_EXAMPLE_COM);
-	assert_int_equal(decode_qname_hash(root, 1), 0x050c5d1fu);
-	assert_int_equal(decode_qname_hash(root, 0), 0x811c9dc5u);
-	/* bytes just outside A..Z are not folded: '@' (0x40) vs '`' (0x60) */
+	assert_int_equal(decode_qname_hash(root, 1), 0x4843718au);
+	assert_int_equal(decode_qname_hash(root, 0), 0x6fbe981du);
+	/* bytes just outside A..Z are not folded: '@' (0x40) vs '`' (0x60),
+	 * '[' vs '{', and 0xc1 (0x80 | 'A') vs 0xe1 */
 	static const uint8_t at[] = { 1, '@', 0 }, tick[] = { 1, '`', 0 };
 	assert_int_not_equal(decode_qname_hash(at, 3), decode_qname_hash(tick, 3));
 	static const uint8_t lb[] = { 1, '[', 0 }, lb2[] = { 1, '{', 0 };
 	assert_int_not_equal(decode_qname_hash(lb, 3), decode_qname_hash(lb2, 3));
+	static const uint8_t hi[] = { 1, 0xc1, 0 }, hi2[] = { 1, 0xe1, 0 };
+	assert_int_not_equal(decode_qname_hash(hi, 3), decode_qname_hash(hi2, 3));
+	/* every byte position of a word is folded, and every byte counts */
+	uint8_t a[40], b[40];
+	for (unsigned k = 0; k < sizeof a; k++) {
+		memset(a, 'q', sizeof a);
+		memset(b, 'q', sizeof b);
+		b[k] = 'Q';
+		assert_int_equal(decode_qname_hash(a, sizeof a), decode_qname_hash(b, sizeof b));
+		b[k] = 'r';
+		assert_int_not_equal(decode_qname_hash(a, sizeof a), decode_qname_hash(b, sizeof b));
+	}
+	/* the whole A..Z range folds, and nothing else between 0 and 255 does */
+	for (unsigned c = 0; c < 256; c++) {
+		uint8_t x = (uint8_t)c, y = (uint8_t)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+		assert_int_equal(decode_qname_hash(&x, 1), decode_qname_hash(&y, 1));
+		if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')
+			continue;                     /* a letter: case pairs fold */
+		uint8_t z = (uint8_t)(c ^ 0x20);
+		assert_int_not_equal(decode_qname_hash(&x, 1), decode_qname_hash(&z, 1));
+	}
+	/* zero padding of the last word does not collide with real zeros */
+	static const uint8_t one[] = { 'a' }, two[] = { 'a', 0 };
+	assert_int_not_equal(decode_qname_hash(one, 1), decode_qname_hash(two, 2));
 }
 
 static void bad_names(void **state)
