@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <cmocka.h>
 
 #include "cap.h"
@@ -681,6 +684,65 @@ static void live_refusals(void **state)
 	assert_non_null(strstr(errbuf, "ntm-no-such-if0"));
 }
 
+/* Live capture on the loopback interface, when we may capture at all: a
+ * UDP datagram sent to ourselves comes back through the BPF filter with an
+ * ns timestamp; other traffic does not. */
+static void live_loopback(void **state)
+{
+	struct cap_options o = { 0 };
+	struct sockaddr_in to = { 0 };
+	static const char msg[] = "ntm-test_cap";
+	struct pkt p[16];
+	struct cap_stats st;
+	struct cap *c;
+	int fd, got = 0;
+
+	(void)state;
+	o.snaplen = 128;
+	o.immediate = true;
+	o.timeout_ms = 50;
+	o.filter = "udp and dst port 53535";
+	c = cap_open_live("pcap", "lo", &o, errbuf, sizeof errbuf);
+	if (c == NULL) {
+		print_message("cannot capture on lo (%s): skipped\n", errbuf);
+		skip();
+	}
+	assert_true(cap_is_live(c));
+	assert_string_equal(cap_format(c), "pcap-live");
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(fd >= 0);
+	to.sin_family = AF_INET;
+	to.sin_port = htons(53535);
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	/* one datagram to the filtered port, one elsewhere */
+	assert_int_equal(sendto(fd, msg, sizeof msg, 0, (struct sockaddr *)&to,
+	                        sizeof to), (ssize_t)sizeof msg);
+	to.sin_port = htons(53536);
+	assert_int_equal(sendto(fd, msg, sizeof msg, 0, (struct sockaddr *)&to,
+	                        sizeof to), (ssize_t)sizeof msg);
+	close(fd);
+	for (int tries = 0; tries < 40 && got == 0; tries++) {
+		got = cap_next_batch(c, p, 16);
+		assert_true(got >= 0);
+	}
+	assert_int_equal(got, 1);
+	assert_int_equal(p[0].link, PKT_LINK_ETHERNET);
+	assert_int_equal(p[0].ifindex, 1);
+	/* Ethernet 14 + IPv4 20 + UDP 8 + message */
+	assert_int_equal(p[0].wirelen, 14 + 20 + 8 + sizeof msg);
+	assert_int_equal(p[0].caplen, p[0].wirelen);
+	assert_memory_equal(p[0].data + 42, msg, sizeof msg);
+	assert_true(p[0].ts_ns > 1600000000ull * 1000000000ull);
+	cap_stats(c, &st);
+	assert_int_equal(st.packets, 1);
+	assert_int_equal(st.bytes, p[0].wirelen);
+	cap_close(c);
+
+	o.filter = "udp and and port";
+	assert_null(cap_open_live("pcap", "lo", &o, errbuf, sizeof errbuf));
+	assert_non_null(strstr(errbuf, "filter 'udp and and port'"));
+}
+
 /* ---------- fixture ---------- */
 
 static int setup(void **state)
@@ -716,6 +778,7 @@ int main(void)
 		cmocka_unit_test(erf_truncated),
 		cmocka_unit_test(garbage_and_missing),
 		cmocka_unit_test(live_refusals),
+		cmocka_unit_test(live_loopback),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
