@@ -215,6 +215,20 @@ struct flow *flow_insert(struct flow_table *t, const struct flow_key *k,
 	return f;
 }
 
+static inline void account_raw(struct flow *f, bool reverse,
+			       uint32_t octets, uint64_t ts_ns)
+{
+	if (reverse) {
+		f->from_octets += octets;
+		f->from_pdus++;
+	} else {
+		f->to_octets += octets;
+		f->to_pdus++;
+	}
+	if (ts_ns > f->last_ns)
+		f->last_ns = ts_ns;
+}
+
 void flow_account(struct flow_table *t, struct flow *f, bool reverse,
 		  uint32_t octets, uint64_t ts_ns)
 {
@@ -222,7 +236,7 @@ void flow_account(struct flow_table *t, struct flow *f, bool reverse,
 		f->state = FLOW_CURRENT;
 		t->st.idle--;
 	}
-	flow_account_raw(f, reverse, octets, ts_ns);
+	account_raw(f, reverse, octets, ts_ns);
 }
 
 struct flow *flow_find_packet(struct flow_table *t, const struct flow_key *key,

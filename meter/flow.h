@@ -106,24 +106,9 @@ struct flow *flow_lookup(struct flow_table *t, const struct flow_key *k, uint64_
 struct flow *flow_insert(struct flow_table *t, const struct flow_key *k,
 			 uint64_t hash, uint64_t ts_ns);
 
-/* Count one PDU of `octets`: reverse = the From (dest -> source) counters.
- * LastTime never moves backwards (out-of-order timestamps from several
- * interfaces). */
-static inline void flow_account_raw(struct flow *f, bool reverse,
-				    uint32_t octets, uint64_t ts_ns)
-{
-	if (reverse) {
-		f->from_octets += octets;
-		f->from_pdus++;
-	} else {
-		f->to_octets += octets;
-		f->to_pdus++;
-	}
-	if (ts_ns > f->last_ns)
-		f->last_ns = ts_ns;
-}
-
-/* flow_account_raw plus the state change idle -> current. */
+/* Count one PDU of `octets` into f (reverse = the From, dest -> source,
+ * counters); an idle flow becomes current.  LastTime never moves
+ * backwards (out-of-order timestamps from several interfaces). */
 void flow_account(struct flow_table *t, struct flow *f, bool reverse,
 		  uint32_t octets, uint64_t ts_ns);
 
