@@ -9,6 +9,7 @@
 #define HINDEX_MIN_SLOTS 8u
 #define CACHE_LINE 64u
 #define HUGE_PAGE (2u << 20)
+#define KEY_ALIGN 8u
 
 /* The first line holds the per-packet fields; DNS counters the second. */
 _Static_assert(offsetof(struct flow, dns) == CACHE_LINE,
@@ -18,7 +19,9 @@ _Static_assert(sizeof(struct flow) == 2 * CACHE_LINE,
 
 struct flow_table {
 	struct flow *rec;          /* rec[i] has flow index i + 1 */
-	struct flow_key *key;      /* key[i] belongs to rec[i] */
+	uint8_t *keys;             /* key of rec[i] at keys + i * key_stride */
+	size_t key_stride;
+	size_t max_key_len;        /* longest data[] a slot holds */
 	uint32_t *free_stack;      /* free flow indexes; top = next to use */
 	size_t n_free;
 	size_t capacity;
@@ -125,15 +128,27 @@ bool flow_hindex_remove(struct flow_hindex *h, uint32_t tag, uint32_t idx)
 
 struct flow_table *flow_table_create(size_t capacity)
 {
-	if (capacity == 0 || capacity > FLOW_MAX_CAPACITY)
+	return flow_table_create_sized(capacity, FLOW_KEY_BYTES);
+}
+
+struct flow_table *flow_table_create_sized(size_t capacity, size_t max_key_len)
+{
+	if (capacity == 0 || capacity > FLOW_MAX_CAPACITY ||
+	    max_key_len == 0 || max_key_len > FLOW_KEY_BYTES)
 		return NULL;
 	struct flow_table *t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
 	t->rec = big_calloc(capacity, sizeof(struct flow));
-	t->key = big_calloc(capacity, sizeof(struct flow_key));
+	/* a slot is the key's header plus max_key_len data bytes, rounded so
+	 * every slot starts aligned */
+	size_t stride = offsetof(struct flow_key, data) + max_key_len;
+	stride = (stride + KEY_ALIGN - 1) / KEY_ALIGN * KEY_ALIGN;
+	t->key_stride = stride;
+	t->max_key_len = max_key_len;
+	t->keys = big_calloc(capacity, stride);
 	t->free_stack = malloc(capacity * sizeof(uint32_t));
-	if (!t->rec || !t->key || !t->free_stack ||
+	if (!t->rec || !t->keys || !t->free_stack ||
 	    flow_hindex_init(&t->index, capacity) != 0) {
 		flow_table_free(t);
 		return NULL;
@@ -152,7 +167,7 @@ void flow_table_free(struct flow_table *t)
 	if (!t)
 		return;
 	free(t->rec);
-	free(t->key);
+	free(t->keys);
 	free(t->free_stack);
 	free(t->dists);
 	free(t->dist_free);
@@ -170,9 +185,16 @@ uint32_t flow_index(const struct flow_table *t, const struct flow *f)
 	return (uint32_t)(f - t->rec) + 1;
 }
 
+/* The key slot of entry idx (1-based).  A slot may be shorter than struct
+ * flow_key: only the header and data[0..len) exist. */
+static inline struct flow_key *key_at(const struct flow_table *t, uint32_t idx)
+{
+	return (struct flow_key *)(t->keys + (size_t)(idx - 1) * t->key_stride);
+}
+
 const struct flow_key *flow_get_key(const struct flow_table *t, const struct flow *f)
 {
-	return &t->key[f - t->rec];
+	return key_at(t, flow_index(t, f));
 }
 
 struct flow *flow_lookup(struct flow_table *t, const struct flow_key *k, uint64_t hash)
@@ -183,7 +205,7 @@ struct flow *flow_lookup(struct flow_table *t, const struct flow_key *k, uint64_
 		/* a tag match is almost always the flow: fetch its record
 		 * while the key compares (two misses overlap, not add) */
 		__builtin_prefetch(rec_at(t, i), 1);
-		if (flow_key_equal(&t->key[i - 1], k))
+		if (flow_key_equal(key_at(t, i), k))
 			return rec_at(t, i);
 	}
 	return NULL;
@@ -192,6 +214,10 @@ struct flow *flow_lookup(struct flow_table *t, const struct flow_key *k, uint64_
 struct flow *flow_insert(struct flow_table *t, const struct flow_key *k,
 			 uint64_t hash, uint64_t ts_ns)
 {
+	if (k->len > t->max_key_len) {
+		t->st.key_too_long++;
+		return NULL;
+	}
 	if (t->n_free == 0) {
 		t->st.insert_failures++;
 		return NULL;
@@ -203,7 +229,7 @@ struct flow *flow_insert(struct flow_table *t, const struct flow_key *k,
 	f->tag = flow_hash_tag(hash);
 	f->state = FLOW_CURRENT;
 	/* only the used bytes: the PME leaves data[] past len unwritten */
-	struct flow_key *dst = &t->key[idx - 1];
+	struct flow_key *dst = key_at(t, idx);
 	dst->ruleset = k->ruleset;
 	dst->len = k->len;
 	dst->n_items = k->n_items;

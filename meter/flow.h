@@ -6,9 +6,9 @@
  * (RFC 2720 flowIndex), stable for the flow's life.  A recovered record is
  * reused (most recently freed first); its new FirstTime tells the reuse
  * apart, as (FirstTime, RuleSet, FlowIndex) identifies a flow (RFC 2722
- * §5).  The keys sit in a parallel array (cold: read on lookup and
- * collection only) so a record is two cache lines, the first holding
- * everything a non-DNS packet touches.
+ * §5).  The keys sit in a parallel array of fixed-size slots (cold: read on
+ * lookup and collection only) so a record is two cache lines, the first
+ * holding everything a non-DNS packet touches.
  *
  * The search index is open addressing with linear probing and backward-shift
  * deletion (no tombstones, so lookups stay short after heavy churn), at most
@@ -78,6 +78,7 @@ struct flow_stats {
 	uint64_t created;
 	uint64_t recovered;
 	uint64_t insert_failures;   /* new flows refused: table full */
+	uint64_t key_too_long;      /* new flows refused: key > max_key_len */
 	size_t dist_slots;          /* distribution pool size (0 = no pool) */
 	size_t dist_used;
 	uint64_t dist_failures;     /* flow_dist found the pool empty */
@@ -88,6 +89,12 @@ struct flow_table;
 /* A table of `capacity` records (1..FLOW_MAX_CAPACITY); NULL when out of
  * memory or capacity is out of range. */
 struct flow_table *flow_table_create(size_t capacity);
+/* The same with key slots of max_key_len data bytes (1..FLOW_KEY_BYTES)
+ * instead of FLOW_KEY_BYTES: the PME knows the longest key its rulesets can
+ * push, and most keys are far shorter than 192 bytes (a 5-tuple is 41), so
+ * this saves most of the key memory.  A longer key is refused by
+ * flow_insert (counted in key_too_long). */
+struct flow_table *flow_table_create_sized(size_t capacity, size_t max_key_len);
 void flow_table_free(struct flow_table *t);
 
 /* The index tag of a 64-bit key hash (flow_key_hash). */
@@ -102,7 +109,8 @@ struct flow *flow_lookup(struct flow_table *t, const struct flow_key *k, uint64_
 
 /* Create the record for k (which must not be in the table) with FirstTime =
  * LastTime = ts_ns and zero counters.  NULL when the table is full (counted
- * in insert_failures; the meter's FloodMark policy decides what next). */
+ * in insert_failures; the meter's FloodMark policy decides what next) or k
+ * is longer than the table's key slots (key_too_long). */
 struct flow *flow_insert(struct flow_table *t, const struct flow_key *k,
 			 uint64_t hash, uint64_t ts_ns);
 
@@ -189,6 +197,9 @@ size_t flow_table_capacity(const struct flow_table *t);
 uint32_t flow_index(const struct flow_table *t, const struct flow *f);
 /* The in-use record with that index, or NULL. */
 struct flow *flow_by_index(const struct flow_table *t, uint32_t index);
+/* The flow's key.  With flow_table_create_sized the storage behind it may be
+ * shorter than struct flow_key: read it through flowkey.h functions (they
+ * read data[0..len) only), never copy it as a struct. */
 const struct flow_key *flow_get_key(const struct flow_table *t, const struct flow *f);
 
 /*

@@ -43,6 +43,44 @@ static void create_rejects_bad_capacity(void **state)
 	flow_table_free(NULL);
 }
 
+/* Key slots sized for the ruleset's longest key. */
+static void sized_key_slots(void **state)
+{
+	(void)state;
+	assert_null(flow_table_create_sized(4, 0));
+	assert_null(flow_table_create_sized(4, FLOW_KEY_BYTES + 1));
+	/* two 4-byte peer items: 2 * (3 + 4 + 4) = 22 data bytes */
+	struct flow_table *t = flow_table_create_sized(4, 22);
+	assert_non_null(t);
+	struct flow_key k[4], big;
+	struct flow *f[4];
+	for (uint32_t i = 0; i < 4; i++) {
+		mk_key(&k[i], i);
+		assert_int_equal(k[i].len, 22);
+		f[i] = flow_insert(t, &k[i], 0, 1);    /* one chain: keys compared */
+		assert_non_null(f[i]);
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_ptr_equal(flow_lookup(t, &k[i], 0), f[i]);
+		assert_true(flow_key_equal(flow_get_key(t, f[i]), &k[i]));
+	}
+	/* the slot of record 3 is not overwritten by record 2's neighbour */
+	struct flow_key_item it;
+	assert_true(flow_key_get(flow_get_key(t, f[2]), ATTR_SOURCE_PEER_ADDRESS, &it));
+	assert_int_equal(it.value[3], 2);
+	flow_remove(t, f[1]);
+	mk_key(&big, 9);
+	static const uint8_t port[2] = { 0, 53 };
+	assert_int_equal(flow_key_put(&big, ATTR_DEST_TRANS_ADDRESS, 2, MASK4, port), 0);
+	assert_null(flow_insert(t, &big, 0, 2));
+	struct flow_stats st;
+	flow_table_stats(t, &st);
+	assert_int_equal(st.key_too_long, 1);
+	assert_int_equal(st.insert_failures, 0);
+	assert_int_equal(st.active, 3);
+	flow_table_free(t);
+}
+
 static void record_layout(void **state)
 {
 	(void)state;
@@ -527,6 +565,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(create_rejects_bad_capacity),
 		cmocka_unit_test(record_layout),
+		cmocka_unit_test(sized_key_slots),
 		cmocka_unit_test(insert_lookup),
 		cmocka_unit_test(forced_collisions_and_full),
 		cmocka_unit_test(hindex_backward_shift_slots),
