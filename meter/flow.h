@@ -19,7 +19,11 @@
  * States (RFC 2722 §4.3): inactive (free), current, idle (no packet for the
  * inactivity timeout, found by flow_gc).  Both current and idle records are
  * "in use": a packet for an idle flow makes it current again, so the
- * procedure's current(A->B) test means "in use" here.
+ * procedure's current(A->B) test means "in use" here.  RFC 2722 §4.5 lets
+ * a new flow take an idle record when no inactive one is left; here only
+ * flow_gc frees records (idle AND collected), so a full table refuses the
+ * new flow (counted) and never drops uncollected data: the meter's
+ * HighWaterMark / FloodMark policy (flow_table_usage_percent) acts first.
  *
  * Hot path (flow_lookup, flow_insert, flow_account, flow_count_packet): no
  * allocation, no locks, no syscalls.  A table belongs to one thread.
