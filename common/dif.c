@@ -478,6 +478,10 @@ static void sb_token(struct sbuf *b, const char *s)
 /* The header in a malloc'ed buffer (its length is unbounded: options). */
 static char *render_header(const struct dif_header *h, size_t *len)
 {
+	if (!h->format || dif_format_attrs(h->format) == 0) {
+		errno = EINVAL;
+		return NULL;
+	}
 	char *text = NULL;
 	size_t size = 0;
 	FILE *m = open_memstream(&text, &size);

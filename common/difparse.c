@@ -717,8 +717,7 @@ static void record(struct difp *p, char *line)
 static void header(struct difp *p, char *line)
 {
 	interval_cut(p, "a new ## header");
-	if (p->have_format)
-		p->have_format = false;
+	p->have_format = false;   /* a new file: its #Format follows */
 	arena_reset(&p->hdr_arena);
 	struct arena *a = &p->hdr_arena;
 	struct difp_header *h = &p->header;

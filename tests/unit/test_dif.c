@@ -270,8 +270,10 @@ static int on_interval(void *ctx, const struct difp_interval *iv)
 				struct dif_dist *d = &c->dist[k][r][i];
 				*d = *v->dist;
 				assert_true(d->n_values <= 8 && d->n_counts <= 8);
-				memcpy(c->dvals[k][r][i], d->values, d->n_values * 4);
-				memcpy(c->dcnts[k][r][i], d->counts, d->n_counts * 8);
+				if (d->n_values)
+					memcpy(c->dvals[k][r][i], d->values, d->n_values * 4);
+				if (d->n_counts)
+					memcpy(c->dcnts[k][r][i], d->counts, d->n_counts * 8);
 				d->values = c->dvals[k][r][i];
 				d->counts = c->dcnts[k][r][i];
 				v->dist = d;
