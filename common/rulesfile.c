@@ -354,6 +354,16 @@ static bool read_char_const(struct reader *r, struct span *sp)
 	return true;
 }
 
+/* Is the next non-blank character a ':'?  ("2001:db8:: : Count") */
+static bool colon_follows(struct reader *r)
+{
+	size_t save = r->pos;
+	skip_blank(r);
+	bool yes = peek(r) == ':';
+	r->pos = save;
+	return yes;
+}
+
 /*
  * A value and the ':' after it.  IPv6 values contain ':', so the value is
  * the whole run of non-blank text; a trailing ':' or a ':' followed by an
@@ -375,8 +385,9 @@ static bool read_value(struct reader *r, struct span *sp)
 		const char *colon = memrchr(t, ':', sp->len);
 		if (colon) {
 			size_t after = sp->len - (size_t)(colon - t) - 1;
-			if (after == 0 ||
-			    rule_op_by_name(colon + 1, after) != 0) {
+			bool split = after ? rule_op_by_name(colon + 1, after) != 0
+					   : !colon_follows(r);
+			if (split) {
 				sp->len = (size_t)(colon - t);
 				r->pos = sp->pos + sp->len + 1;
 				if (sp->len == 0) {

@@ -14,17 +14,22 @@
 #include "rulecheck.h"
 #include "rulesfile.h"
 
-static void load_fixture(struct ruleset *rs)
+static void load_file(const char *name, struct ruleset *rs)
 {
 	const char *root = getenv("NTM_ROOT");
 	char *path;
-	assert_true(asprintf(&path, "%s/tests/data/rules/two-ip-groups.rules",
-			     root ? root : ".") > 0);
+	assert_true(asprintf(&path, "%s/tests/data/rules/%s",
+			     root ? root : ".", name) > 0);
 	struct diag d;
 	diag_init(&d, path);
 	assert_int_equal(ruleset_read_file(path, rs, &d), 0);
 	diag_free(&d);
 	free(path);
+}
+
+static void load_fixture(struct ruleset *rs)
+{
+	load_file("two-ip-groups.rules", rs);
 	assert_int_equal(rs->n_rules, 25);
 }
 
@@ -87,6 +92,26 @@ static void fixture_is_clean(void **state)
 	/* one Gosub at a time; SourcePeerType, two peer addresses, Count */
 	assert_int_equal(b.max_depth, 1);
 	assert_int_equal(b.max_queue, 4);
+	diag_free(&d);
+	ruleset_free(&rs);
+}
+
+static void forms_is_clean(void **state)
+{
+	(void)state;
+	struct ruleset rs;
+	load_file("forms.rules", &rs);
+	struct diag d;
+	struct ruleset_bounds b;
+	diag_init(&d, "t");
+	int rc = ruleset_validate_bounds(&rs, &d, &b);
+	if (d.n)
+		show(&d);
+	assert_int_equal(rc, 0);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(b.max_depth, 0);
+	/* type, port, address, 3 distributions/MAC, CountPkt */
+	assert_int_equal(b.max_queue, 7);
 	diag_free(&d);
 	ruleset_free(&rs);
 }
@@ -313,6 +338,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(fixture_is_clean),
+		cmocka_unit_test(forms_is_clean),
 		cmocka_unit_test(return_without_gosub),
 		cmocka_unit_test(return_past_end),
 		cmocka_unit_test(goto_out_of_range),

@@ -136,6 +136,49 @@ static void two_ip_groups(void **state)
 	diag_free(&d);
 }
 
+static void forms_fixture(void **state)
+{
+	(void)state;
+	struct ruleset rs;
+	struct diag d;
+	char *path = fixture_path("forms.rules");
+	diag_init(&d, path);
+	assert_int_equal(ruleset_read_file(path, &rs, &d), 0);
+	free(path);
+	diag_free(&d);
+	assert_int_equal(rs.set, 7);
+	assert_int_equal(rs.n_rules, 18);
+	expect_rule(&rs, 1, ATTR_SOURCE_PEER_TYPE, 1, (const uint8_t[]){ 0xff },
+		    (const uint8_t[]){ 2 }, RULE_GOTO, 11);
+	expect_rule(&rs, 6, ATTR_NULL, 1, Z, Z, RULE_NOMATCH, 0);
+	expect_rule(&rs, 7, ATTR_DEST_TRANS_ADDRESS, 2, (const uint8_t[]){ 0xff, 0xff },
+		    (const uint8_t[]){ 0, 53 }, RULE_PUSH_RULE_TO, 8);
+	expect_rule(&rs, 8, ATTR_SOURCE_PEER_ADDRESS, 4,
+		    (const uint8_t[]){ 0xff, 0xff, 0xff, 0 },
+		    (const uint8_t[]){ 192, 168, 1, 0 }, RULE_PUSH_RULE_TO_ACT, 15);
+	expect_rule(&rs, 9, ATTR_DEST_PEER_ADDRESS, 4,
+		    (const uint8_t[]){ 0xff, 0xff, 0, 0 },
+		    (const uint8_t[]){ 192, 168, 0, 0 }, RULE_PUSH_RULE_TO_ACT, 15);
+	static const uint8_t m32[16] = { 0xff, 0xff, 0xff, 0xff };
+	static const uint8_t db8[16] = { 0x20, 0x01, 0x0d, 0xb8 };
+	expect_rule(&rs, 11, ATTR_SOURCE_PEER_ADDRESS, 16, m32, db8, RULE_PUSH_RULE_TO_ACT, 14);
+	static const uint8_t m48[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	static const uint8_t root[16] = { 0x20, 0x01, 0x05, 0x00, 0x00, 0x2f };
+	expect_rule(&rs, 12, ATTR_DEST_PEER_ADDRESS, 16, m48, root, RULE_PUSH_RULE_TO_ACT, 14);
+	expect_rule(&rs, 14, ATTR_FLOW_KIND, 1, (const uint8_t[]){ 0xff },
+		    (const uint8_t[]){ '6' }, RULE_PUSH_RULE_TO_ACT, 15);
+	expect_rule(&rs, 17, ATTR_SOURCE_ADJACENT_ADDRESS, 6,
+		    (const uint8_t[]){ 0xff, 0xff, 0xff, 0, 0, 0 },
+		    (const uint8_t[]){ 0x00, 0x60, 0x3e, 0x10, 0xe0, 0xa1 },
+		    RULE_PUSH_PKT_TO_ACT, 18);
+	expect_rule(&rs, 18, ATTR_NULL, 1, Z, Z, RULE_COUNT_PKT, 0);
+	assert_int_equal(rs.n_format, 12);
+	assert_string_equal(rs.format[3].sep, "\t");
+	assert_string_equal(rs.format[7].sep, "  \"kind\" ");
+	assert_true(rs.statistics);
+	ruleset_free(&rs);
+}
+
 static void symbols_and_forms(void **state)
 {
 	(void)state;
@@ -284,6 +327,8 @@ static void build_big_table(struct ruleset *rs)
 			   .value = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 },
 			   .op = RULE_PUSH_RULE_TO, .param = 1 };
 	assert_int_equal(ruleset_add_rule(rs, &v6, "v6"), 0);
+	v6.value[15] = 0;               /* "2001:db8::" ends in ':' */
+	assert_int_equal(ruleset_add_rule(rs, &v6, NULL), 0);
 	struct rule dist = { .attr = ATTR_TO_TURNAROUND_TIME, .len = 6,
 			     .mask = { 2, 3, 0, 1, 0x07, 0x08 }, .value = { 60 },
 			     .op = RULE_PUSH_PKT_TO_ACT, .param = 5 };
@@ -464,6 +509,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(two_ip_groups),
+		cmocka_unit_test(forms_fixture),
 		cmocka_unit_test(symbols_and_forms),
 		cmocka_unit_test(errors_have_positions),
 		cmocka_unit_test(round_trip),
