@@ -30,8 +30,8 @@ int srl_compile(const char *name, const char *text, size_t len,
 		struct srl_program p = { 0 };
 		srl_lex(text, len, 1, 1, &toks, &a, d);
 		srl_parse(&toks, &p, &a, d);
-		if (d->errors == errors0)
-			srl_sema(&p, &a, d);
+		/* the checks run on a tree with holes too, to report more */
+		srl_sema(&p, &a, d);
 		if (d->errors == errors0)
 			srl_gen(&p, out, d);
 		rc = d->errors == errors0 ? 0 : -1;
