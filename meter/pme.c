@@ -90,19 +90,42 @@ struct insn {
 	uint8_t op;
 	uint8_t width;              /* bytes compared and pushed */
 	uint8_t nwords;             /* words compared: 1..3, 0 = none */
-	bool test;                  /* false: the test always succeeds */
-	bool next_test;             /* test indicator after a goto-type op */
-	bool var_use;               /* acts on the attribute a vN holds */
+	bool test : 1;              /* false: the test always succeeds */
+	bool next_test : 1;         /* test indicator after a goto-type op */
+	bool var_use : 1;           /* acts on the attribute a vN holds */
+	uint16_t chain;             /* 1-based test chain it belongs to, or 0 */
 };
 #define INSN_ALIGN 64
 _Static_assert(sizeof(struct insn) <= INSN_ALIGN, "insn fits a cache line");
+
+/*
+ * A test chain: rules first..end-1 all test the same packet attribute
+ * under the same mask, each falling through to the next on failure (a
+ * list of servers, ports...).  Entered with the test on at rule i, the
+ * outcome is "the first rule >= i whose value matches, else end", found by
+ * a binary search over (value, rule) pairs instead of end - i compares.
+ */
+#define CHAIN_MIN 4                /* shorter runs are cheaper as they are */
+
+struct chain_entry {
+	uint64_t w[VAL_WORDS];         /* the rule's value */
+	uint32_t rule;                 /* 0-based index */
+};
+
+struct chain {
+	uint32_t first, end;           /* rules [first, end) */
+	uint32_t off, n;               /* entries[off .. off + n), sorted */
+};
 
 struct pme_program {
 	uint32_t set;
 	uint32_t n;
 	uint32_t step_limit;
-	struct attr_ref *held;      /* per rule: what an Assign stores */
-	struct insn *insn;          /* insn[0] is rule 1 */
+	struct attr_ref *held;         /* per rule: what an Assign stores */
+	struct insn *insn;             /* insn[0] is rule 1; insn[n] sentinel */
+	struct chain *chains;
+	struct chain_entry *entries;
+	uint32_t n_chains;
 };
 
 /* ---- attributes ------------------------------------------------------ */
@@ -713,6 +736,72 @@ out:
 	return states;
 }
 
+/* Can rule `in` be part of a test chain (a side-effect-free packet test)? */
+static bool chainable(const struct insn *in)
+{
+	return in->test && !in->var_use && in->a.slot != SLOT_NONE && in->op != OP_END;
+}
+
+static bool same_test(const struct insn *a, const struct insn *b)
+{
+	return a->a.slot == b->a.slot && a->nwords == b->nwords &&
+	       memcmp(&a->mask, &b->mask, sizeof a->mask) == 0;
+}
+
+static int entry_cmp(const void *x, const void *y)
+{
+	const struct chain_entry *a = x, *b = y;
+	for (unsigned k = 0; k < VAL_WORDS; k++)
+		if (a->w[k] != b->w[k])
+			return a->w[k] < b->w[k] ? -1 : 1;
+	return a->rule < b->rule ? -1 : a->rule > b->rule;
+}
+
+/* Find the test chains; -1 when out of memory. */
+static int build_chains(struct pme_program *prog)
+{
+	uint32_t n = prog->n, n_chains = 0, n_entries = 0;
+	for (uint32_t i = 0; i < n; ) {
+		uint32_t j = i + 1;
+		if (chainable(&prog->insn[i]))
+			while (j < n && chainable(&prog->insn[j]) &&
+			       same_test(&prog->insn[i], &prog->insn[j]))
+				j++;
+		if (j - i >= CHAIN_MIN && n_chains < UINT16_MAX) {
+			n_chains++;
+			n_entries += j - i;
+		}
+		i = j;
+	}
+	if (!n_chains)
+		return 0;
+	prog->chains = calloc(n_chains, sizeof *prog->chains);
+	prog->entries = calloc(n_entries, sizeof *prog->entries);
+	if (!prog->chains || !prog->entries)
+		return -1;
+	uint32_t off = 0;
+	for (uint32_t i = 0; i < n; ) {
+		uint32_t j = i + 1;
+		if (chainable(&prog->insn[i]))
+			while (j < n && chainable(&prog->insn[j]) &&
+			       same_test(&prog->insn[i], &prog->insn[j]))
+				j++;
+		if (j - i >= CHAIN_MIN && prog->n_chains < n_chains) {
+			struct chain *ch = &prog->chains[prog->n_chains++];
+			*ch = (struct chain){ .first = i, .end = j, .off = off, .n = j - i };
+			for (uint32_t k = i; k < j; k++) {
+				struct chain_entry *e = &prog->entries[off++];
+				memcpy(e->w, prog->insn[k].value.w, sizeof e->w);
+				e->rule = k;
+				prog->insn[k].chain = (uint16_t)prog->n_chains;
+			}
+			qsort(prog->entries + ch->off, ch->n, sizeof *prog->entries, entry_cmp);
+		}
+		i = j;
+	}
+	return 0;
+}
+
 struct pme_program *pme_load(const struct ruleset *rs, struct diag *d)
 {
 	if (rs->n_rules > PME_RULES_MAX) {
@@ -755,6 +844,10 @@ struct pme_program *pme_load(const struct ruleset *rs, struct diag *d)
 	}
 	if (d->errors != errors_before)
 		goto fail;
+	if (build_chains(prog)) {
+		diag_error(d, 0, 0, "out of memory loading the ruleset");
+		goto fail;
+	}
 	if (prog->n && gave_up) {
 		diag_warning(d, 0, 0, "ruleset too large to check every path at load; run-time checks apply");
 		states = WALK_STATES_MAX;
@@ -775,6 +868,8 @@ void pme_free(struct pme_program *prog)
 		return;
 	free(prog->held);
 	free(prog->insn);
+	free(prog->chains);
+	free(prog->entries);
 	free(prog);
 }
 
@@ -794,6 +889,8 @@ unsigned pme_step_limit(const struct pme_program *prog)
 }
 
 /* ---- match ----------------------------------------------------------- */
+
+#define KEY_ITEM_HDR 3             /* flowkey.h: attr(2) width(1) */
 
 /* Internal error codes: 0 = none, else the enum pme_error + 1. */
 #define RUN_ERR(e) ((int)(e) + 1)
@@ -917,12 +1014,14 @@ static void dist_put(struct pme_match *out, const struct qent *e)
 
 /*
  * The flow key from the queue: a later push of an attribute replaces an
- * earlier one.  The surviving entries are sorted here (a few, by
- * insertion) so that the key is built by appends.
+ * earlier one.  The entries are sorted here by (attribute, queue
+ * position), so the last push of each attribute comes last in its group
+ * and the key is built by appends.
  */
 static int build_key(const struct run *r, struct pme_match *out)
 {
-	uint8_t order[PME_QUEUE_MAX];
+	_Static_assert(PME_QUEUE_MAX <= 256, "queue position fits 8 bits");
+	uint32_t ord[PME_QUEUE_MAX];
 	unsigned n = 0;
 	for (uint32_t k = 0; k < r->nq; k++) {
 		const struct qent *e = &r->q[k];
@@ -930,24 +1029,47 @@ static int build_key(const struct run *r, struct pme_match *out)
 			dist_put(out, e);
 			continue;
 		}
-		unsigned pos = n;
-		while (pos > 0 && r->q[order[pos - 1]].attr > e->attr)
-			pos--;
-		if (pos > 0 && r->q[order[pos - 1]].attr == e->attr) {
-			order[pos - 1] = (uint8_t)k;      /* replaces */
-			continue;
-		}
-		for (unsigned j = n; j > pos; j--)
-			order[j] = order[j - 1];
-		order[pos] = (uint8_t)k;
-		n++;
+		uint32_t x = (uint32_t)e->attr << 8 | k;
+		unsigned j = n++;
+		for (; j > 0 && ord[j - 1] > x; j--)
+			ord[j] = ord[j - 1];
+		ord[j] = x;
 	}
-	flow_key_clear(&out->key, r->prog->set);
-	for (unsigned k = 0; k < n; k++) {
-		const struct qent *e = &r->q[order[k]];
-		if (flow_key_put(&out->key, e->attr, e->width, e->mask->b, e->value->b))
+	/* Items in attribute order, so each is appended (the layout of
+	 * flowkey.h: attr BE(2) width(1) mask[w] value&mask[w]). */
+	struct flow_key *key = &out->key;
+	flow_key_clear(key, r->prog->set);
+	unsigned len = 0, items = 0;
+	for (unsigned j = 0; j < n; j++) {
+		if (j + 1 < n && ord[j + 1] >> 8 == ord[j] >> 8)
+			continue;               /* replaced by a later push */
+		const struct qent *e = &r->q[ord[j] & 0xff];
+		unsigned w = e->width;
+		if (len + KEY_ITEM_HDR + 2 * w > FLOW_KEY_BYTES)
 			return RUN_ERR(PME_ERR_KEY_FULL);
+		uint8_t *it = key->data + len;
+		it[0] = (uint8_t)(e->attr >> 8);
+		it[1] = (uint8_t)e->attr;
+		it[2] = (uint8_t)w;
+		union val mv;
+		for (unsigned k = 0; k < VAL_WORDS; k++)
+			mv.w[k] = e->value->w[k] & e->mask->w[k];
+		if (len + KEY_ITEM_HDR + 2 * VAL_BYTES <= FLOW_KEY_BYTES) {
+			/* whole words: the value overwrites the mask's
+			 * padding, the rest lies past len (never read) */
+			memcpy(it + KEY_ITEM_HDR, e->mask->b, VAL_BYTES);
+			memcpy(it + KEY_ITEM_HDR + w, mv.b, VAL_BYTES);
+		} else {
+			for (unsigned b = 0; b < w; b++) {
+				it[KEY_ITEM_HDR + b] = e->mask->b[b];
+				it[KEY_ITEM_HDR + w + b] = mv.b[b];
+			}
+		}
+		len += KEY_ITEM_HDR + 2 * w;
+		items++;
 	}
+	key->len = (uint16_t)len;
+	key->n_items = (uint8_t)items;
 	return 0;
 }
 
@@ -956,6 +1078,38 @@ static inline enum pme_result fail(struct pme_match *out, int err, uint32_t rule
 	out->errors |= 1u << (err - 1);
 	out->rule = rule;
 	return PME_NOMATCH;
+}
+
+/*
+ * Rule i of chain ch is entered with the test on and the packet value v:
+ * the first rule >= i in the chain whose test succeeds, or ch->end.
+ */
+static inline uint32_t chain_find(const struct pme_program *prog,
+				  const struct chain *ch, const struct insn *in,
+				  uint32_t i, const union val *v)
+{
+	uint64_t key[VAL_WORDS];
+	for (unsigned k = 0; k < VAL_WORDS; k++)
+		key[k] = v->w[k] & in->mask.w[k];
+	/* lower bound of (key, i) */
+	const struct chain_entry *e = prog->entries + ch->off;
+	uint32_t lo = 0, hi = ch->n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		const struct chain_entry *m = &e[mid];
+		int c = 0;
+		for (unsigned k = 0; k < VAL_WORDS && !c; k++)
+			if (m->w[k] != key[k])
+				c = m->w[k] < key[k] ? -1 : 1;
+		if (c < 0 || (c == 0 && m->rule < i))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < ch->n && e[lo].w[0] == key[0] && e[lo].w[1] == key[1] &&
+	    e[lo].w[2] == key[2])
+		return e[lo].rule;
+	return ch->end;
 }
 
 enum pme_result pme_match(const struct pme_program *prog,
@@ -994,9 +1148,25 @@ enum pme_result pme_match(const struct pme_program *prog,
 			if (!a && test && in->test)
 				return fail(out, RUN_ERR(PME_ERR_VARIABLE), i + 1);
 		}
-		if (test && in->test && !test_ok(in, value_of(&c, &r, a, &tmp))) {
-			i++;
-			continue;
+		if (test && in->test) {
+			const union val *v = value_of(&c, &r, a, &tmp);
+			if (in->chain) {
+				const struct chain *ch = &prog->chains[in->chain - 1];
+				uint32_t k = chain_find(prog, ch, in, i, v);
+				/* charge the rules the search skipped */
+				uint32_t extra = k == ch->end ? k - i - 1 : k - i;
+				if (extra > budget)
+					return fail(out, RUN_ERR(PME_ERR_STEPS), i + 1);
+				budget -= extra;
+				i = k;
+				if (k == ch->end)
+					continue;       /* all failed; test stays on */
+				in = &insn[k];          /* k's test succeeded */
+				a = &in->a;
+			} else if (!test_ok(in, v)) {
+				i++;
+				continue;
+			}
 		}
 
 		switch (in->op) {
