@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <cmocka.h>
 
 #include "attr.h"
@@ -358,6 +359,59 @@ static void records_need_context(void **state)
 	free(s);
 }
 
+/* The medians ntm-dif computes from a file: exact for type 5, interpolated
+ * in the log-spaced bin for type 6. */
+struct medians {
+	unsigned n;
+	double m[4];
+	unsigned errors;
+};
+
+static int median_cb(void *ctx, const struct difp_interval *iv)
+{
+	struct medians *md = ctx;
+	for (size_t r = 0; r < iv->n_records; r++) {
+		const struct dif_value *v = &iv->records[r].v[iv->records[r].n - 1];
+		assert_int_equal(v->attr, ATTR_FROM_TURNAROUND_TIME);
+		assert_int_equal(v->kind, DIF_V_DIST);
+		if (md->n < 4)
+			assert_int_equal(dif_dist_percentile(v->dist, 0.5,
+							     &md->m[md->n]), 0);
+		md->n++;
+	}
+	return 0;
+}
+
+static void median_count_error(void *ctx, const char *msg)
+{
+	(void)msg;
+	((struct medians *)ctx)->errors++;
+}
+
+static void ntm_file_medians(void **state)
+{
+	(void)state;
+	const char *root = getenv("NTM_ROOT");
+	char path[512];
+	snprintf(path, sizeof path, "%s/tests/data/dif/ntm-sample.dif",
+		 root ? root : ".");
+	struct medians md = { 0 };
+	const struct difp_ops mops = { .interval = median_cb,
+				       .error = median_count_error };
+	assert_int_equal(difp_parse_file(path, &mops, &md), 0);
+	assert_int_equal(md.errors, 0);
+	assert_int_equal(md.n, 3);
+	assert_true(md.m[0] == 20110.0);               /* odd: the middle one */
+	/* 139 samples: t = 69.5 falls in bin 3 (counts 10, 20, 50, ...),
+	 * 39.5/50 of the way from e_2 to e_3, e_k = 11264·(250880/11264)^(k/5) */
+	assert_float_equal(md.m[1], 65462.512126, 1e-5);
+	assert_true(md.m[2] == 20500.0);               /* even: mean of two */
+
+	errno = 0;
+	assert_int_equal(difp_parse_file("/nonexistent/x.dif", &mops, &md), -1);
+	assert_int_equal(errno, ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -368,6 +422,7 @@ int main(void)
 		cmocka_unit_test(netramet_versions),
 		cmocka_unit_test(dist_token_errors),
 		cmocka_unit_test(records_need_context),
+		cmocka_unit_test(ntm_file_medians),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
