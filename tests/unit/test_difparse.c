@@ -412,6 +412,34 @@ static void ntm_file_medians(void **state)
 	assert_int_equal(errno, ENOENT);
 }
 
+/* A line longer than DIFP_LINE_MAX is an error of its own line; the lines
+ * after it are read normally, whatever the chunking. */
+static void overlong_line(void **state)
+{
+	(void)state;
+	size_t big = DIFP_LINE_MAX + 100;
+	char head[1024];
+	snprintf(head, sizeof head, "%s" T(0, 5) "1 | 198.41.0.4 3 5:0\n", ntm_head);
+	static const char tail[] = "\n1 | 198.41.0.4 4 5:0\n#Enddata: 3\n";
+	size_t hl = strlen(head), tl = strlen(tail);
+	char *text = malloc(hl + big + tl + 1);
+	assert_non_null(text);
+	memcpy(text, head, hl);
+	memset(text + hl, '7', big);
+	memcpy(text + hl + big, tail, tl + 1);
+	static const size_t chunks[] = { 0, 4096, 1000003 };
+	for (unsigned i = 0; i < 3; i++) {
+		struct seen *s = parse("long.dif", text, chunks[i]);
+		assert_int_equal(s->errors, 1);
+		assert_non_null(strstr(s->errs[0], "long.dif:5: line longer"));
+		assert_int_equal(s->intervals, 1);
+		assert_int_equal(s->iv[0].n_records, 2);
+		assert_int_equal(s->iv[0].bad, 1);
+		free(s);
+	}
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -423,6 +451,7 @@ int main(void)
 		cmocka_unit_test(dist_token_errors),
 		cmocka_unit_test(records_need_context),
 		cmocka_unit_test(ntm_file_medians),
+		cmocka_unit_test(overlong_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
