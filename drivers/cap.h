@@ -43,6 +43,9 @@ struct cap_options {
 	uint32_t buffer_size;      /* kernel / ring buffer, bytes */
 	uint32_t timeout_ms;       /* longest wait in cap_next_batch() */
 	const char *filter;        /* BPF filter expression (pcap syntax) */
+	uint16_t ifindex;          /* interface number of this source's
+	                              packets (0: 1); a meter reading several
+	                              interfaces gives each its own */
 	/* For multi-queue drivers (AF_PACKET fanout, DPDK RX queues). */
 	uint16_t queue;            /* RX queue / fanout member handled here */
 	uint16_t n_queues;         /* workers sharing the interface */

@@ -25,6 +25,7 @@ struct live {
 	uint32_t snaplen;
 	uint32_t frac_to_ns;       /* 1 if pcap gives ns, 1000 if µs */
 	uint16_t link;
+	uint16_t ifindex;
 	/* the batch being filled by the callback */
 	struct pkt *pkts;
 	unsigned n;
@@ -46,7 +47,7 @@ static void live_cb(u_char *user, const struct pcap_pkthdr *h,
 	           (uint64_t)h->ts.tv_usec * l->frac_to_ns;
 	p->caplen = caplen;
 	p->wirelen = h->len;
-	p->ifindex = 1;
+	p->ifindex = l->ifindex;
 	p->link = l->link;
 	l->c.st.packets++;
 	l->c.st.bytes += h->len;
@@ -160,6 +161,7 @@ struct cap *cap_pcap_live_open(const char *ifname, const struct cap_options *o,
 	}
 	l->c.ops = &live_ops;
 	l->c.live = true;
+	l->ifindex = o->ifindex ? o->ifindex : 1;
 	l->snaplen = o->snaplen && o->snaplen < CAP_SNAPLEN_DEFAULT ?
 	             o->snaplen : CAP_SNAPLEN_DEFAULT;
 	if (live_setup(l, ifname, o, err, errlen) < 0) {

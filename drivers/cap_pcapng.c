@@ -73,7 +73,8 @@ static uint64_t ng_ts_ns(const struct ng_iface *ifc, uint32_t hi, uint32_t lo)
 		ns = ts / ifc->units * CAP_NS_PER_SEC +
 		     (uint64_t)(((unsigned __int128)(ts % ifc->units) *
 		                 CAP_NS_PER_SEC + ifc->units / 2) / ifc->units);
-	return ns + (uint64_t)(ifc->offset_s * (int64_t)CAP_NS_PER_SEC);
+	/* unsigned arithmetic: a negative offset wraps to a subtraction */
+	return ns + (uint64_t)ifc->offset_s * CAP_NS_PER_SEC;
 }
 
 /* Walk the options in [p, end); calls back per option.  Returns -1 if an

@@ -516,6 +516,63 @@ static void pcapng_truncated(void **state)
 	free(b.p);
 }
 
+/* if_tsresol 2^-20 and if_tsoffset -1 s: 1700000000 + 2^19/2^20 s - 1 s;
+ * 3/2^20 s = 2.861 µs rounds to 2861 ns. */
+static void pcapng_binary_resolution(void **state)
+{
+	struct bytes b = { 0 };
+	struct pkt p[4];
+	struct cap *c;
+	uint64_t ts;
+	size_t s;
+
+	(void)state;
+	s = b.n;
+	b_be32(&b, 0x0a0d0d0a);
+	b_le32(&b, 0);
+	b_le32(&b, 0x1a2b3c4d);
+	b_le16(&b, 1);
+	b_le16(&b, 0);
+	b_le64(&b, ~0ull);
+	ng_block_end(&b, s, false);
+	s = b.n;
+	b_le32(&b, 1);
+	b_le32(&b, 0);
+	b_le16(&b, PKT_LINK_ETHERNET);
+	b_le16(&b, 0);
+	b_le32(&b, 0);
+	b_le16(&b, 9);             /* if_tsresol: 2^-20 */
+	b_le16(&b, 1);
+	b_u8(&b, 0x80 | 20);
+	b_zero(&b, 3);
+	b_le16(&b, 14);            /* if_tsoffset: -1 s */
+	b_le16(&b, 8);
+	b_le64(&b, (uint64_t)-1);
+	b_le32(&b, 0);
+	ng_block_end(&b, s, false);
+	for (uint64_t frac = 1u << 19; frac != 0; frac = frac == 3 ? 0 : 3) {
+		s = b.n;
+		ts = (1700000000ull << 20) | frac;
+		b_le32(&b, 6);
+		b_le32(&b, 0);
+		b_le32(&b, 0);
+		b_le32(&b, (uint32_t)(ts >> 32));
+		b_le32(&b, (uint32_t)ts);
+		b_le32(&b, 4);
+		b_le32(&b, 4);
+		b_seq(&b, 1, 4);
+		ng_block_end(&b, s, false);
+	}
+	c = open_ok(write_file("pow2.pcapng", &b, b.n));
+	assert_int_equal(cap_next_batch(c, p, 4), 2);
+	assert_int_equal(p[0].ts_ns, 1699999999500000000ull);
+	assert_int_equal(p[1].ts_ns, 1699999999000002861ull);
+	assert_int_equal(p[1].ifindex, 1);
+	assert_int_equal(cap_next_batch(c, p, 4), 0);
+	cap_close(c);
+	free(b.p);
+}
+
 /* ---------- ERF ---------- */
 
 static void erf_hdr(struct bytes *b, uint64_t ts, uint8_t type, uint8_t flags,
@@ -702,6 +759,7 @@ static void live_loopback(void **state)
 	o.immediate = true;
 	o.timeout_ms = 50;
 	o.filter = "udp and dst port 53535";
+	o.ifindex = 3;
 	c = cap_open_live("pcap", "lo", &o, errbuf, sizeof errbuf);
 	if (c == NULL) {
 		print_message("cannot capture on lo (%s): skipped\n", errbuf);
@@ -727,7 +785,7 @@ static void live_loopback(void **state)
 	}
 	assert_int_equal(got, 1);
 	assert_int_equal(p[0].link, PKT_LINK_ETHERNET);
-	assert_int_equal(p[0].ifindex, 1);
+	assert_int_equal(p[0].ifindex, 3);
 	/* Ethernet 14 + IPv4 20 + UDP 8 + message */
 	assert_int_equal(p[0].wirelen, 14 + 20 + 8 + sizeof msg);
 	assert_int_equal(p[0].caplen, p[0].wirelen);
@@ -774,6 +832,7 @@ int main(void)
 		cmocka_unit_test(pcap_large_file),
 		cmocka_unit_test(pcapng_two_sections),
 		cmocka_unit_test(pcapng_truncated),
+		cmocka_unit_test(pcapng_binary_resolution),
 		cmocka_unit_test(erf_records),
 		cmocka_unit_test(erf_truncated),
 		cmocka_unit_test(garbage_and_missing),
