@@ -71,7 +71,7 @@ static void ipv4_fields(void **state)
 static void mixed_widths(void **state)
 {
 	(void)state;
-	static const uint8_t six[] = { 0x01, 0x03, 0x00, 0x0a, 0x00, 0x32 };
+	static const uint8_t six[16] = { 0x01, 0x03, 0x00, 0x0a, 0x00, 0x32 };
 	/* 1.3.10!50 == 1.3.0.10.0.50; as a 16-byte peer (more than 4 bytes) */
 	expect(ATTR_SOURCE_PEER_ADDRESS, "1.3.10!50", 16, six);
 	expect(ATTR_SOURCE_PEER_ADDRESS, "1.3.0.10.0.50", 16, six);
