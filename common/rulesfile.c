@@ -455,6 +455,18 @@ static bool parse_assign_value(struct reader *r, const struct attr_info *a,
 	return true;
 }
 
+/* A Null test with zero mask and value: it carries no bytes worth keeping,
+ * so every width of it reads back as width 0 (what srlc emits). */
+static bool null_always(const struct rule *rl)
+{
+	if (rl->attr != ATTR_NULL || rl->len > RULE_ADDR_MAX)
+		return false;
+	for (unsigned i = 0; i < rl->len; i++)
+		if (rl->mask[i] || rl->value[i])
+			return false;
+	return true;
+}
+
 static void parse_rule(struct reader *r, const struct attr_info *a)
 {
 	struct rule rule;
@@ -520,6 +532,8 @@ static void parse_rule(struct reader *r, const struct attr_info *a)
 	if (!ok)
 		return;
 	rule.len = mw > vw ? mw : vw;
+	if (null_always(&rule))
+		rule.len = 0;   /* the compiler's form of "Null & 0 = 0" */
 	if (rule.param > PARAM_MAX) {   /* Next after rule 65535 */
 		error_at(r, op_pos, "parameter Next is past rule %u", PARAM_MAX);
 		return;
@@ -801,8 +815,11 @@ static bool rule_text(const struct rule *rl, char *mask, char *value)
 	value_format(ma, rl->mask, rl->len, mask, TEXT_MAX);
 	const struct attr_info *va = text_attr(a, assign, &tmp);
 	value_format(va, rl->value, rl->len, value, TEXT_MAX);
-	if (rl->len == 0 && a->num == ATTR_NULL)
-		return true;    /* a width-0 Null test: written as 1 byte */
+	if (null_always(rl)) {
+		strcpy(mask, "0");
+		strcpy(value, "0");
+		return true;    /* "Null & 0 = 0", read back as width 0 */
+	}
 
 	/* read both back as the reader would */
 	uint8_t m[RULE_ADDR_MAX], v[RULE_ADDR_MAX], mw, vw;

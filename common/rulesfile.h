@@ -28,7 +28,9 @@
  *   SourcePeerType, DestPeerType:   IP = 1, IPv4 = 1, IPv6 = 2
  *   SourceTransType, DestTransType: icmp = 1, tcp = 6, udp = 17, icmpv6 = 58
  * An Assign rule's value is an attribute name (or number); it is stored as
- * the attribute number in 2 bytes, big-endian (rule.h).
+ * the attribute number in 2 bytes, big-endian (rule.h).  A Null rule with
+ * zero mask and value ("Null & 0 = 0", the always-true test) is stored with
+ * width 0, as srlc emits it; the writer writes any width of it that way.
  * FORMAT separators are "..." strings with \" \\ \t \n escapes.
  */
 #ifndef NTM_RULESFILE_H

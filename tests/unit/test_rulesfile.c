@@ -101,24 +101,24 @@ static void two_ip_groups(void **state)
 	static const uint8_t ff[] = { 0xff }, one[] = { 0x01 };
 	static const uint8_t m16[] = { 0xff, 0xff, 0, 0 };
 	expect_rule(&rs, 1, ATTR_SOURCE_PEER_TYPE, 1, ff, one, RULE_PUSH_RULE_TO_ACT, 3);
-	expect_rule(&rs, 2, ATTR_NULL, 1, Z, Z, RULE_IGNORE, 0);
+	expect_rule(&rs, 2, ATTR_NULL, 0, Z, Z, RULE_IGNORE, 0);
 	expect_rule(&rs, 3, ATTR_V1, 2, Z, (const uint8_t[]){ 0, 9 }, RULE_ASSIGN_ACT, 4);
-	expect_rule(&rs, 4, ATTR_NULL, 1, Z, Z, RULE_GOSUB, 19);
-	expect_rule(&rs, 5, ATTR_NULL, 1, Z, Z, RULE_GOTO_ACT, 8);
-	expect_rule(&rs, 6, ATTR_NULL, 1, Z, Z, RULE_GOTO_ACT, 13);
-	expect_rule(&rs, 7, ATTR_NULL, 1, Z, Z, RULE_NOMATCH, 0);
+	expect_rule(&rs, 4, ATTR_NULL, 0, Z, Z, RULE_GOSUB, 19);
+	expect_rule(&rs, 5, ATTR_NULL, 0, Z, Z, RULE_GOTO_ACT, 8);
+	expect_rule(&rs, 6, ATTR_NULL, 0, Z, Z, RULE_GOTO_ACT, 13);
+	expect_rule(&rs, 7, ATTR_NULL, 0, Z, Z, RULE_NOMATCH, 0);
 	expect_rule(&rs, 8, ATTR_V1, 2, Z, (const uint8_t[]){ 0, 19 }, RULE_ASSIGN_ACT, 9);
-	expect_rule(&rs, 12, ATTR_NULL, 1, Z, Z, RULE_GOTO_ACT, 18);
+	expect_rule(&rs, 12, ATTR_NULL, 0, Z, Z, RULE_GOTO_ACT, 18);
 	expect_rule(&rs, 13, ATTR_V1, 2, Z, (const uint8_t[]){ 0, 19 }, RULE_ASSIGN_ACT, 14);
-	expect_rule(&rs, 15, ATTR_NULL, 1, Z, Z, RULE_NOMATCH, 0);
-	expect_rule(&rs, 18, ATTR_NULL, 1, Z, Z, RULE_COUNT, 0);
+	expect_rule(&rs, 15, ATTR_NULL, 0, Z, Z, RULE_NOMATCH, 0);
+	expect_rule(&rs, 18, ATTR_NULL, 0, Z, Z, RULE_COUNT, 0);
 	expect_rule(&rs, 19, ATTR_V1, 4, m16, (const uint8_t[]){ 130, 216, 0, 0 },
 		    RULE_GOTO_ACT, 22);
 	expect_rule(&rs, 20, ATTR_V1, 4, m16, (const uint8_t[]){ 156, 62, 0, 0 },
 		    RULE_GOTO_ACT, 24);
-	expect_rule(&rs, 21, ATTR_NULL, 1, Z, Z, RULE_RETURN, 3);
+	expect_rule(&rs, 21, ATTR_NULL, 0, Z, Z, RULE_RETURN, 3);
 	expect_rule(&rs, 22, ATTR_V1, 4, m16, Z, RULE_PUSH_PKT_TO_ACT, 23);
-	expect_rule(&rs, 25, ATTR_NULL, 1, Z, Z, RULE_RETURN, 2);
+	expect_rule(&rs, 25, ATTR_NULL, 0, Z, Z, RULE_RETURN, 2);
 	assert_null(rs.labels[0]);
 	assert_string_equal(rs.labels[2], "ip_pkt");
 	assert_string_equal(rs.labels[7], "from_ua");
@@ -150,7 +150,7 @@ static void forms_fixture(void **state)
 	assert_int_equal(rs.n_rules, 18);
 	expect_rule(&rs, 1, ATTR_SOURCE_PEER_TYPE, 1, (const uint8_t[]){ 0xff },
 		    (const uint8_t[]){ 2 }, RULE_GOTO, 11);
-	expect_rule(&rs, 6, ATTR_NULL, 1, Z, Z, RULE_NOMATCH, 0);
+	expect_rule(&rs, 6, ATTR_NULL, 0, Z, Z, RULE_NOMATCH, 0);
 	expect_rule(&rs, 7, ATTR_DEST_TRANS_ADDRESS, 2, (const uint8_t[]){ 0xff, 0xff },
 		    (const uint8_t[]){ 0, 53 }, RULE_PUSH_RULE_TO, 8);
 	expect_rule(&rs, 8, ATTR_SOURCE_PEER_ADDRESS, 4,
@@ -171,7 +171,7 @@ static void forms_fixture(void **state)
 		    (const uint8_t[]){ 0xff, 0xff, 0xff, 0, 0, 0 },
 		    (const uint8_t[]){ 0x00, 0x60, 0x3e, 0x10, 0xe0, 0xa1 },
 		    RULE_PUSH_PKT_TO_ACT, 18);
-	expect_rule(&rs, 18, ATTR_NULL, 1, Z, Z, RULE_COUNT_PKT, 0);
+	expect_rule(&rs, 18, ATTR_NULL, 0, Z, Z, RULE_COUNT_PKT, 0);
 	assert_int_equal(rs.n_format, 12);
 	assert_string_equal(rs.format[3].sep, "\t");
 	assert_string_equal(rs.format[7].sep, "  \"kind\" ");
@@ -300,6 +300,8 @@ static void build_big_table(struct ruleset *rs)
 				seed = seed * 1103515245u + 12345u;
 				r.value[b] = (seed >> 16) % 4 ? (uint8_t)(seed >> 8) : 0;
 			}
+			if (a->num == ATTR_NULL)   /* zero Null rules are width 0 */
+				r.mask[0] |= 0x80;
 			r.op = (uint8_t)(1 + k % RULE_OP_MAX);
 			if (r.op == RULE_ASSIGN || r.op == RULE_ASSIGN_ACT)
 				r.op = RULE_GOTO;
@@ -310,6 +312,9 @@ static void build_big_table(struct ruleset *rs)
 			k++;
 		}
 	}
+	/* the always-true Null test, as srlc emits it */
+	struct rule always = { .attr = ATTR_NULL, .op = RULE_GOTO_ACT, .param = 3 };
+	assert_int_equal(ruleset_add_rule(rs, &always, NULL), 0);
 	/* Assign, by name and by a number that names nothing */
 	struct rule as = { .attr = ATTR_V3, .len = 2, .value = { 0, ATTR_DEST_TRANS_ADDRESS },
 			   .op = RULE_ASSIGN_ACT, .param = 2 };
@@ -431,11 +436,15 @@ static void writer_refuses(void **state)
 	rs.rules[0].param = 70000;
 	assert_int_equal(rulesfile_write(&rs, m), -1);
 	rs.rules[0].param = 0;
+	struct rule null2 = { .attr = ATTR_NULL, .len = 2, .op = RULE_IGNORE };
+	assert_int_equal(ruleset_add_rule(&rs, &null2, NULL), 0);
 	fflush(m);
 	assert_int_equal(len, 0);       /* nothing half-written */
 	assert_int_equal(rulesfile_write(&rs, m), 0);
 	fclose(m);
 	assert_non_null(strstr(buf, "DestTransAddress & 0 = 0: Count, 0;  # 1\n"));
+	/* a zero Null test of any width is written as the always-true test */
+	assert_non_null(strstr(buf, "Null & 0 = 0:             Ignore, 0;  # 2\n"));
 	free(buf);
 	ruleset_free(&rs);
 }
