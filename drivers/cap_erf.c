@@ -73,12 +73,11 @@ static bool erf_type_eth(unsigned t)
 	       t == ERF_TYPE_DSM_COLOR_ETH || t == ERF_TYPE_COLOR_HASH_ETH;
 }
 
-/* The lctr field is a loss counter only in these types (a colour in
- * others). */
+/* The lctr field is a loss counter in these types (a colour in the
+ * coloured ones). */
 static bool erf_type_has_lctr(unsigned t)
 {
-	return t == ERF_TYPE_ETH || t == ERF_TYPE_IPV4 || t == ERF_TYPE_IPV6 ||
-	       t == ERF_TYPE_HDLC_POS;
+	return t == ERF_TYPE_ETH || t == ERF_TYPE_IPV4 || t == ERF_TYPE_IPV6;
 }
 
 /* Bytes before the frame: header, extension headers, Ethernet pad; 0 if
