@@ -1,13 +1,14 @@
 /*
  * pme.c — the Packet Matching Engine (see pme.h for the semantics).
  *
- * Load: each rule becomes an `insn` with its attribute resolved to a
- * reader (`acc`) and end (`side`), mask and value padded with zeros to
- * whole 64-bit words, and the compare width fixed; then every path through
- * the table is walked once to find Return/Gosub errors and to size the
- * step limit.  Match: a loop over the insns that compares a word at a time,
- * reads each packet attribute at most once per pass (a small cache), keeps
- * pushes on a fixed queue and builds the flow key only on Count.
+ * Load: ruleset_validate_bounds() (rulecheck.h) checks the table and
+ * every path; each rule then becomes an `insn` with its attribute resolved
+ * to a reader (`acc`) and end (`side`), mask and value padded with zeros
+ * to whole 64-bit words, and the compare width fixed; runs of tests of one
+ * attribute become "test chains" searched by value.  Match: a loop over
+ * the insns that compares a word at a time, reads each packet attribute at
+ * most once per pass (a small cache), keeps pushes on a fixed queue and
+ * builds the flow key only on Count.
  */
 #include "pme.h"
 
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #include "attr.h"
+#include "rulecheck.h"
 
 #define VAL_WORDS 3                    /* RULE_ADDR_MAX (20) in 64-bit words */
 #define VAL_BYTES (VAL_WORDS * 8)
@@ -26,7 +28,6 @@ _Static_assert(VAL_BYTES >= RULE_ADDR_MAX, "value words too short");
 #define PEER_TYPE_IPV6     2           /* Address Family Number */
 #define NOT_DNS            255         /* DNSQR / DNSOpcode of a non-DNS packet */
 #define N_VARS             5           /* v1..v5 */
-#define WALK_STATES_MAX    (1u << 18)  /* load-time path walk budget */
 
 /* Where a test gets its value from. */
 enum acc {
@@ -330,9 +331,9 @@ static void rule_where(const struct ruleset *rs, size_t i, char *buf, size_t cap
 		snprintf(buf, cap, "rule %zu", i + 1);
 }
 
-__attribute__((format(printf, 5, 6)))
-static void rule_diag(struct diag *d, bool error, const struct ruleset *rs,
-		      size_t i, const char *fmt, ...)
+__attribute__((format(printf, 4, 5)))
+static void rule_error(struct diag *d, const struct ruleset *rs, size_t i,
+		       const char *fmt, ...)
 {
 	char where[96], msg[160];
 	va_list ap;
@@ -340,10 +341,7 @@ static void rule_diag(struct diag *d, bool error, const struct ruleset *rs,
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	rule_where(rs, i, where, sizeof where);
-	if (error)
-		diag_error(d, 0, 0, "%s: %s", where, msg);
-	else
-		diag_warning(d, 0, 0, "%s: %s", where, msg);
+	diag_error(d, 0, 0, "%s: %s", where, msg);
 }
 
 static const char *attr_name(unsigned num)
@@ -370,23 +368,23 @@ static bool compile_rule(struct pme_program *prog, const struct ruleset *rs,
 	memset(in, 0, sizeof *in);
 
 	if (r->op < 1 || r->op > RULE_OP_MAX) {
-		rule_diag(d, true, rs, i, "unknown action %u", r->op);
+		rule_error(d, rs, i, "unknown action %u", r->op);
 		return false;
 	}
 	in->op = r->op;
 	const char *opname = rule_op_name(r->op);
 	if (!attr_resolve(r->attr, &in->a)) {
-		rule_diag(d, true, rs, i, "unknown attribute %u", r->attr);
+		rule_error(d, rs, i, "unknown attribute %u", r->attr);
 		return false;
 	}
 	if (r->len > RULE_ADDR_MAX) {
-		rule_diag(d, true, rs, i, "mask/value length %u exceeds %d bytes",
+		rule_error(d, rs, i, "mask/value length %u exceeds %d bytes",
 			  r->len, RULE_ADDR_MAX);
 		return false;
 	}
 	if (rule_op_is_goto(r->op)) {
 		if (r->param < 1 || r->param > prog->n) {
-			rule_diag(d, true, rs, i, "%s goes to rule %u, outside 1..%u",
+			rule_error(d, rs, i, "%s goes to rule %u, outside 1..%u",
 				  opname, r->param, prog->n);
 			return false;
 		}
@@ -396,7 +394,7 @@ static bool compile_rule(struct pme_program *prog, const struct ruleset *rs,
 		/* Return 0 would re-run its Gosub for ever; the MIB's
 		 * parameter range starts at 1 anyway */
 		if (r->param < 1 || r->param > PME_RULES_MAX) {
-			rule_diag(d, true, rs, i, "Return %u: the offset must be 1..%d",
+			rule_error(d, rs, i, "Return %u: the offset must be 1..%d",
 				  r->param, PME_RULES_MAX);
 			return false;
 		}
@@ -405,7 +403,7 @@ static bool compile_rule(struct pme_program *prog, const struct ruleset *rs,
 
 	if (r->op == RULE_ASSIGN || r->op == RULE_ASSIGN_ACT) {
 		if (in->a.acc != ACC_VAR) {
-			rule_diag(d, true, rs, i, "%s needs a meter variable v1..v5, not %s",
+			rule_error(d, rs, i, "%s needs a meter variable v1..v5, not %s",
 				  opname, attr_name(r->attr));
 			return false;
 		}
@@ -413,7 +411,7 @@ static bool compile_rule(struct pme_program *prog, const struct ruleset *rs,
 					    : r->len == 1 ? r->value[0] : 0;
 		struct attr_ref *h = &prog->held[i];
 		if (!attr_resolve(held, h) || held == ATTR_NULL || h->acc == ACC_VAR) {
-			rule_diag(d, true, rs, i, "%s of attribute %u, which a variable cannot hold",
+			rule_error(d, rs, i, "%s of attribute %u, which a variable cannot hold",
 				  opname, held);
 			return false;
 		}
@@ -430,7 +428,7 @@ static bool compile_rule(struct pme_program *prog, const struct ruleset *rs,
 		width = PME_DIST_PARAM;             /* parameters, right-padded */
 		if (len > width && !(all_zero(r->mask + width, len - width) &&
 				     all_zero(r->value + width, len - width))) {
-			rule_diag(d, true, rs, i, "%s parameters are %u bytes, at most %d",
+			rule_error(d, rs, i, "%s parameters are %u bytes, at most %d",
 				  attr_name(r->attr), len, PME_DIST_PARAM);
 			return false;
 		}
@@ -438,7 +436,7 @@ static bool compile_rule(struct pme_program *prog, const struct ruleset *rs,
 		width = len < in->a.width ? len : in->a.width;
 		if (len > width && !(all_zero(r->mask + width, len - width) &&
 				     all_zero(r->value + width, len - width))) {
-			rule_diag(d, true, rs, i, "value is %u bytes, %s holds %u",
+			rule_error(d, rs, i, "value is %u bytes, %s holds %u",
 				  len, attr_name(r->attr), in->a.width);
 			return false;
 		}
@@ -453,7 +451,7 @@ static bool compile_rule(struct pme_program *prog, const struct ruleset *rs,
 		      r->op == RULE_PUSH_RULE_TO || r->op == RULE_PUSH_RULE_TO_ACT ||
 		      r->op == RULE_PUSH_PKT_TO || r->op == RULE_PUSH_PKT_TO_ACT;
 	if (pushes && in->a.push == PUSH_BAD) {
-		rule_diag(d, true, rs, i, "%s of %s, which cannot be saved in a flow key",
+		rule_error(d, rs, i, "%s of %s, which cannot be saved in a flow key",
 			  opname, attr_name(r->attr));
 		return false;
 	}
@@ -461,279 +459,6 @@ static bool compile_rule(struct pme_program *prog, const struct ruleset *rs,
 	in->test = in->a.acc != ACC_NULL &&
 		   !(all_zero(in->mask.b, width) && all_zero(in->value.b, width));
 	return true;
-}
-
-/* A small open-addressing map from non-zero-able 64-bit keys to uint32. */
-struct u64map {
-	uint64_t *keys;      /* key + 1; 0 = empty */
-	uint32_t *vals;
-	size_t cap, n;
-};
-
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 31;
-	x *= 0x7fb5d329728ea185ULL;
-	x ^= x >> 27;
-	x *= 0x81dadef4bc2dd44dULL;
-	x ^= x >> 33;
-	return x;
-}
-
-static int map_grow(struct u64map *m)
-{
-	size_t cap = m->cap ? m->cap * 2 : 1024;
-	uint64_t *keys = calloc(cap, sizeof *keys);
-	uint32_t *vals = calloc(cap, sizeof *vals);
-	if (!keys || !vals) {
-		free(keys);
-		free(vals);
-		return -1;
-	}
-	for (size_t i = 0; i < m->cap; i++) {
-		if (!m->keys[i])
-			continue;
-		size_t j = mix64(m->keys[i]) & (cap - 1);
-		while (keys[j])
-			j = (j + 1) & (cap - 1);
-		keys[j] = m->keys[i];
-		vals[j] = m->vals[i];
-	}
-	free(m->keys);
-	free(m->vals);
-	m->keys = keys;
-	m->vals = vals;
-	m->cap = cap;
-	return 0;
-}
-
-/* Find `key`; if absent insert it with value `val`.  Returns a pointer to
- * the stored value, *added telling which; NULL when out of memory. */
-static uint32_t *map_put(struct u64map *m, uint64_t key, uint32_t val, bool *added)
-{
-	if ((m->n + 1) * 2 > m->cap && map_grow(m))
-		return NULL;
-	uint64_t k = key + 1;
-	size_t j = mix64(k) & (m->cap - 1);
-	while (m->keys[j]) {
-		if (m->keys[j] == k) {
-			*added = false;
-			return &m->vals[j];
-		}
-		j = (j + 1) & (m->cap - 1);
-	}
-	m->keys[j] = k;
-	m->vals[j] = val;
-	m->n++;
-	*added = true;
-	return &m->vals[j];
-}
-
-static void map_free(struct u64map *m)
-{
-	free(m->keys);
-	free(m->vals);
-}
-
-/* Return-stack contents seen during the walk, as a tree of nodes
- * (node 0 = empty stack). */
-struct stack_node {
-	uint32_t parent;
-	uint16_t gosub;      /* 0-based index of the Gosub rule */
-	uint8_t depth;
-};
-
-/* One walk state: rule index, test indicator, stack node. */
-static inline uint64_t state_pack(uint32_t rule, bool test, uint32_t node)
-{
-	return (uint64_t)node << 17 | (uint64_t)rule << 1 | test;
-}
-
-enum walk_report {    /* one diagnostic per rule and kind */
-	REP_RETURN_EMPTY = 1 << 0,
-	REP_RETURN_END   = 1 << 1,
-	REP_RECURSION    = 1 << 2,
-	REP_DEPTH        = 1 << 3,
-	REP_UNTESTABLE   = 1 << 4
-};
-
-struct walk {
-	const struct pme_program *prog;
-	const struct ruleset *rs;
-	struct diag *d;
-	struct stack_node *nodes;
-	size_t n_nodes, cap_nodes;
-	struct u64map node_ids;          /* (parent, gosub) -> node */
-	struct u64map seen;              /* states */
-	uint64_t *work;
-	size_t n_work, cap_work;
-	uint8_t *reported;               /* enum walk_report per rule */
-	bool oom, gave_up;
-};
-
-static void walk_add(struct walk *w, uint32_t rule, bool test, uint32_t node)
-{
-	if (w->oom || w->gave_up)
-		return;
-	if (w->seen.n >= WALK_STATES_MAX) {
-		w->gave_up = true;
-		return;
-	}
-	bool added;
-	if (!map_put(&w->seen, state_pack(rule, test, node), 0, &added)) {
-		w->oom = true;
-		return;
-	}
-	if (!added)
-		return;
-	if (w->n_work == w->cap_work) {
-		size_t cap = w->cap_work ? w->cap_work * 2 : 256;
-		uint64_t *p = realloc(w->work, cap * sizeof *p);
-		if (!p) {
-			w->oom = true;
-			return;
-		}
-		w->work = p;
-		w->cap_work = cap;
-	}
-	w->work[w->n_work++] = state_pack(rule, test, node);
-}
-
-/* The node for `parent` with Gosub `g` pushed; UINT32_MAX when out of
- * memory. */
-static uint32_t walk_push(struct walk *w, uint32_t parent, uint32_t g)
-{
-	bool added;
-	uint32_t *id = map_put(&w->node_ids, (uint64_t)parent << 16 | g,
-			       (uint32_t)w->n_nodes, &added);
-	if (!id)
-		return UINT32_MAX;
-	if (!added)
-		return *id;
-	if (w->n_nodes == w->cap_nodes) {
-		size_t cap = w->cap_nodes * 2;
-		struct stack_node *p = realloc(w->nodes, cap * sizeof *p);
-		if (!p)
-			return UINT32_MAX;
-		w->nodes = p;
-		w->cap_nodes = cap;
-	}
-	w->nodes[w->n_nodes] = (struct stack_node){
-		.parent = parent, .gosub = (uint16_t)g,
-		.depth = (uint8_t)(w->nodes[parent].depth + 1) };
-	return (uint32_t)w->n_nodes++;
-}
-
-static bool walk_report(struct walk *w, uint32_t rule, enum walk_report kind)
-{
-	if (w->reported[rule] & kind)
-		return false;
-	w->reported[rule] |= (uint8_t)kind;
-	return true;
-}
-
-/* Follow the action of rule i entered in state (test, node). */
-static void walk_step(struct walk *w, uint32_t i, bool test, uint32_t node)
-{
-	const struct insn *in = &w->prog->insn[i];
-	uint32_t n = w->prog->n;
-
-	if (test && in->test) {
-		if (i + 1 < n)          /* test failed: next rule */
-			walk_add(w, i + 1, true, node);
-		if (in->a.acc != ACC_VAR &&
-		    !(attr_by_num(in->a.num)->flags & ATTR_F_TEST) &&
-		    walk_report(w, i, REP_UNTESTABLE))
-			rule_diag(w->d, false, w->rs, i,
-				  "the meter cannot test %s; the test reads 0",
-				  attr_name(in->a.num));
-	}
-
-	switch (in->op) {
-	case RULE_IGNORE:
-	case RULE_NOMATCH:
-	case RULE_COUNT:
-	case RULE_COUNT_PKT:
-		return;
-	case RULE_RETURN: {
-		if (node == 0) {
-			if (walk_report(w, i, REP_RETURN_EMPTY))
-				rule_diag(w->d, true, w->rs, i,
-					  "Return reached with no Gosub on the stack");
-			return;
-		}
-		const struct stack_node *sn = &w->nodes[node];
-		uint32_t target = sn->gosub + in->param;   /* 0-based */
-		if (target >= n) {
-			if (walk_report(w, i, REP_RETURN_END))
-				rule_diag(w->d, true, w->rs, i,
-					  "Return %u from the Gosub at rule %u goes to rule %u, past the last rule (%u)",
-					  in->param, sn->gosub + 1, target + 1, n);
-			return;
-		}
-		walk_add(w, target, false, sn->parent);
-		return;
-	}
-	case RULE_GOSUB:
-	case RULE_GOSUB_ACT: {
-		for (uint32_t k = node; k; k = w->nodes[k].parent)
-			if (w->nodes[k].gosub == i) {
-				if (walk_report(w, i, REP_RECURSION))
-					rule_diag(w->d, true, w->rs, i,
-						  "Gosub to rule %u recurses (this Gosub is already on the return stack)",
-						  in->param);
-				return;
-			}
-		if (w->nodes[node].depth >= PME_STACK_MAX) {
-			if (walk_report(w, i, REP_DEPTH))
-				rule_diag(w->d, true, w->rs, i,
-					  "Gosubs nested deeper than %d", PME_STACK_MAX);
-			return;
-		}
-		uint32_t child = walk_push(w, node, i);
-		if (child == UINT32_MAX) {
-			w->oom = true;
-			return;
-		}
-		walk_add(w, in->param - 1u, in->next_test, child);
-		return;
-	}
-	default:                    /* the other goto-type actions */
-		walk_add(w, in->param - 1u, in->next_test, node);
-		return;
-	}
-}
-
-/* Walk every path from rule 1; returns the number of states, or 0 when
- * out of memory.  Errors go to d. */
-static size_t walk_program(const struct pme_program *prog,
-			   const struct ruleset *rs, struct diag *d, bool *gave_up)
-{
-	struct walk w = { .prog = prog, .rs = rs, .d = d };
-	size_t states = 0;
-	w.cap_nodes = 64;
-	w.nodes = malloc(w.cap_nodes * sizeof *w.nodes);
-	w.reported = calloc(prog->n, 1);
-	if (!w.nodes || !w.reported)
-		goto out;
-	w.nodes[0] = (struct stack_node){ 0, 0, 0 };
-	w.n_nodes = 1;
-
-	walk_add(&w, 0, true, 0);
-	while (w.n_work && !w.oom && !w.gave_up) {
-		uint64_t s = w.work[--w.n_work];
-		walk_step(&w, (uint32_t)(s >> 1) & 0xffff, s & 1, (uint32_t)(s >> 17));
-	}
-	if (!w.oom)
-		states = w.seen.n;
-out:
-	*gave_up = w.gave_up;
-	free(w.nodes);
-	free(w.reported);
-	free(w.work);
-	map_free(&w.node_ids);
-	map_free(&w.seen);
-	return states;
 }
 
 /* Can rule `in` be part of a test chain (a side-effect-free packet test)? */
@@ -809,6 +534,12 @@ struct pme_program *pme_load(const struct ruleset *rs, struct diag *d)
 			   rs->n_rules, PME_RULES_MAX);
 		return NULL;
 	}
+	/* Table and path checks (Return without Gosub, recursion, tests
+	 * of untestable attributes...) are rulecheck's. */
+	struct ruleset_bounds bounds;
+	if (ruleset_validate_bounds(rs, d, &bounds))
+		return NULL;
+
 	struct pme_program *prog = calloc(1, sizeof *prog);
 	size_t n = rs->n_rules + 1;          /* + the sentinel */
 	if (prog) {
@@ -824,38 +555,32 @@ struct pme_program *pme_load(const struct ruleset *rs, struct diag *d)
 	prog->set = rs->set;
 	prog->n = (uint32_t)rs->n_rules;
 
+	/* compile_rule() re-checks what it relies on, in case a table
+	 * reaches it unvalidated */
 	bool ok = true;
 	for (size_t i = 0; i < rs->n_rules; i++)
 		ok &= compile_rule(prog, rs, i, d);
-	memset(&prog->insn[rs->n_rules], 0, sizeof prog->insn[0]);
-	prog->insn[rs->n_rules].op = OP_END;   /* test false: always taken */
 	if (!ok)
 		goto fail;
-
-	/* Path walk: Return/Gosub errors, and the step limit — a pass that
-	 * never repeats a (rule, test, stack) state takes at most `states`
-	 * steps, so only a cycle can reach the limit. */
-	unsigned errors_before = d->errors;
-	bool gave_up;
-	size_t states = prog->n ? walk_program(prog, rs, d, &gave_up) : 1;
-	if (prog->n && !states) {
-		diag_error(d, 0, 0, "out of memory checking the ruleset");
-		goto fail;
-	}
-	if (d->errors != errors_before)
-		goto fail;
+	memset(&prog->insn[rs->n_rules], 0, sizeof prog->insn[0]);
+	prog->insn[rs->n_rules].op = OP_END;   /* test false: always taken */
 	if (build_chains(prog)) {
 		diag_error(d, 0, 0, "out of memory loading the ruleset");
 		goto fail;
 	}
-	if (prog->n && gave_up) {
-		diag_warning(d, 0, 0, "ruleset too large to check every path at load; run-time checks apply");
-		states = WALK_STATES_MAX;
-	}
-	size_t limit = 4 * (size_t)prog->n + 64;
-	if (states + 1 > limit)
-		limit = states + 1;
-	prog->step_limit = (uint32_t)limit;
+
+	/* The step limit.  When every path was walked and none can come
+	 * back to a state, no pass can take more steps than there are
+	 * states (at most the walk budget); the limit is then only a safety
+	 * net.  Otherwise a cycle is possible: cut it at 4n + 64 steps. */
+	bool loop_free = bounds.complete && !bounds.has_loop && !bounds.queue_unbounded;
+	prog->step_limit = loop_free ? RULECHECK_STATES_MAX + 1u
+				     : 4u * prog->n + 64u;
+	if (bounds.complete && !bounds.queue_unbounded &&
+	    bounds.max_queue > PME_QUEUE_MAX)
+		diag_warning(d, 0, 0, "a path pushes %u items; the PME keeps %d, so "
+			     "packets taking it are not counted (NoMatch)",
+			     bounds.max_queue, PME_QUEUE_MAX);
 	return prog;
 fail:
 	pme_free(prog);
@@ -886,6 +611,11 @@ size_t pme_rule_count(const struct pme_program *prog)
 unsigned pme_step_limit(const struct pme_program *prog)
 {
 	return prog->step_limit;
+}
+
+size_t pme_chain_count(const struct pme_program *prog)
+{
+	return prog->n_chains;
 }
 
 /* ---- match ----------------------------------------------------------- */

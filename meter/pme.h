@@ -38,11 +38,16 @@
  *    interface, DestInterface 0 (a passive meter does not know where the
  *    packet leaves); AdjacentType is 7 (ieee8023) when the packet has MAC
  *    addresses, else 0;
- *  - load refuses: unknown attributes or actions, goto targets outside the
- *    table, Return 0, Assign to a non-variable or of an unknown attribute,
- *    pushes of attributes that cannot be saved, values wider than their
- *    attribute, and — found by walking every path — Return with no Gosub
- *    on the stack, Return past the end, Gosub recursion;
+ *  - load refuses what ruleset_validate_bounds() (rulecheck.h) refuses:
+ *    unknown attributes or actions, goto targets outside the table,
+ *    Return 0, Assign to a non-variable or of an unknown attribute, pushes
+ *    of attributes that cannot be saved, values wider than their
+ *    attribute, tests of untestable attributes that run, and — found by
+ *    walking every path — Return with no Gosub on the stack, Return past
+ *    the end, Gosubs nested deeper than 32 (recursion);
+ *  - the step limit: a table whose every path was walked with no loop
+ *    needs none (it is set to the walk budget, a safety net); otherwise
+ *    4 x rules + 64;
  *  - at run time a step-limit overrun, return/queue overflow, full key or
  *    unset variable ends the pass with NoMatch and sets a bit in
  *    out->errors (count them with pme_stats_add()).  Running off the end
@@ -119,6 +124,10 @@ void pme_free(struct pme_program *prog);
 unsigned pme_ruleset(const struct pme_program *prog);       /* SET number */
 size_t pme_rule_count(const struct pme_program *prog);
 unsigned pme_step_limit(const struct pme_program *prog);
+/* Test chains found at load: runs of >= 4 rules testing one packet
+ * attribute under one mask, run as one search by value (same results as
+ * rule by rule, steps charged alike). */
+size_t pme_chain_count(const struct pme_program *prog);
 
 /* One pass: source = the wire source unless `reversed`. */
 enum pme_result pme_match(const struct pme_program *prog,

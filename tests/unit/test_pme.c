@@ -884,6 +884,112 @@ static void packet_attrs(void **state)
 	assert_int_equal(pme_packet_attr(&pkt, 42, false, v), -1);
 }
 
+static void test_chains(void **state)
+{
+	(void)state;
+	struct pme_match m;
+	struct flow_key_item it;
+	/* rules 2..7 test DestTransAddress under one mask (one chain); a
+	 * Goto may enter it in the middle; 53 appears twice */
+	const struct rule r[] = {
+		/*  1 */ R2(ATTR_SOURCE_TRANS_ADDRESS, 0xffff, 7, RULE_GOTO, 4),
+		/*  2 */ R2(ATTR_DEST_TRANS_ADDRESS, 0xffff, 53, RULE_GOTO_ACT, 10),
+		/*  3 */ R2(ATTR_DEST_TRANS_ADDRESS, 0xffff, 80, RULE_GOTO_ACT, 11),
+		/*  4 */ R2(ATTR_DEST_TRANS_ADDRESS, 0xffff, 53, RULE_GOTO_ACT, 12),
+		/*  5 */ R2(ATTR_DEST_TRANS_ADDRESS, 0xffff, 443, RULE_GOTO_ACT, 13),
+		/*  6 */ R2(ATTR_DEST_TRANS_ADDRESS, 0xffff, 25, RULE_GOTO_ACT, 14),
+		/*  7 */ R2(ATTR_DEST_TRANS_ADDRESS, 0xffff, 0x107b, RULE_GOTO_ACT, 15),
+		/*  8 */ RN(RULE_IGNORE, 0),
+		/*  9 */ RN(RULE_IGNORE, 0),
+		/* 10 */ R1(ATTR_FLOW_KIND, 255, 1, RULE_COUNT, 0),
+		/* 11 */ R1(ATTR_FLOW_KIND, 255, 2, RULE_COUNT, 0),
+		/* 12 */ R1(ATTR_FLOW_KIND, 255, 3, RULE_COUNT, 0),
+		/* 13 */ R1(ATTR_FLOW_KIND, 255, 4, RULE_COUNT, 0),
+		/* 14 */ R1(ATTR_FLOW_KIND, 255, 5, RULE_COUNT, 0),
+		/* 15 */ R1(ATTR_FLOW_KIND, 255, 6, RULE_COUNT, 0),
+	};
+	struct pme_program *p = load_ok(r, NRULES(r), 1);
+	assert_int_equal(pme_chain_count(p), 1);
+	static const struct { uint16_t sport, dport; int res; unsigned rule, kind; } cases[] = {
+		{ 1000, 53,     PME_COUNT,  10, 1 },   /* first of the two 53s */
+		{ 7,    53,     PME_COUNT,  12, 3 },   /* entered at 4: the second */
+		{ 7,    80,     PME_IGNORE,  8, 0 },   /* 80 lies before the entry */
+		{ 1000, 80,     PME_COUNT,  11, 2 },
+		{ 1000, 443,    PME_COUNT,  13, 4 },
+		{ 7,    25,     PME_COUNT,  14, 5 },
+		{ 1000, 0x107b, PME_COUNT,  15, 6 },
+		{ 1000, 0x107c, PME_IGNORE,  8, 0 },
+		{ 1000, 0,      PME_IGNORE,  8, 0 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct pkt_info pkt = ip4(IP(1, 2, 3, 4), IP(5, 6, 7, 8), 17,
+					  cases[i].sport, cases[i].dport);
+		assert_int_equal(pme_match(p, &pkt, false, &m), cases[i].res);
+		assert_int_equal(m.rule, cases[i].rule);
+		if (cases[i].res == PME_COUNT) {
+			assert_true(flow_key_get(&m.key, ATTR_FLOW_KIND, &it));
+			assert_int_equal(it.value[0], cases[i].kind);
+		}
+	}
+	pme_free(p);
+
+	/* IPv6 (two-word) chain; a value with bits outside its mask never
+	 * matches; a rule with another mask ends the chain */
+	const uint8_t m64[16] = { 255, 255, 255, 255, 255, 255, 255, 255 };
+	uint8_t v[5][16];
+	for (int k = 0; k < 5; k++) {
+		memset(v[k], 0, 16);
+		memcpy(v[k], B(0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, (uint8_t)k), 8);
+	}
+	v[3][9] = 1;                    /* outside the /64 mask */
+	const struct rule s[] = {
+		/* 1 */ mk(ATTR_DEST_PEER_ADDRESS, RULE_GOTO_ACT, 8, 16, m64, v[0]),
+		/* 2 */ mk(ATTR_DEST_PEER_ADDRESS, RULE_GOTO_ACT, 8, 16, m64, v[1]),
+		/* 3 */ mk(ATTR_DEST_PEER_ADDRESS, RULE_GOTO_ACT, 8, 16, m64, v[2]),
+		/* 4 */ mk(ATTR_DEST_PEER_ADDRESS, RULE_GOTO_ACT, 8, 16, m64, v[3]),
+		/* 5 */ mk(ATTR_DEST_PEER_ADDRESS, RULE_GOTO_ACT, 9, 16, m64, v[4]),
+		/* 6 */ R4(ATTR_DEST_PEER_ADDRESS, IP(255, 255, 0, 0), IP(0x20, 0x01, 0, 0),
+			   RULE_GOTO_ACT, 9),
+		/* 7 */ RN(RULE_NOMATCH, 0),
+		/* 8 */ RN(RULE_COUNT, 0),
+		/* 9 */ RN(RULE_IGNORE, 0),
+	};
+	p = load_ok(s, NRULES(s), 1);
+	assert_int_equal(pme_chain_count(p), 1);
+	struct pkt_info v6;
+	memset(&v6, 0, sizeof v6);
+	v6.ip_version = 6;
+	v6.peer_type = 2;
+	static const struct { uint8_t b7, b9; int res; unsigned rule; } c6[] = {
+		{ 0, 0, PME_COUNT, 8 }, { 2, 5, PME_COUNT, 8 }, { 4, 0, PME_IGNORE, 9 },
+		{ 3, 1, PME_IGNORE, 9 },   /* rule 4 can never match: rule 6 does */
+		{ 9, 0, PME_IGNORE, 9 },
+	};
+	for (size_t i = 0; i < sizeof c6 / sizeof c6[0]; i++) {
+		memcpy(v6.addr[1], v[0], 16);
+		v6.addr[1][7] = c6[i].b7;
+		v6.addr[1][9] = c6[i].b9;
+		assert_int_equal(pme_match(p, &v6, false, &m), c6[i].res);
+		assert_int_equal(m.rule, c6[i].rule);
+	}
+	v6.addr[1][0] = 0x30;           /* not 2001::/16 at all */
+	assert_int_equal(pme_match(p, &v6, false, &m), PME_NOMATCH);
+	assert_int_equal(m.rule, 7);
+	pme_free(p);
+
+	/* a chain in a goto cycle still reaches the step limit */
+	struct rule cyc[7];
+	cyc[0] = RN(RULE_GOTO, 2);
+	for (int k = 1; k < 6; k++)
+		cyc[k] = R2(ATTR_DEST_TRANS_ADDRESS, 0xffff, 1000 + k, RULE_COUNT, 0);
+	cyc[6] = RN(RULE_GOTO_ACT, 1);
+	p = load_ok(cyc, NRULES(cyc), 1);
+	assert_int_equal(pme_chain_count(p), 1);
+	assert_int_equal(pme_match(p, udp_pkt(), false, &m), PME_NOMATCH);
+	assert_int_equal(m.errors, 1u << PME_ERR_STEPS);
+	pme_free(p);
+}
+
 /* ---- load-time refusals ---------------------------------------------- */
 
 static void load_rejects(void **state)
@@ -893,14 +999,14 @@ static void load_rejects(void **state)
 		R1(ATTR_SOURCE_PEER_TYPE, 255, 1, RULE_GOTO, 2),
 		RN(RULE_GOTO_ACT, 5),
 	};
-	load_fails(out_of_range, NRULES(out_of_range), "rule 2: GotoAct goes to rule 5, outside 1..2");
+	load_fails(out_of_range, NRULES(out_of_range), "rule 2: GotoAct to rule 5, outside 1..2");
 
 	const struct rule ret_no_gosub[] = {
 		R1(ATTR_SOURCE_PEER_TYPE, 255, 1, RULE_GOTO, 3),
 		RN(RULE_IGNORE, 0),
 		RN(RULE_RETURN, 1),
 	};
-	load_fails(ret_no_gosub, NRULES(ret_no_gosub), "rule 3: Return reached with no Gosub");
+	load_fails(ret_no_gosub, NRULES(ret_no_gosub), "rule 3: Return with an empty return stack");
 
 	const struct rule unknown[] = {
 		RN(RULE_GOTO, 2),
@@ -909,7 +1015,7 @@ static void load_rejects(void **state)
 	load_fails(unknown, NRULES(unknown), "rule 2: unknown attribute 42");
 
 	const struct rule bad_op[] = { RN(18, 0) };
-	load_fails(bad_op, 1, "rule 1: unknown action 18");
+	load_fails(bad_op, 1, "rule 1: action 18 is not one of 1..17");
 
 	const struct rule ret_past_end[] = {
 		RN(RULE_GOSUB, 3),
@@ -925,41 +1031,34 @@ static void load_rejects(void **state)
 		R1(ATTR_SOURCE_PEER_TYPE, 255, 1, RULE_GOSUB, 3),
 		RN(RULE_RETURN, 1),
 	};
-	load_fails(recursion, NRULES(recursion), "rule 3: Gosub to rule 3 recurses");
+	load_fails(recursion, NRULES(recursion), "rule 3: Gosub nested more than 32 deep");
 
 	const struct rule wide[] = {
 		mk(ATTR_SOURCE_TRANS_ADDRESS, RULE_COUNT, 0, 4, B(255, 255, 255, 255), B(0, 0, 0, 53)),
 	};
-	load_fails(wide, 1, "rule 1: value is 4 bytes, SourceTransAddress holds 2");
+	load_fails(wide, 1, "rule 1: mask/value is 4 bytes, SourceTransAddress holds 2");
 
 	const struct rule assign_bad[] = { RA(ATTR_SOURCE_PEER_TYPE, 9, RULE_ASSIGN_ACT, 1) };
-	load_fails(assign_bad, 1, "needs a meter variable");
+	load_fails(assign_bad, 1, "rule 1: AssignAct sets SourcePeerType, which is not a meter variable");
 	const struct rule assign_unknown[] = { RA(ATTR_V1, 42, RULE_ASSIGN_ACT, 1) };
-	load_fails(assign_unknown, 1, "rule 1: AssignAct of attribute 42");
+	load_fails(assign_unknown, 1, "rule 1: AssignAct of unknown attribute 42");
 
 	const struct rule push_stod[] = {
 		R1(ATTR_MATCHING_STOD, 255, 1, RULE_PUSH_RULE_TO, 2),
 		RN(RULE_COUNT, 0),
 	};
-	load_fails(push_stod, NRULES(push_stod), "rule 1: PushRuleTo of MatchingStoD");
+	load_fails(push_stod, NRULES(push_stod), "rule 1: PushRuleTo of MatchingStoD, which cannot be saved");
 
 	const struct rule ret0[] = { RN(RULE_GOSUB, 2), RN(RULE_RETURN, 0) };
-	load_fails(ret0, NRULES(ret0), "rule 2: Return 0");
+	load_fails(ret0, NRULES(ret0), "rule 2: Return 0 goes back to its own Gosub");
 
-	/* labels are named in the messages */
-	struct ruleset rs;
-	ruleset_init(&rs);
-	const struct rule a = RN(RULE_GOTO_ACT, 2), b = RN(RULE_RETURN, 1);
-	assert_int_equal(ruleset_add_rule(&rs, &a, NULL), 0);
-	assert_int_equal(ruleset_add_rule(&rs, &b, "classify"), 0);
-	struct diag d;
-	diag_init(&d, "t");
-	assert_null(pme_load(&rs, &d));
-	assert_int_equal(d.errors, 1);
-	assert_string_equal(d.msgs[0].text,
-			    "rule 2 (classify): Return reached with no Gosub on the stack");
-	diag_free(&d);
-	ruleset_free(&rs);
+
+	/* a test of an attribute the meter cannot read, when it runs */
+	const struct rule untestable[] = {
+		mk(ATTR_TO_OCTETS, RULE_GOTO, 2, 1, B(255), B(0)),
+		RN(RULE_COUNT, 0),
+	};
+	load_fails(untestable, NRULES(untestable), "rule 1: ToOctets cannot be tested");
 }
 
 static void load_accepts(void **state)
@@ -980,19 +1079,17 @@ static void load_accepts(void **state)
 	assert_int_equal(m.errors, 0);
 	pme_free(p);
 
-	/* a test of an attribute the meter cannot read is a warning */
+	/* ... and so is that test when an Act skips it */
 	const struct rule w[] = {
-		mk(ATTR_TO_OCTETS, RULE_GOTO, 2, 1, B(255), B(0)),
+		RN(RULE_GOTO_ACT, 2),
+		mk(ATTR_TO_OCTETS, RULE_GOTO, 3, 1, B(255), B(0)),
 		RN(RULE_COUNT, 0),
 	};
-	struct diag d;
-	diag_init(&d, "t");
-	p = load(w, NRULES(w), 1, &d);
-	assert_non_null(p);
-	assert_int_equal(d.errors, 0);
-	assert_int_equal(d.warnings, 1);
-	assert_non_null(strstr(d.msgs[0].text, "rule 1: the meter cannot test ToOctets"));
-	diag_free(&d);
+	p = load_ok(w, NRULES(w), 1);
+	assert_int_equal(pme_match(p, udp_pkt(), false, &m), PME_COUNT);
+	assert_int_equal(m.rule, 3);
+	/* no loop: the step limit is only a safety net */
+	assert_true(pme_step_limit(p) > 4 * 3 + 64);
 	pme_free(p);
 }
 
@@ -1026,6 +1123,7 @@ int main(void)
 		cmocka_unit_test(queue_and_key_overflow),
 		cmocka_unit_test(ipv6_and_widths),
 		cmocka_unit_test(packet_attrs),
+		cmocka_unit_test(test_chains),
 		cmocka_unit_test(load_rejects),
 		cmocka_unit_test(load_accepts),
 	};
