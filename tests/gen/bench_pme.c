@@ -4,7 +4,11 @@
  * tests, a chain of 26 DestPeerAddress tests each storing FlowKind, then
  * STORE FlowClass, SAVEs, a turnaround distribution and COUNT).
  *
- *   bench_pme [ITERATIONS]      (default 20000000)
+ *   bench_pme [ITERATIONS [RULESET]]    (default 20000000, built-in rules)
+ *
+ * RULESET (.srl or .rules) replaces the built-in table, e.g.
+ * rulesets/dns-root.srl; the synthetic packets go to 198.41.0.4 (a.root)
+ * and to addresses such a ruleset does not list.
  *
  * For `make bench`; not run by the tests.
  */
@@ -19,6 +23,7 @@
 #include "packet.h"
 #include "pme.h"
 #include "rule.h"
+#include "srl.h"
 
 #define N_SERVERS 26
 #define DEFAULT_ITERATIONS 20000000UL
@@ -123,12 +128,18 @@ int main(int argc, char **argv)
 {
 	unsigned long iters = argc > 1 ? strtoul(argv[1], NULL, 10) : DEFAULT_ITERATIONS;
 	struct ruleset rs;
-	if (build(&rs)) {
+	struct diag d;
+	diag_init(&d, argc > 2 ? argv[2] : "bench_pme");
+	if (argc > 2) {
+		ruleset_init(&rs);
+		if (srl_load_ruleset(argv[2], &rs, &d)) {
+			diag_print(&d, stderr);
+			return 1;
+		}
+	} else if (build(&rs)) {
 		fprintf(stderr, "bench_pme: out of memory\n");
 		return 1;
 	}
-	struct diag d;
-	diag_init(&d, "bench_pme");
 	struct pme_program *prog = pme_load(&rs, &d);
 	if (!prog) {
 		diag_print(&d, stderr);
@@ -168,9 +179,10 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double wall = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	double cpu = (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) / 1e9;
-	printf("bench_pme: %zu rules, %lu packets, %.3f s CPU (%.3f s wall): "
+	printf("bench_pme: %s: %zu rules (%zu test chains), %lu packets, %.3f s CPU (%.3f s wall): "
 	       "%.2f M packets/s (%.1f ns/packet)%s\n",
-	       pme_rule_count(prog), iters, cpu, wall, (double)iters / cpu / 1e6,
+	       argc > 2 ? argv[2] : "built-in", pme_rule_count(prog),
+	       pme_chain_count(prog), iters, cpu, wall, (double)iters / cpu / 1e6,
 	       cpu * 1e9 / (double)iters, st.packets ? " [run-time errors!]" : "");
 	if (sink == 42)          /* keep the hashes alive */
 		putchar(' ');
