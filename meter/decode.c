@@ -295,7 +295,56 @@ static void udp_decode(const uint8_t *d, const struct l4 *l, struct pkt_info *ou
 		dns_decode(d + data, l->cap_end - data, false, out);
 }
 
-static void tcp_decode(const uint8_t *d, const struct l4 *l, struct pkt_info *out)
+/* A prefixed message at `at` that may be a real one: long enough for a
+ * header, and at most one question (a header with more is the middle of
+ * some other message; RFC 9619 allows only one). */
+static bool tcp_prefixed_plausible(const uint8_t *d, size_t at, size_t cap_end)
+{
+	if (!has(cap_end, at, DNS_TCP_PREFIX_LEN + DNS_OFF_QDCOUNT + 2))
+		return false;
+	return rd16(d + at) >= DNS_HDR_LEN &&
+	       rd16(d + at + DNS_TCP_PREFIX_LEN + DNS_OFF_QDCOUNT) <= 1;
+}
+
+/* The first DNS message of a TCP payload [data, end), decode is stateless,
+ * so this is decided from the segment alone:
+ *  1. a length prefix that exactly covers the segment: one whole message;
+ *  2. QDCOUNT 1 at offset 4 with no prefix: a message whose prefix went in
+ *     an earlier segment (stubs that write() the length and the message
+ *     separately).  Read as a prefixed header, those bytes would be flags
+ *     0x0001, a query with rcode FORMERR, which does not occur;
+ *  3. a plausible prefixed header: pipelined messages, or one continuing
+ *     in later segments.
+ * Sets *msg and *msg_end (message bounds, possibly past the capture) and
+ * *next (offset of a following prefix, or 0). */
+static bool tcp_dns_locate(const uint8_t *d, size_t data, size_t end, size_t cap_end,
+			   size_t *msg, size_t *msg_end, size_t *next)
+{
+	*next = 0;
+	if (!has(cap_end, data, DNS_TCP_PREFIX_LEN))
+		return false;
+	size_t v = rd16(d + data);
+	if (v >= DNS_HDR_LEN && v + DNS_TCP_PREFIX_LEN == end - data) {
+		*msg = data + DNS_TCP_PREFIX_LEN;
+		*msg_end = end;
+		return true;
+	}
+	if (has(cap_end, data, DNS_OFF_QDCOUNT + 2) && rd16(d + data + DNS_OFF_QDCOUNT) == 1) {
+		*msg = data;
+		*msg_end = end;
+		return true;
+	}
+	if (!tcp_prefixed_plausible(d, data, cap_end))
+		return false;
+	*msg = data + DNS_TCP_PREFIX_LEN;
+	*msg_end = min_sz(*msg + v, end);
+	if (*msg + v < end)
+		*next = *msg + v;
+	return true;
+}
+
+static void tcp_decode(const uint8_t *d, const struct l4 *l, struct pkt_info *out,
+		       struct decode_cursor *cur)
 {
 	if (!has(l->cap_end, l->pos, TCP_HDR_MIN))
 		return;
@@ -311,25 +360,25 @@ static void tcp_decode(const uint8_t *d, const struct l4 *l, struct pkt_info *ou
 		return;
 	size_t data = l->pos + doff;
 	out->payload_len = sat16(l->end - data);
-	if (!is_dns_port(out) || !has(l->cap_end, data, DNS_TCP_PREFIX_LEN + DNS_HDR_LEN))
+	size_t msg, msg_end, next;
+	if (!is_dns_port(out) || !tcp_dns_locate(d, data, l->end, l->cap_end, &msg, &msg_end, &next))
 		return;
-	/* Only a segment that starts a message is decoded: its first two bytes
-	 * are the length prefix, and a message is at least a header long. */
-	size_t msg_len = rd16(d + data);
-	if (msg_len < DNS_HDR_LEN)
+	if (!has(l->cap_end, msg, DNS_HDR_LEN))
 		return;
-	size_t msg = data + DNS_TCP_PREFIX_LEN;
-	dns_decode(d + msg, min_sz(l->cap_end - msg, msg_len), true, out);
+	dns_decode(d + msg, min_sz(l->cap_end, msg_end) - msg, true, out);
+	cur->next = next;
+	cur->end = l->end;
 }
 
-static void transport_decode(const uint8_t *d, const struct l4 *l, struct pkt_info *out)
+static void transport_decode(const uint8_t *d, const struct l4 *l, struct pkt_info *out,
+			     struct decode_cursor *cur)
 {
 	switch (out->proto) {
 	case PROTO_UDP:
 		udp_decode(d, l, out);
 		break;
 	case PROTO_TCP:
-		tcp_decode(d, l, out);
+		tcp_decode(d, l, out, cur);
 		break;
 	default:
 		/* ICMP, ICMPv6 and the rest: protocol only, no ports. */
@@ -502,8 +551,11 @@ static bool vlan_skip(const uint8_t *d, size_t cap, size_t *off, uint16_t *type,
 	return true;
 }
 
-enum pkt_bad decode_packet(const struct pkt *p, struct pkt_info *out)
+enum pkt_bad decode_packet_cursor(const struct pkt *p, struct pkt_info *out,
+				  struct decode_cursor *cur)
 {
+	cur->next = 0;
+	cur->end = 0;
 	/* Measured: the fixed-size memset compiles to a few vector stores and
 	 * costs less than tracking which fields each path wrote. */
 	memset(out, 0, sizeof *out);
@@ -581,8 +633,31 @@ enum pkt_bad decode_packet(const struct pkt *p, struct pkt_info *out)
 	if (out->frag == PKT_FRAG_LATER)
 		out->payload_len = sat16(l.end - l.pos);
 	else
-		transport_decode(d, &l, out);
+		transport_decode(d, &l, out, cur);
 	return finish(out, PKT_OK);
+}
+
+enum pkt_bad decode_packet(const struct pkt *p, struct pkt_info *out)
+{
+	struct decode_cursor cur;
+	return decode_packet_cursor(p, out, &cur);
+}
+
+bool decode_dns_next(const struct pkt *p, struct decode_cursor *cur, struct pkt_info *out)
+{
+	size_t at = cur->next, end = cur->end;
+	size_t cap_end = min_sz(end, p->caplen);
+	cur->next = 0;
+	if (at == 0 || !tcp_prefixed_plausible(p->data, at, cap_end))
+		return false;
+	size_t msg = at + DNS_TCP_PREFIX_LEN, v = rd16(p->data + at);
+	if (!has(cap_end, msg, DNS_HDR_LEN))
+		return false;
+	if (msg + v < end)
+		cur->next = msg + v;
+	memset(&out->dns, 0, sizeof out->dns);
+	dns_decode(p->data + msg, min_sz(cap_end, msg + v) - msg, true, out);
+	return true;
 }
 
 static const char *const bad_names[] = {

@@ -33,8 +33,13 @@
  *    protocol and for later fragments, bytes after the IP header(s).  It
  *    saturates at 65535 (IPv6 jumbograms, whose end is the frame's end).
  *  - DNS (dns_present) when UDP or TCP has either port DECODE_DNS_PORT and
- *    the 12-byte DNS header was captured (for TCP: a segment whose payload
- *    starts with the 2-byte length prefix, prefix >= 12, then the header).
+ *    the 12-byte DNS header was captured.  For TCP, the segment must start
+ *    a message: normally the 2-byte length prefix (>= 12) then the header;
+ *    also a header without prefix when the prefix went in an earlier
+ *    segment (recognised by QDCOUNT 1; see tcp_dns_locate() in decode.c),
+ *    and prefixed headers are only taken with QDCOUNT <= 1 unless the
+ *    prefix covers the segment exactly, so the middle of a long message is
+ *    not mistaken for one.
  *    has_question when qdcount >= 1 and QNAME (uncompressed labels, at most
  *    255 bytes), QTYPE and QCLASS all lie inside the captured bytes and the
  *    message; only then are qname_len and qname_hash set.  A compression
@@ -54,6 +59,8 @@
 #ifndef NTM_DECODE_H
 #define NTM_DECODE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "packet.h"
 
@@ -73,6 +80,30 @@
 #define DECODE_LINK_RAW_BSD 12
 
 enum pkt_bad decode_packet(const struct pkt *p, struct pkt_info *out);
+
+/*
+ * DNS over TCP carries several messages in one segment when a client
+ * pipelines queries (RFC 7766 §6.2.1.1); pkt_info holds the first.  To see
+ * the others, decode with decode_packet_cursor() and then call
+ * decode_dns_next() until it returns false; each true return has replaced
+ * out->dns with the next message (every other field is left alone):
+ *
+ *	struct decode_cursor cur;
+ *	decode_packet_cursor(p, &info, &cur);
+ *	handle(&info);
+ *	while (decode_dns_next(p, &cur, &info))
+ *		handle(&info);
+ *
+ * The cursor refers to p->data and is valid while the packet is.
+ */
+struct decode_cursor {
+	size_t next;               /* offset in p->data of the next prefix; 0 = none */
+	size_t end;                /* end of the TCP payload (may pass caplen) */
+};
+
+enum pkt_bad decode_packet_cursor(const struct pkt *p, struct pkt_info *out,
+				  struct decode_cursor *cur);
+bool decode_dns_next(const struct pkt *p, struct decode_cursor *cur, struct pkt_info *out);
 
 /* A short stable name for a result, for statistics ("ok", "trunc_l3", ...);
  * "unknown" for a value outside the enum. */

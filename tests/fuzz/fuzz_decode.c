@@ -38,7 +38,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.link = links[sel % (sizeof links / sizeof links[0])],
 	};
 	struct pkt_info info;
-	enum pkt_bad r = decode_packet(&p, &info);
+	struct decode_cursor cur;
+	enum pkt_bad r = decode_packet_cursor(&p, &info, &cur);
 	/* contract checks: result mirrored, names total, DNS only with ports */
 	if (info.bad != r || decode_bad_name(r) == NULL)
 		abort();
@@ -48,6 +49,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (r != PKT_OK && (info.has_ports || info.dns_present))
 		abort();
+	/* further pipelined TCP messages: each step moves forward */
+	size_t prev = 0;
+	while (decode_dns_next(&p, &cur, &info)) {
+		if (!info.dns_present || !info.dns.over_tcp)
+			abort();
+		if (cur.next != 0 && cur.next <= prev)
+			abort();
+		prev = cur.next;
+	}
 	free(buf);
 	return 0;
 }

@@ -779,6 +779,184 @@ static void dns_over_tcp(void **state)
 	assert_no_dns(&i);
 }
 
+/* Raw IPv4 + TCP (no options, 40001 -> 53, PSH ACK) around `payload`. */
+static size_t tcp_frame(const uint8_t *payload, size_t n, uint8_t *f)
+{
+	static const uint8_t hdr[] = {
+		0x45, 0x00, 0x00, 0x00, 0x00, 0x01, 0x40, 0x00,   /* total set below */
+		0x40, 0x06, 0x00, 0x00,
+		0xc0, 0x00, 0x02, 0x01, 0xc6, 0x33, 0x64, 0x35,
+		0x9c, 0x41, 0x00, 0x35, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01,
+		0x50, 0x18, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00,
+	};
+	size_t len = sizeof hdr + n;
+	memcpy(f, hdr, sizeof hdr);
+	f[2] = (uint8_t)(len >> 8);
+	f[3] = (uint8_t)len;
+	memcpy(f + sizeof hdr, payload, n);
+	return len;
+}
+
+/* A query for example.com A IN with `id`, without length prefix (29 bytes). */
+#define QUERY_EXAMPLE_COM(id_hi, id_lo) \
+	id_hi, id_lo, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, \
+	0x07, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0x03, 'c', 'o', 'm', 0x00, \
+	0x00, 0x01, 0x00, 0x01
+
+static void dns_over_tcp_prefix_apart(void **state)
+{
+	(void)state;
+	/* the client wrote the length, then the message: two segments */
+	static const uint8_t prefix[] = { 0x00, 0x1d };
+	static const uint8_t message[] = { QUERY_EXAMPLE_COM(0xe7, 0xaf) };
+	uint8_t f[100];
+	struct pkt_info i;
+	size_t n = tcp_frame(prefix, sizeof prefix, f);
+	assert_int_equal(run_all(PKT_LINK_IPV4, f, n, &i), PKT_OK);
+	assert_int_equal(i.payload_len, 2);
+	assert_no_dns(&i);
+	n = tcp_frame(message, sizeof message, f);
+	assert_int_equal(run_all(PKT_LINK_IPV4, f, n, &i), PKT_OK);
+	assert_int_equal(i.payload_len, 29);
+	assert_true(i.dns_present);
+	assert_true(i.dns.over_tcp);
+	assert_int_equal(i.dns.id, 0xe7af);
+	assert_int_equal(i.dns.flags, DNS_FLAG_RD);
+	assert_int_equal(i.dns.qdcount, 1);
+	assert_true(i.dns.has_question);
+	assert_int_equal(i.dns.qname_hash, HASH_EXAMPLE_COM);
+	assert_int_equal(i.dns.qtype, 1);
+	/* cut at every length: never a wrong message, the same one once seen */
+	for (size_t c = 40; c <= n; c++) {
+		run(PKT_LINK_IPV4, f, c, n, &i);
+		assert_int_equal(i.dns_present, c >= 40 + 12);
+		if (i.dns_present)
+			assert_int_equal(i.dns.id, 0xe7af);
+		assert_int_equal(i.dns.has_question, c == n);
+	}
+}
+
+static void dns_over_tcp_pipelined(void **state)
+{
+	(void)state;
+	/* two prefixed queries in one segment, then the start of a third */
+	static const uint8_t payload[] = {
+		0x00, 0x1d, QUERY_EXAMPLE_COM(0x00, 0x01),
+		0x00, 0x1d, QUERY_EXAMPLE_COM(0x00, 0x02),
+		0x00, 0x1d, 0x00, 0x03, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00,
+		0x00, 0x00, 0x00, 0x00,                       /* header only */
+	};
+	uint8_t f[200];
+	size_t n = tcp_frame(payload, sizeof payload, f);
+	uint8_t *buf = malloc(n);
+	assert_non_null(buf);
+	memcpy(buf, f, n);
+	struct pkt p = { .ts_ns = TS, .caplen = (uint32_t)n, .wirelen = (uint32_t)n,
+			 .data = buf, .ifindex = IFINDEX, .link = PKT_LINK_IPV4 };
+	struct pkt_info i;
+	struct decode_cursor cur;
+	assert_int_equal(decode_packet_cursor(&p, &i, &cur), PKT_OK);
+	assert_int_equal(i.payload_len, sizeof payload);
+	assert_int_equal(i.dns.id, 1);
+	assert_true(i.dns.has_question);
+	assert_true(decode_dns_next(&p, &cur, &i));
+	assert_int_equal(i.dns.id, 2);
+	assert_true(i.dns.over_tcp);
+	assert_true(i.dns.has_question);
+	assert_int_equal(i.dns.qname_hash, HASH_EXAMPLE_COM);
+	assert_int_equal(i.port[1], 53);               /* the rest untouched */
+	assert_int_equal(i.payload_len, sizeof payload);
+	assert_true(decode_dns_next(&p, &cur, &i));
+	assert_int_equal(i.dns.id, 3);
+	assert_false(i.dns.has_question);              /* beyond this segment */
+	assert_int_equal(i.dns.qname_hash, 0);
+	assert_false(decode_dns_next(&p, &cur, &i));
+	assert_int_equal(i.dns.id, 3);                 /* false leaves it */
+	assert_false(decode_dns_next(&p, &cur, &i));
+
+	/* the second message cut by the capture inside its header */
+	p.caplen = 40 + 31 + 2 + 11;
+	assert_int_equal(decode_packet_cursor(&p, &i, &cur), PKT_OK);
+	assert_int_equal(i.dns.id, 1);
+	assert_false(decode_dns_next(&p, &cur, &i));
+	assert_int_equal(i.dns.id, 1);
+	/* a plain decode_packet() sees the first message only */
+	p.caplen = (uint32_t)n;
+	assert_int_equal(decode_packet(&p, &i), PKT_OK);
+	assert_int_equal(i.dns.id, 1);
+	/* a whole single message leaves nothing to iterate */
+	free(buf);
+	static const uint8_t one[] = { 0x00, 0x1d, QUERY_EXAMPLE_COM(0x00, 0x07) };
+	n = tcp_frame(one, sizeof one, f);
+	p.caplen = p.wirelen = (uint32_t)n;
+	p.data = f;
+	assert_int_equal(decode_packet_cursor(&p, &i, &cur), PKT_OK);
+	assert_int_equal(i.dns.id, 7);
+	assert_false(decode_dns_next(&p, &cur, &i));
+	/* a non-DNS packet neither */
+	assert_int_equal(decode_packet_cursor(&p, &i, &cur), PKT_OK);
+	p.link = 9;
+	assert_int_equal(decode_packet_cursor(&p, &i, &cur), PKT_BAD_LINK);
+	assert_false(decode_dns_next(&p, &cur, &i));
+}
+
+static void dns_over_tcp_long_message(void **state)
+{
+	(void)state;
+	/* first segment of a 2173-byte response: prefix > segment; decoded */
+	static const uint8_t first[] = {
+		0x08, 0x7d, 0xab, 0xcd, 0x84, 0x00, 0x00, 0x01, 0x00, 0x16, 0x00, 0x00,
+		0x00, 0x00, 0x00, 0x00, 0xfc, 0x00, 0x01,     /* AR 0; root AXFR IN */
+		0x00, 0x00, 0x06, 0x00, 0x01,
+	};
+	uint8_t f[100];
+	struct pkt_info i;
+	struct decode_cursor cur;
+	size_t n = tcp_frame(first, sizeof first, f);
+	struct pkt p = { .caplen = (uint32_t)n, .wirelen = (uint32_t)n, .data = f,
+			 .link = PKT_LINK_IPV4 };
+	assert_int_equal(decode_packet_cursor(&p, &i, &cur), PKT_OK);
+	assert_true(i.dns_present);
+	assert_int_equal(i.dns.id, 0xabcd);
+	assert_int_equal(i.dns.qr, 1);
+	assert_int_equal(i.dns.ancount, 22);
+	assert_true(i.dns.has_question);
+	assert_int_equal(i.dns.qname_len, 1);
+	assert_int_equal(i.dns.qtype, 252);
+	assert_false(decode_dns_next(&p, &cur, &i));
+
+	/* a prefix covering the segment exactly is believed even with an
+	 * unusual QDCOUNT (2 here) */
+	static const uint8_t exact[] = {
+		0x00, 0x0c, 0x12, 0x34, 0x01, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00,
+		0x00, 0x00,
+	};
+	n = tcp_frame(exact, sizeof exact, f);
+	p.caplen = p.wirelen = (uint32_t)n;
+	assert_int_equal(decode_packet_cursor(&p, &i, &cur), PKT_OK);
+	assert_true(i.dns_present);
+	assert_int_equal(i.dns.id, 0x1234);
+	assert_int_equal(i.dns.qdcount, 2);
+	assert_false(i.dns.has_question);
+	/* ... but not when it does not, which is what a segment from the
+	 * middle of a message usually looks like */
+	n = tcp_frame(exact, sizeof exact - 1, f);
+	p.caplen = p.wirelen = (uint32_t)n;
+	assert_int_equal(decode_packet_cursor(&p, &i, &cur), PKT_OK);
+	assert_no_dns(&i);
+
+	/* a later segment of it: resource records, not a message start */
+	static const uint8_t middle[] = {
+		0x00, 0x40, 0x01, 0x61, 0x0c, 'r', 'o', 'o', 't', '-', 's', 'e',
+		'r', 'v', 'e', 'r', 's', 0x03, 'n', 'e', 't', 0x00, 0x00, 0x01,
+	};
+	n = tcp_frame(middle, sizeof middle, f);
+	p.caplen = p.wirelen = (uint32_t)n;
+	assert_int_equal(decode_packet_cursor(&p, &i, &cur), PKT_OK);
+	assert_true(i.has_ports);
+	assert_no_dns(&i);
+}
+
 static void tcp_without_dns(void **state)
 {
 	(void)state;
@@ -1245,6 +1423,9 @@ int main(void)
 		cmocka_unit_test(ipv6_jumbogram),
 		cmocka_unit_test(bad_ipv6_ext_chain),
 		cmocka_unit_test(dns_over_tcp),
+		cmocka_unit_test(dns_over_tcp_prefix_apart),
+		cmocka_unit_test(dns_over_tcp_pipelined),
+		cmocka_unit_test(dns_over_tcp_long_message),
 		cmocka_unit_test(tcp_without_dns),
 		cmocka_unit_test(icmp),
 		cmocka_unit_test(udp_other_port),
