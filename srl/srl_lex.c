@@ -7,6 +7,7 @@
 #include "srl_int.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -110,7 +111,7 @@ static void skip_space_and_comments(struct lexer *lx)
  */
 static void lex_value(struct lexer *lx, size_t start, unsigned line, unsigned col)
 {
-	size_t first_colon = 0;
+	size_t first_colon = SIZE_MAX;
 	bool bad_after_colon = false;
 	for (;;) {
 		int c = peekc(lx, 0);
@@ -119,16 +120,18 @@ static void lex_value(struct lexer *lx, size_t start, unsigned line, unsigned co
 			bool second = lx->i > start && lx->s[lx->i - 1] == ':';
 			if (!(is_hex(n) || n == ':' || second))   /* "fc00::" ends in :: */
 				break;
-			if (!first_colon)
+			if (first_colon == SIZE_MAX)
 				first_colon = lx->i;
 		} else if (!is_value_char(c)) {
 			break;
-		} else if (first_colon && isalpha(c) && !is_hex(c)) {
+		} else if (first_colon != SIZE_MAX && isalpha(c) && !is_hex(c)) {
 			bad_after_colon = true;
 		}
 		advance(lx);
 	}
-	if (bad_after_colon) {
+	/* (a run that starts with "::" is kept whole: cutting it would
+	 * leave nothing) */
+	if (bad_after_colon && first_colon > start) {
 		/* rewind to the first ':' (no newline can be inside the run) */
 		lx->col -= (unsigned)(lx->i - first_colon);
 		lx->i = first_colon;
