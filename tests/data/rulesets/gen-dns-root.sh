@@ -1,29 +1,31 @@
 #!/usr/bin/env bash
 # gen-dns-root.sh -- write the expected rule table of rulesets/dns-root.srl
 # (NeMaC rules-file form) to stdout.  The table is long but regular, so it is
-# derived here from the server list by the code-generation scheme, not
-# captured from srlc:
+# derived here from the server list by srlc's code-generation scheme (see
+# two-groups.rules), not captured from srlc:
 #
-#   1-3    if DestPeerType == (IPv4, IPv6) save; else ignore;
-#          two PushRuleTo tests (the next IF tests, so the plain form), the
-#          ELSE's Ignore placed right after them.
-#   4-8    if SourceTransType == (udp, tcp) && DestTransAddress == dns {
+#   1-5    if SourceTransType == (udp, tcp) && DestTransAddress == dns {
 #          the type list jumps (Goto: a test follows) to the port test; each
 #          failing factor goes to the program's final nomatch (GotoAct: a
 #          Null rule).
-#   9-60   the server chain, two tests per server (its IPv4 address, 4
-#          bytes, then its IPv6 address, 16 bytes) in file order; a match
-#          saves the address (PushRuleToAct: its THEN starts with a STORE).
-#          A failed test falls through to the next server's tests, so no
-#          jumps sit between them.
-#   61     the last ELSE: nomatch (not a listed server).
-#   62-113 the THEN blocks, last server first (srlc lays ELSE code before
-#          THEN code, so the chain nests to the right): STORE FlowClass
-#          (PushRuleToAct: the next STORE is unconditional too), STORE
-#          FlowKind (PushRuleTo: the local_net test follows).
-#   114-117 if SourcePeerAddress == local_net { save ToTurnaroundTime = ...;
-#          count; }  (local_net = 0.0.0.0/0: mask 0, matches any client)
-#   118    nomatch;  every "not DNS to a server" path ends here.
+#   6-8    if DestPeerType == IPv4 save, {...}
+#          else if DestPeerType == IPv6 save, {...} else ignore;
+#          PushRuleTo (plain: each THEN starts with its chain's first test);
+#          srlc lays ELSE code before THEN code, so the IPv6 block comes
+#          before the IPv4 block.
+#   then, for IPv6 and again for IPv4, a server chain:
+#          26 tests, one per server in file order (16-byte IPv6 or 4-byte
+#          IPv4 address); a match saves the address (PushRuleToAct: its THEN
+#          starts with a STORE); a failed test falls through to the next
+#          server's test, so no jumps sit between them;
+#          nomatch, the chain's last ELSE (not a listed server);
+#          the THEN blocks, last server first (the ELSE-before-THEN layout
+#          nests the chain to the right): STORE FlowClass (PushRuleToAct:
+#          the next STORE is unconditional too), STORE FlowKind (PushRuleTo:
+#          the local_net test follows).
+#   last 5 if SourcePeerAddress == local_net { save ToTurnaroundTime = ...;
+#          count; }  (local_net = 0.0.0.0/0: mask 0, matches any client);
+#          nomatch;  every "not DNS to a server" path ends there.
 set -eu
 
 # letter class kind IPv4 IPv6 -- as in rulesets/dns-root.srl (and its sources)
@@ -59,60 +61,65 @@ n=${#servers[@]}                    # 26
 v4mask=255.255.255.255
 v6mask=ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff
 
-chain=9                             # first server test
-chain_else=$((chain + 2 * n))       # 61: nomatch, not a listed server
-thens=$((chain_else + 1))           # 62: THEN of the last server
-local_test=$((thens + 2 * n))       # 114
-dist=$((local_test + 2))            # 116
-count=$((dist + 1))                 # 117
-final=$((count + 1))                # 118: the program's nomatch
-
-# the first rule of server i's THEN block (the last server's comes first)
-then_of() { echo $((thens + 2 * (n - 1 - $1))); }
+chain6=9                            # first IPv6 server test
+else6=$((chain6 + n))               # 35: nomatch, not a listed server
+thens6=$((else6 + 1))               # 36: THEN of the last server
+chain4=$((thens6 + 2 * n))          # 88: first IPv4 server test
+else4=$((chain4 + n))               # 114
+thens4=$((else4 + 1))               # 115
+local_test=$((thens4 + 2 * n))      # 167
+dist=$((local_test + 2))            # 169
+count=$((dist + 1))                 # 170
+final=$((count + 1))                # 171: the program's nomatch
 
 class_num() { [ "$1" = root ] && echo 0 || echo 1; }
 
-cat <<EOF
+cat <<HEAD
 # Expected table for rulesets/dns-root.srl -- written by
 # tests/data/rulesets/gen-dns-root.sh (edit that, not this); the scheme is
 # explained at the top of the generator.
 SET 2
 RULES
-# if DestPeerType == (IPv4, IPv6) save; else ignore;
-  DestPeerType & 255 = 1: PushRuleTo, 4;  # 1 IPv4, keyed
-  DestPeerType & 255 = 2: PushRuleTo, 4;  # 2 IPv6, keyed
-  Null & 0 = 0: Ignore, 0;  # 3 not IP
 # if SourceTransType == (udp, tcp) && DestTransAddress == dns {
-  SourceTransType & 255 = 17: Goto, 7;  # 4 udp: test the port
-  SourceTransType & 255 = 6: Goto, 7;  # 5 tcp
-  Null & 0 = 0: GotoAct, $final;  # 6 neither: nomatch
-  DestTransAddress & 65535 = 53: Goto, $chain;  # 7 a request: which server?
-  Null & 0 = 0: GotoAct, $final;  # 8 not to port 53 (e.g. a response): nomatch, retried reversed
-# if DestPeerAddress == a_root save, {...} else if ... else nomatch;
-EOF
+  SourceTransType & 255 = 17: Goto, 4;  # 1 udp: test the port
+  SourceTransType & 255 = 6: Goto, 4;  # 2 tcp
+  Null & 0 = 0: GotoAct, $final;  # 3 neither: nomatch
+  DestTransAddress & 65535 = 53: Goto, 6;  # 4 a request: which family?
+  Null & 0 = 0: GotoAct, $final;  # 5 not to port 53 (e.g. a response): nomatch, retried reversed
+#   if DestPeerType == IPv4 save, {...} else if DestPeerType == IPv6 save, {...} else ignore;
+  DestPeerType & 255 = 1: PushRuleTo, $chain4;  # 6 IPv4, keyed
+  DestPeerType & 255 = 2: PushRuleTo, $chain6;  # 7 IPv6, keyed
+  Null & 0 = 0: Ignore, 0;  # 8 neither (not IP)
+HEAD
 
-rule=$chain
-for ((i = 0; i < n; i++)); do
-	read -r letter class kind v4 v6 <<<"${servers[i]}"
-	t=$(then_of "$i")
-	echo "  DestPeerAddress & $v4mask = $v4: PushRuleToAct, $t;  # $rule $letter.$class IPv4"
+# chain FAMILY FIRST_TEST ELSE_RULE FIRST_THEN MASK: one server chain
+chain() {
+	local fam=$1 rule=$2 else_rule=$3 thens=$4 mask=$5
+	local i letter class kind v4 v6 addr sep
+	echo "#   IPv$fam: if DestPeerAddress == a_root$fam save, {...} else if ... else nomatch;"
+	for ((i = 0; i < n; i++)); do
+		read -r letter class kind v4 v6 <<<"${servers[i]}"
+		# an IPv6 value is followed by a blank before the rule's ':'
+		if [ "$fam" = 4 ]; then addr=$v4 sep=""; else addr=$v6 sep=" "; fi
+		echo "  DestPeerAddress & $mask = $addr$sep: PushRuleToAct, $((thens + 2 * (n - 1 - i)));  # $rule $letter.$class"
+		rule=$((rule + 1))
+	done
+	echo "  Null & 0 = 0: NoMatch, 0;  # $else_rule another server: not ours"
 	rule=$((rule + 1))
-	echo "  DestPeerAddress & $v6mask = $v6 : PushRuleToAct, $t;  # $rule $letter.$class IPv6"
-	rule=$((rule + 1))
-done
-echo "  Null & 0 = 0: NoMatch, 0;  # $chain_else another server: not ours"
-rule=$((rule + 1))
+	for ((i = n - 1; i >= 0; i--)); do
+		read -r letter class kind v4 v6 <<<"${servers[i]}"
+		echo "  FlowClass & 255 = $(class_num "$class"): PushRuleToAct, $((rule + 1));  # $rule $letter.$class: store FlowClass := $class"
+		rule=$((rule + 1))
+		echo "  FlowKind & 255 = $kind: PushRuleTo, $local_test;  # $rule store FlowKind := $kind; the local_net test follows"
+		rule=$((rule + 1))
+	done
+}
 
-for ((i = n - 1; i >= 0; i--)); do
-	read -r letter class kind v4 v6 <<<"${servers[i]}"
-	echo "  FlowClass & 255 = $(class_num "$class"): PushRuleToAct, $((rule + 1));  # $rule $letter.$class: store FlowClass := $class"
-	rule=$((rule + 1))
-	echo "  FlowKind & 255 = $kind: PushRuleTo, $local_test;  # $rule store FlowKind := $kind; the local_net test follows"
-	rule=$((rule + 1))
-done
+chain 6 "$chain6" "$else6" "$thens6" "$v6mask"
+chain 4 "$chain4" "$else4" "$thens4" "$v4mask"
 
-cat <<EOF
-# if SourcePeerAddress == local_net { save ToTurnaroundTime = 60.0.0!0 & 3.0.0!0; count; }
+cat <<TAIL
+#   if SourcePeerAddress == local_net { save ToTurnaroundTime = 60.0.0!0 & 3.0.0!0; count; }
   SourcePeerAddress & 0.0.0.0 = 0.0.0.0: GotoAct, $dist;  # $local_test any client (edit local_net to narrow it)
   Null & 0 = 0: GotoAct, $final;  # $((local_test + 1)) not from the site: nomatch
   ToTurnaroundTime & 3.0.0!0 = 60.0.0!0: PushPktToAct, $count;  # $dist request -> response times, transform 3, 60 bins
@@ -126,4 +133,4 @@ FORMAT FlowRuleSet FlowIndex FirstTime "  "
        DNSRetransmits DNSUnmatched DNSDuplicates "  "
        ToTurnaroundTime;
 STATISTICS
-EOF
+TAIL
