@@ -103,9 +103,9 @@ fi
 # --check is a real check: a ruleset with one misspelt attribute is refused
 # with exit 1 and a FILE:LINE:COL diagnostic on that line.
 bad="$tmp/bad-dns-root.srl"
-sed -e 's/^if DestPeerType == (IPv4, IPv6) save;/if DestPeerTyp == (IPv4, IPv6) save;/' \
+sed -e 's/DestTransAddress == dns/DestTransAdress == dns/' \
 	"$NTM_ROOT/rulesets/dns-root.srl" >"$bad"
-line=$(grep -n '^if DestPeerTyp ==' "$bad" | cut -d: -f1)
+line=$(grep -n 'DestTransAdress == dns' "$bad" | head -1 | cut -d: -f1)
 "$srlc" --check "$bad" >"$tmp/bad.out" 2>&1
 rc=$?
 if [ -n "$line" ] && [ $rc -eq 1 ] &&
