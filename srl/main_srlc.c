@@ -127,7 +127,8 @@ int main(int argc, char **argv)
 			      : srl_compile_file(in_path, &rs, &d);
 	if (rc == 0)
 		rc = validate(&rs, &d);
-	diag_print(&d, stderr);
+	if (d.n)        /* diag_print copies from a NULL array when empty */
+		diag_print(&d, stderr);
 	int status = d.errors ? 1 : 0;
 	if (status == 0 && mode == DUMP) {
 		dump(&rs, stdout);
