@@ -326,6 +326,8 @@ static size_t gc_run(struct flow_table *t, uint64_t now_ns, uint64_t inactivity_
 		     size_t max_inspect)
 {
 	size_t recovered = 0;
+	if (t->st.active == 0)
+		return 0;          /* nothing to inspect: skip the walk */
 	if (max_inspect > t->capacity)
 		max_inspect = t->capacity;
 	for (size_t n = 0; n < max_inspect; n++) {
