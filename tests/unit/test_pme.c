@@ -990,6 +990,92 @@ static void test_chains(void **state)
 	pme_free(p);
 }
 
+/* xorshift64*: a fixed, reproducible sequence */
+static uint64_t rnd_state = 0x9e3779b97f4a7c15ULL;
+static unsigned rnd(unsigned n)
+{
+	rnd_state ^= rnd_state >> 12;
+	rnd_state ^= rnd_state << 25;
+	rnd_state ^= rnd_state >> 27;
+	return (unsigned)((rnd_state * 0x2545f4914f6cdd1dULL) >> 33) % n;
+}
+
+static void random_tables(void **state)
+{
+	(void)state;
+	static const uint16_t attrs[] = {
+		ATTR_NULL, ATTR_SOURCE_PEER_TYPE, ATTR_SOURCE_PEER_ADDRESS,
+		ATTR_DEST_PEER_ADDRESS, ATTR_SOURCE_TRANS_ADDRESS,
+		ATTR_DEST_TRANS_ADDRESS, ATTR_SOURCE_TRANS_TYPE, ATTR_FLOW_KIND,
+		ATTR_SOURCE_CLASS, ATTR_MATCHING_STOD, ATTR_V1, ATTR_V2,
+		ATTR_TO_TURNAROUND_TIME, ATTR_FLOW_RULESET, ATTR_SOURCE_INTERFACE,
+		ATTR_DEST_ADJACENT_ADDRESS, ATTR_VLAN_ID, ATTR_DNS_QR,
+	};
+	const size_t n_attrs = sizeof attrs / sizeof attrs[0];
+	struct pkt_info pkts[3];
+	pkts[0] = *udp_pkt();
+	pkts[1] = ip4(IP(156, 62, 3, 4), IP(130, 216, 7, 9), 6, 53, 1027);
+	memset(&pkts[2], 0, sizeof pkts[2]);
+	pkts[2].ip_version = 6;
+	pkts[2].peer_type = 2;
+	memset(pkts[2].addr[0], 0x20, 16);
+	unsigned loaded = 0, counted = 0;
+	for (int t = 0; t < 3000; t++) {
+		struct rule r[24];
+		unsigned n = 1 + rnd(24);
+		for (unsigned i = 0; i < n; i++) {
+			memset(&r[i], 0, sizeof r[i]);
+			r[i].attr = attrs[rnd((unsigned)n_attrs)];
+			r[i].op = (uint8_t)(1 + rnd(RULE_OP_MAX));
+			/* sometimes out of range */
+			r[i].param = rnd(16) ? 1 + rnd(n) : n + 1;
+			const struct attr_info *ai = attr_by_num(r[i].attr);
+			unsigned w = ai->type == ATTR_T_PEER ? 4 : ai->width;
+			r[i].len = (uint8_t)(rnd(16) ? rnd(w + 1) : rnd(7));
+			for (unsigned b = 0; b < r[i].len; b++) {
+				r[i].mask[b] = rnd(3) ? 0xff : 0;
+				r[i].value[b] = (uint8_t)(rnd(4) ? 0 : rnd(256));
+			}
+			if (r[i].op == RULE_ASSIGN || r[i].op == RULE_ASSIGN_ACT) {
+				r[i].attr = ATTR_V1 + rnd(2);
+				r[i].len = 2;
+				r[i].value[0] = 0;
+				r[i].value[1] = (uint8_t)attrs[rnd((unsigned)n_attrs)];
+			}
+		}
+		struct diag d;
+		diag_init(&d, "random");
+		struct pme_program *p = load(r, n, 1 + rnd(3), &d);
+		/* refused exactly when there are errors */
+		assert_true((p == NULL) == (d.errors > 0));
+		diag_free(&d);
+		if (!p)
+			continue;
+		loaded++;
+		for (unsigned k = 0; k < 3; k++) {
+			struct pme_match m;
+			bool rev;
+			enum pme_result res = pme_classify(p, &pkts[k], &m, &rev);
+			assert_true(res == PME_IGNORE || res == PME_NOMATCH || res == PME_COUNT);
+			assert_true(m.errors < (1u << PME_ERR_MAX));
+			assert_true(m.rule <= n);
+			if (res == PME_COUNT) {
+				counted++;
+				assert_true(m.key.len <= FLOW_KEY_BYTES);
+				assert_true(m.n_dist <= PME_DIST_MAX);
+				/* errors can only come from a failed first pass */
+				if (!rev)
+					assert_int_equal(m.errors, 0);
+			}
+		}
+		pme_free(p);
+	}
+	/* the generator reaches both sides */
+	print_message("random tables: %u of 3000 loaded, %u counts\n", loaded, counted);
+	assert_true(loaded > 100);
+	assert_true(counted > 50);
+}
+
 /* ---- load-time refusals ---------------------------------------------- */
 
 static void load_rejects(void **state)
@@ -1124,6 +1210,7 @@ int main(void)
 		cmocka_unit_test(ipv6_and_widths),
 		cmocka_unit_test(packet_attrs),
 		cmocka_unit_test(test_chains),
+		cmocka_unit_test(random_tables),
 		cmocka_unit_test(load_rejects),
 		cmocka_unit_test(load_accepts),
 	};
