@@ -124,6 +124,8 @@
 #define QH_MUL1            0x9e3779b97f4a7c15ull   /* 2^64 / golden ratio */
 #define QH_MUL2            0xff51afd7ed558ccdull   /* MurmurHash3 fmix64 */
 #define QH_WORD            8
+#define QH_SHIFT           29                      /* bring high bits down */
+#define QH_FOLD            32                      /* 64 -> 32 bits */
 #define SWAR_ONES          0x0101010101010101ull
 #define SWAR_HIGH          0x8080808080808080ull
 #define SWAR_CASE_SHIFT    2                       /* 0x80 >> 2 = 0x20 */
@@ -186,7 +188,7 @@ static inline uint64_t swar_lower(uint64_t w)
 static inline uint64_t qh_mix(uint64_t h, uint64_t w)
 {
 	h = (h ^ w) * QH_MUL1;
-	return h ^ h >> 29;
+	return h ^ h >> QH_SHIFT;
 }
 
 /* Where the IP layer leaves the transport layer. */
@@ -223,7 +225,7 @@ uint32_t decode_qname_hash(const uint8_t *wire, unsigned len)
 		h = qh_mix(h, swar_lower(w));
 	}
 	h *= QH_MUL2;
-	h ^= h >> 32;
+	h ^= h >> QH_FOLD;
 	return (uint32_t)h;
 }
 
@@ -239,8 +241,8 @@ static void dns_decode(const uint8_t *m, size_t avail, bool tcp, struct pkt_info
 	dns->id = rd16(m + DNS_OFF_ID);
 	dns->qr = (uint8_t)(f1 >> DNS_QR_SHIFT);
 	dns->opcode = (uint8_t)((f1 >> DNS_OPCODE_SHIFT) & DNS_OPCODE_MASK);
-	dns->flags = (uint8_t)((f1 & (DNS_FLAG_AA | DNS_FLAG_TC | DNS_FLAG_RD)) |
-			       (f2 & DNS_FLAG_RA));
+	dns->flags = (uint8_t)((f1 & (DECODE_DNS_AA | DECODE_DNS_TC | DECODE_DNS_RD)) |
+			       (f2 & DECODE_DNS_RA));
 	dns->rcode = (uint8_t)(f2 & DNS_RCODE_MASK);
 	dns->qdcount = rd16(m + DNS_OFF_QDCOUNT);
 	dns->ancount = rd16(m + DNS_OFF_ANCOUNT);

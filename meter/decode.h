@@ -45,7 +45,7 @@
  *    message; only then are qname_len and qname_hash set.  A compression
  *    pointer or reserved label type in the first question means "no
  *    question".  dns.flags keeps the AA/TC/RD bits of header byte 2 and the
- *    RA bit of byte 3 at their header positions (DNS_FLAG_*).
+ *    RA bit of byte 3 at their header positions (DECODE_DNS_*).
  *
  * Result (also in out->bad): PKT_OK when the IP header was decoded (the
  * layers above may still be absent because they were cut or are unknown);
@@ -70,10 +70,10 @@
 
 /* pkt_dns.flags bits, at their positions in DNS header bytes 2 (AA TC RD)
  * and 3 (RA), RFC 1035 §4.1.1. */
-#define DNS_FLAG_AA 0x04u
-#define DNS_FLAG_TC 0x02u
-#define DNS_FLAG_RD 0x01u
-#define DNS_FLAG_RA 0x80u
+#define DECODE_DNS_AA   0x04u
+#define DECODE_DNS_TC   0x02u
+#define DECODE_DNS_RD   0x01u
+#define DECODE_DNS_RA   0x80u
 
 /* Extra link type accepted as raw IP (LINKTYPE_RAW's old DLT number on some
  * BSDs); packet.h's enum does not list it. */

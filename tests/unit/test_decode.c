@@ -183,7 +183,7 @@ static void expect_v4_dns_upper(const struct pkt_info *i)
 	assert_int_equal(i->dns.qr, 0);
 	assert_int_equal(i->dns.opcode, 0);
 	assert_int_equal(i->dns.rcode, 0);
-	assert_int_equal(i->dns.flags, DNS_FLAG_RD);
+	assert_int_equal(i->dns.flags, DECODE_DNS_RD);
 	assert_int_equal(i->dns.qdcount, 1);
 	assert_int_equal(i->dns.ancount, 0);
 	assert_true(i->dns.has_question);
@@ -214,7 +214,7 @@ static void expect_v6_dns_upper(const struct pkt_info *i)
 	assert_int_equal(i->dns.qr, 1);
 	assert_int_equal(i->dns.opcode, 0);
 	assert_int_equal(i->dns.rcode, 0);
-	assert_int_equal(i->dns.flags, DNS_FLAG_AA | DNS_FLAG_RD | DNS_FLAG_RA);
+	assert_int_equal(i->dns.flags, DECODE_DNS_AA | DECODE_DNS_RD | DECODE_DNS_RA);
 	assert_int_equal(i->dns.qdcount, 1);
 	assert_int_equal(i->dns.ancount, 1);
 	assert_true(i->dns.has_question);
@@ -729,7 +729,7 @@ static void dns_over_tcp(void **state)
 	assert_true(i.dns.over_tcp);
 	assert_int_equal(i.dns.id, 0x1234);
 	assert_int_equal(i.dns.qr, 0);
-	assert_int_equal(i.dns.flags, DNS_FLAG_RD);
+	assert_int_equal(i.dns.flags, DECODE_DNS_RD);
 	assert_int_equal(i.dns.qdcount, 1);
 	assert_true(i.dns.has_question);
 	assert_int_equal(i.dns.qtype, 16);
@@ -821,7 +821,7 @@ static void dns_over_tcp_prefix_apart(void **state)
 	assert_true(i.dns_present);
 	assert_true(i.dns.over_tcp);
 	assert_int_equal(i.dns.id, 0xe7af);
-	assert_int_equal(i.dns.flags, DNS_FLAG_RD);
+	assert_int_equal(i.dns.flags, DECODE_DNS_RD);
 	assert_int_equal(i.dns.qdcount, 1);
 	assert_true(i.dns.has_question);
 	assert_int_equal(i.dns.qname_hash, HASH_EXAMPLE_COM);
@@ -1053,7 +1053,7 @@ static void dns_header_fields(void **state)
 	assert_int_equal(i.dns.qr, 1);
 	assert_int_equal(i.dns.opcode, 5);
 	assert_int_equal(i.dns.rcode, 3);
-	assert_int_equal(i.dns.flags, DNS_FLAG_AA | DNS_FLAG_TC | DNS_FLAG_RA);
+	assert_int_equal(i.dns.flags, DECODE_DNS_AA | DECODE_DNS_TC | DECODE_DNS_RA);
 	assert_int_equal(i.dns.ancount, 2);
 	assert_true(i.dns.has_question);
 	/* QDCOUNT 0: the bytes after the header are not a question */
