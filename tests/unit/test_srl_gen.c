@@ -47,6 +47,56 @@ static void compile_text(const char *text, struct ruleset *rs)
 	diag_free(&d);
 }
 
+/* Ex. 1: the two spellings of one operand give identical rules. */
+static void table_ex1(void **state)
+{
+	(void)state;
+	static const struct rule want[] = {
+		/* 1: 130.216.0.0 & 255.255.0.0; SAVE; then on to the next IF,
+		 *    a test: plain PushRuleTo (the jumps through the empty THEN
+		 *    and the failure jump were threaded, then dropped) */
+		R4(ATTR_SOURCE_PEER_ADDRESS, 255, 255, 0, 0, 130, 216, 0, 0, RULE_PUSH_RULE_TO, 2),
+		/* 2: 130.216/16: the same bytes */
+		R4(ATTR_SOURCE_PEER_ADDRESS, 255, 255, 0, 0, 130, 216, 0, 0, RULE_PUSH_RULE_TO, 3),
+		/* 3-4: the list, one rule per element; on to COUNT (Null: ...Act) */
+		R4(ATTR_SOURCE_PEER_ADDRESS, 255, 255, 255, 0, 130, 216, 7, 0, RULE_PUSH_RULE_TO_ACT, 5),
+		R4(ATTR_SOURCE_PEER_ADDRESS, 255, 255, 255, 0, 130, 216, 34, 0, RULE_PUSH_RULE_TO_ACT, 5),
+		/* 5: COUNT, also reached by falling through rule 4 */
+		NUL(RULE_COUNT, 0),
+	};
+	struct ruleset rs;
+	compile_file("tests/data/srl/ex1.srl", &rs);
+	check_table(&rs, want, sizeof want / sizeof want[0]);
+	ruleset_free(&rs);
+}
+
+/* Ex. 3: EXIT jumps past the block; a guard before an unconditional SAVE. */
+static void table_ex3(void **state)
+{
+	(void)state;
+	static const struct rule want[] = {
+		/* 1: IF ... EXIT outer: straight to the SAVE after the block,
+		 *    which must not test: GotoAct (the EXIT jump was threaded) */
+		R4(ATTR_SOURCE_PEER_ADDRESS, 255, 255, 0, 0, 192, 168, 0, 0, RULE_GOTO_ACT, 5),
+		/* 2: failed test falls through here, and rule 3 must run
+		 *    unconditionally: the guard stays */
+		NUL(RULE_GOTO_ACT, 3),
+		/* 3-4: save SourcePeerAddress /16; count */
+		R4(ATTR_SOURCE_PEER_ADDRESS, 255, 255, 0, 0, 0, 0, 0, 0, RULE_PUSH_PKT_TO_ACT, 4),
+		NUL(RULE_COUNT, 0),
+		/* 5-6: after the block: save DestPeerAddress /16; count */
+		R4(ATTR_DEST_PEER_ADDRESS, 255, 255, 0, 0, 0, 0, 0, 0, RULE_PUSH_PKT_TO_ACT, 6),
+		NUL(RULE_COUNT, 0),
+	};
+	struct ruleset rs;
+	compile_file("tests/data/srl/ex3.srl", &rs);
+	check_table(&rs, want, sizeof want / sizeof want[0]);
+	/* the block's label names its first rule in listings */
+	assert_non_null(rs.labels[0]);
+	assert_string_equal(rs.labels[0], "outer");
+	ruleset_free(&rs);
+}
+
 /* Ex. 2 */
 static void table_ex2(void **state)
 {
@@ -271,7 +321,9 @@ static void value_forms(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(table_ex1),
 		cmocka_unit_test(table_ex2),
+		cmocka_unit_test(table_ex3),
 		cmocka_unit_test(table_ex4),
 		cmocka_unit_test(table_ex6),
 		cmocka_unit_test(table_and_save),
