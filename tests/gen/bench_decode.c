@@ -15,6 +15,8 @@
 
 #define DEFAULT_ITERATIONS 50000000UL
 #define NS_PER_S 1000000000.0
+#define BATCH 1000UL   /* packets per timed batch; the best batch shows the
+			  cost without other load on a shared machine */
 
 static const uint8_t frame[] = {
 	0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb,
@@ -54,14 +56,26 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_decode: built-in frame did not decode\n");
 		return 1;
 	}
+	double best = -1;
+	unsigned long done = 0;
 	double t0 = now_s();
-	for (unsigned long i = 0; i < n; i++) {
-		p.ts_ns = i;
-		decode_packet(&p, &info);
-		sink += info.dns.qname_hash + info.port[0] + (uint32_t)info.ts_ns;
+	while (done < n) {
+		unsigned long batch = n - done < BATCH ? n - done : BATCH;
+		double b0 = now_s();
+		for (unsigned long i = 0; i < batch; i++) {
+			p.ts_ns = done + i;
+			decode_packet(&p, &info);
+			sink += info.dns.qname_hash + info.port[0] + (uint32_t)info.ts_ns;
+		}
+		double b = (now_s() - b0) / (double)batch;
+		if (batch == BATCH && (best < 0 || b < best))
+			best = b;
+		done += batch;
 	}
 	double dt = now_s() - t0;
-	printf("decode: %lu packets in %.3f s: %.1f M packets/s, %.1f ns/packet (sink %08x)\n",
-	       n, dt, (double)n / dt / 1e6, dt * 1e9 / (double)n, sink);
+	printf("decode: %lu packets in %.3f s: %.1f M packets/s, %.1f ns/packet; "
+	       "best batch %.1f ns/packet (sink %08x)\n",
+	       n, dt, (double)n / dt / 1e6, dt * 1e9 / (double)n,
+	       best < 0 ? 0.0 : best * 1e9, sink);
 	return 0;
 }
