@@ -30,8 +30,9 @@
  *  - payload_len is taken from the IP length fields (so it is right for a
  *    truncated capture): bytes after the UDP/TCP header (0 when that header
  *    was not captured or its data offset is impossible), or, for any other
- *    protocol and for later fragments, bytes after the IP header(s).  It
- *    saturates at 65535 (IPv6 jumbograms, whose end is the frame's end).
+ *    protocol and for later fragments, bytes after the IP header(s).  A
+ *    first fragment counts its own bytes, not the reassembled datagram's.
+ *    It saturates at 65535 (IPv6 jumbograms, whose end is the frame's end).
  *  - DNS (dns_present) when UDP or TCP has either port DECODE_DNS_PORT and
  *    the 12-byte DNS header was captured.  For TCP, the segment must start
  *    a message: normally the 2-byte length prefix (>= 12) then the header;
