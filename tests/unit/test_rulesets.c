@@ -325,8 +325,8 @@ static void dns_root_not_counted(void **state)
 #define CLASS_LOCAL 1
 #define CLASS_ELSEWHERE 2
 
-/* One flow per server address, whole address (16-byte item even for IPv4:
- * a bare SAVE takes the attribute's full width), FlowClass by local_net. */
+/* One flow per server address: the whole address in its family's width
+ * (4 or 16 bytes), FlowClass by the family's own site prefixes. */
 static void dns_all_servers(void **state)
 {
 	(void)state;
@@ -337,6 +337,8 @@ static void dns_all_servers(void **state)
 		{ "192.168.1.10", "172.32.0.1",           1, CLASS_ELSEWHERE },
 		{ "fd00::10",     "fd12:3456::53",        2, CLASS_LOCAL },
 		{ "fd00::10",     "2001:4860:4860::8888", 2, CLASS_ELSEWHERE },
+		/* begins like 10/8, but IPv4 prefixes are not tested on IPv6 */
+		{ "fd00::10",     "a00::53",              2, CLASS_ELSEWHERE },
 	};
 	struct pme_program *prog = load_ruleset("dns-all", SET_DNS_ALL);
 	for (size_t i = 0; i < sizeof s / sizeof s[0]; i++) {
@@ -346,7 +348,10 @@ static void dns_all_servers(void **state)
 		assert_int_equal(k->ruleset, SET_DNS_ALL);
 		assert_int_equal(k->n_items, 3);
 		expect_byte(k, ATTR_DEST_PEER_TYPE, s[i].type);
-		expect_addr(k, ATTR_DEST_PEER_ADDRESS, IPV6_BYTES, s[i].server, 128);
+		if (s[i].type == 1)
+			expect_addr(k, ATTR_DEST_PEER_ADDRESS, IPV4_BYTES, s[i].server, 32);
+		else
+			expect_addr(k, ATTR_DEST_PEER_ADDRESS, IPV6_BYTES, s[i].server, 128);
 		expect_byte(k, ATTR_FLOW_CLASS, s[i].cls);
 		expect_rtt_dist(&o.m);
 
