@@ -53,8 +53,8 @@ int value_prefix_mask(unsigned bits, uint8_t width, uint8_t out[RULE_ADDR_MAX]);
  *
  * Details (value.c): distributions as RFC 2724's "1.0.25!1500"; a variable's
  * 2-byte value naming a known attribute (other than Null) as that name,
- * 16 bytes as IPv6 text; fixed-width attributes drop trailing zero bytes
- * ("130.216" for a 20-byte string).  Widths the attribute cannot have are
+ * 16 bytes as IPv6 text; string and mask attributes drop trailing zero bytes
+^ * ("130.216" for a 20-byte string).  Widths the attribute cannot have are
  * written as dotted bytes (they do not parse back: value_parse refuses
  * them).  Width 0 gives "0".
  */

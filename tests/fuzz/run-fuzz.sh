@@ -9,15 +9,19 @@ secs=${2:?usage: run-fuzz.sh DIR SECONDS}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 base="$root/build-fuzz"
 
-# Seeds per target: name -> files under tests/data (globs).
+# Seeds per target: name -> files of the repository (globs).  Small trace
+# files seed the capture reader; fuzz_decode takes one frame with a leading
+# link-type byte, which no file here is, so it starts from nothing.
 seeds_for() {
 	case "$1" in
-	fuzz_rulesfile) echo "tests/data/rules/*.rules" ;;
-	fuzz_difparse)  echo "tests/data/dif/* tests/data/*.dif" ;;
-	fuzz_decode)    echo "tests/data/pcap/*" ;;
+	fuzz_rulesfile) echo "tests/data/rules/*.rules tests/data/rulesets/*.rules" ;;
+	fuzz_srl)       echo "tests/data/srl/*.srl tests/data/srl/bad/*.srl tests/data/rulesets/*.srl rulesets/*.srl" ;;
+	fuzz_difparse)  echo "tests/data/dif/*" ;;
+	fuzz_cap)       echo "tests/data/captures/*/*.pcap tests/data/captures/*/*.pcapng tests/data/captures/*/*.erf" ;;
 	*)              echo "" ;;
 	esac
 }
+SEED_MAX=65536      # bytes; larger files make slow seeds
 
 failed=()
 ran=0
@@ -29,7 +33,8 @@ for bin in "$dir"/fuzz_*; do
 	mkdir -p "$corpus" "$crashes"
 	for pat in $(seeds_for "$name"); do
 		for f in "$root"/$pat; do
-			[ -f "$f" ] && cp -n "$f" "$corpus/" 2>/dev/null
+			[ -f "$f" ] && [ "$(stat -c %s "$f")" -le "$SEED_MAX" ] &&
+				cp -n "$f" "$corpus/" 2>/dev/null
 		done
 	done
 	echo "fuzz: $name for ${secs}s (corpus $corpus)"
