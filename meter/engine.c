@@ -118,22 +118,6 @@ static void engine_check_pressure(struct engine *e)
 	}
 }
 
-/* In flood mode: count into an existing flow only (RFC 2722 §4.3 without
- * create()). */
-static struct flow *engine_existing_flow(struct engine *e, const struct flow_key *k,
-					 uint64_t hash, bool reversed, bool *rev_out)
-{
-	struct flow *f = flow_lookup(e->flows, k, hash);
-	*rev_out = reversed;
-	if (!f && !reversed) {
-		struct flow_key sw;
-		flow_key_swap(k, &sw);
-		f = flow_lookup(e->flows, &sw, flow_key_hash(&sw));
-		*rev_out = true;
-	}
-	return f;
-}
-
 /* The ruleset asked for distributions: give the flow its RTT distribution
  * (ntm's dynamic turnaround kind; RFC 2724 static kinds are not kept yet). */
 static void engine_want_dists(struct engine *e, struct flow *f, const struct pme_match *m)
@@ -165,7 +149,8 @@ static void engine_dns(struct engine *e, struct engine_task *t,
 void engine_packet(struct engine *e, const struct pkt *p)
 {
 	struct pkt_info pi;
-	enum pkt_bad bad = decode_packet(p, &pi);
+	struct decode_cursor cur;
+	enum pkt_bad bad = decode_packet_cursor(p, &pi, &cur);
 
 	e->st.packets++;
 	e->st.octets += p->wirelen;
@@ -184,19 +169,22 @@ void engine_packet(struct engine *e, const struct pkt *p)
 	if (pi.frag == PKT_FRAG_LATER)
 		e->st.later_fragments++;
 
+	struct flow *counted[ENGINE_TASKS_MAX];
 	for (size_t i = 0; i < e->n_tasks; i++) {
 		struct engine_task *t = &e->task[i];
 		const struct pme_program *prog = t->running_standby ? t->standby : t->current;
 		struct pme_match m;
 		bool reversed = false, counted_rev;
+		struct flow *f = NULL;
 		enum pme_result r = pme_classify(prog, &pi, &m, &reversed);
 		pme_stats_add(&t->pme, r, reversed, &m);
+		counted[i] = NULL;
 		if (r != PME_COUNT)
 			continue;
 		uint64_t hash = flow_key_hash(&m.key);
-		struct flow *f;
 		if (e->flood_mode) {
-			f = engine_existing_flow(e, &m.key, hash, reversed, &counted_rev);
+			/* RFC 2722 §4.3 without create() */
+			f = flow_find_packet(e->flows, &m.key, hash, reversed, &counted_rev);
 			if (!f) {
 				e->st.flood_refused++;
 				continue;
@@ -213,9 +201,17 @@ void engine_packet(struct engine *e, const struct pkt *p)
 		e->st.counted++;
 		if (m.n_dist)
 			engine_want_dists(e, f, &m);
-		if (pi.dns_present)
-			engine_dns(e, t, &pi, f);
+		counted[i] = f;
 	}
+	if (!pi.dns_present)
+		return;
+	/* a TCP segment may carry several DNS messages (RFC 7766 pipelining):
+	 * each one is paired */
+	do {
+		for (size_t i = 0; i < e->n_tasks; i++)
+			if (counted[i])
+				engine_dns(e, &e->task[i], &pi, counted[i]);
+	} while (decode_dns_next(p, &cur, &pi));
 }
 
 void engine_collect_point(struct engine *e, uint64_t now_ns, uint64_t collected_ns)

@@ -324,12 +324,15 @@ static int advance_to(struct offline *s, uint64_t ts)
 		s->hdr.start = (int64_t)(ts / NS_PER_S);
 		return 0;
 	}
-	while (ts >= s->iv_end) {
-		if (write_interval(s, s->iv_end))
-			return -1;
-		s->iv_start = s->iv_end;
-		s->iv_end += len;
-	}
+	if (ts < s->iv_end)
+		return 0;
+	if (write_interval(s, s->iv_end))
+		return -1;
+	/* A gap in the trace (capture stopped, clock jump) makes no empty
+	 * intervals: nothing was observed there, and a jump of years would
+	 * otherwise write a million of them. */
+	s->iv_start = interval_floor(s, ts);
+	s->iv_end = s->iv_start + len;
 	return 0;
 }
 
