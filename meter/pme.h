@@ -44,7 +44,9 @@
  *    of attributes that cannot be saved, values wider than their
  *    attribute, tests of untestable attributes that run, and — found by
  *    walking every path — Return with no Gosub on the stack, Return past
- *    the end, Gosubs nested deeper than 32 (recursion);
+ *    the end, Gosubs nested deeper than 32 (recursion); the PME also
+ *    refuses a Count/CountPkt whose attribute cannot be saved (Null
+ *    excepted), since Count pushes it;
  *  - the step limit: a table whose every path was walked with no loop
  *    needs none (it is set to the walk budget, a safety net); otherwise
  *    4 x rules + 64;
@@ -151,6 +153,9 @@ enum pme_result pme_classify(const struct pme_program *prog,
  * 6 MACs, 2 ports/interfaces/VLANs/DNSQType, 1 types/DSCP/IPVersion/
  * MatchingStoD/DNSQR...), 0 for a known attribute the packet does not
  * carry (counters, Class/Kind, distributions...), -1 for an unknown one.
+ * Absent fields read 0 (ports without TCP/UDP, VlanID untagged, DNSQType
+ * without a captured question), except DNSQR and DNSOpcode: 255 when the
+ * packet is not DNS.
  */
 int pme_packet_attr(const struct pkt_info *p, unsigned attr, bool reversed,
 		    uint8_t out[PME_PKT_ATTR_MAX]);
