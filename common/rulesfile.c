@@ -411,48 +411,53 @@ static bool read_value(struct reader *r, struct span *sp)
 	return true;
 }
 
-static bool parse_field(struct reader *r, const struct attr_info *a,
-			struct span sp, uint8_t out[RULE_ADDR_MAX], uint8_t *w,
-			const char *what)
+/*
+ * Mask or value text of a rule on attribute `a` to bytes, as rules files
+ * mean it: symbolic type values, and for an Assign value an attribute name
+ * or number stored in 2 bytes.  Shared by the reader and the writer's
+ * self-check so the two cannot disagree.
+ */
+static int field_bytes(const struct attr_info *a, bool assign_value,
+		       const char *t, size_t len, uint8_t out[RULE_ADDR_MAX],
+		       uint8_t *w, char *err, size_t errlen)
 {
-	char err[160];
-	const char *t = r->s + sp.pos;
+	if (assign_value && len && is_ident_start((unsigned char)t[0])) {
+		const struct attr_info *n = attr_by_name(t, len);
+		if (n) {
+			memset(out, 0, RULE_ADDR_MAX);
+			out[0] = (uint8_t)(n->num >> 8);
+			out[1] = (uint8_t)n->num;
+			*w = 2;
+			return 0;
+		}
+	}
 	char num[8];
-	const struct symbol *sym = symbol_lookup(a->num, t, sp.len);
+	const struct symbol *sym = symbol_lookup(a->num, t, len);
 	if (sym) {
 		snprintf(num, sizeof num, "%u", sym->value);
 		t = num;
-		sp.len = strlen(num);
+		len = strlen(num);
 	}
-	if (value_parse(a, t, sp.len, out, w, err, sizeof err) == 0)
-		return true;
-	error_at(r, sp.pos, "%s of %s: %s", what, a->name, err);
-	return false;
-}
-
-/* Assign values are attribute numbers: by name or number, in 2 bytes. */
-static bool parse_assign_value(struct reader *r, const struct attr_info *a,
-			       struct span sp, uint8_t out[RULE_ADDR_MAX],
-			       uint8_t *w)
-{
-	const struct attr_info *n = NULL;
-	if (is_ident_start((unsigned char)r->s[sp.pos]))
-		n = attr_by_name(r->s + sp.pos, sp.len);
-	if (n) {
-		memset(out, 0, RULE_ADDR_MAX);
-		out[0] = (uint8_t)(n->num >> 8);
-		out[1] = (uint8_t)n->num;
-		*w = 2;
-		return true;
-	}
-	if (!parse_field(r, a, sp, out, w, "value"))
-		return false;
-	if (*w == 1 && a->type == ATTR_T_VARIABLE) {
+	if (value_parse(a, t, len, out, w, err, errlen))
+		return -1;
+	if (assign_value && *w == 1 && a->type == ATTR_T_VARIABLE) {
 		out[1] = out[0];
 		out[0] = 0;
 		*w = 2;
 	}
-	return true;
+	return 0;
+}
+
+static bool parse_field(struct reader *r, const struct attr_info *a,
+			bool assign_value, struct span sp,
+			uint8_t out[RULE_ADDR_MAX], uint8_t *w, const char *what)
+{
+	char err[160];
+	if (field_bytes(a, assign_value, r->s + sp.pos, sp.len, out, w, err,
+			sizeof err) == 0)
+		return true;
+	error_at(r, sp.pos, "%s of %s: %s", what, a->name, err);
+	return false;
 }
 
 /* A Null test with zero mask and value: it carries no bytes worth keeping,
@@ -465,6 +470,20 @@ static bool null_always(const struct rule *rl)
 		if (rl->mask[i] || rl->value[i])
 			return false;
 	return true;
+}
+
+/* The rule is as wide as the wider of mask and value (the other is
+ * right-padded); the always-true Null test is width 0. */
+static void set_len(struct rule *rl, uint8_t mw, uint8_t vw)
+{
+	rl->len = mw > vw ? mw : vw;
+	if (null_always(rl))
+		rl->len = 0;    /* the compiler's form of "Null & 0 = 0" */
+}
+
+static bool is_assign(unsigned op)
+{
+	return op == RULE_ASSIGN || op == RULE_ASSIGN_ACT;
 }
 
 static void parse_rule(struct reader *r, const struct attr_info *a)
@@ -524,16 +543,12 @@ static void parse_rule(struct reader *r, const struct attr_info *a)
 		error_at(r, end, "expected ';' after the rule");
 
 	uint8_t mw, vw;
-	bool ok = parse_field(r, a, mask, rule.mask, &mw, "mask");
-	if (rule.op == RULE_ASSIGN || rule.op == RULE_ASSIGN_ACT)
-		ok = parse_assign_value(r, a, value, rule.value, &vw) && ok;
-	else
-		ok = parse_field(r, a, value, rule.value, &vw, "value") && ok;
+	bool ok = parse_field(r, a, false, mask, rule.mask, &mw, "mask");
+	ok = parse_field(r, a, is_assign(rule.op), value, rule.value, &vw,
+			 "value") && ok;
 	if (!ok)
 		return;
-	rule.len = mw > vw ? mw : vw;
-	if (null_always(&rule))
-		rule.len = 0;   /* the compiler's form of "Null & 0 = 0" */
+	set_len(&rule, mw, vw);
 	if (rule.param > PARAM_MAX) {   /* Next after rule 65535 */
 		error_at(r, op_pos, "parameter Next is past rule %u", PARAM_MAX);
 		return;
@@ -802,49 +817,55 @@ static const struct attr_info *text_attr(const struct attr_info *a, bool assign_
 	return tmp;
 }
 
-/* Format a rule's mask and value; false when the text would not read back
- * as the same bytes (e.g. a width the attribute cannot have). */
+/* Would "attr & mask = value" read back as exactly rule `rl`? */
+static bool reads_back(const struct rule *rl, const struct attr_info *a,
+		       const char *mask, const char *value)
+{
+	struct rule back = { .attr = rl->attr, .op = rl->op };
+	uint8_t mw, vw;
+	if (field_bytes(a, false, mask, strlen(mask), back.mask, &mw, NULL, 0) ||
+	    field_bytes(a, is_assign(rl->op), value, strlen(value), back.value,
+			&vw, NULL, 0))
+		return false;
+	set_len(&back, mw, vw);
+	return back.len == rl->len && memcmp(back.mask, rl->mask, rl->len) == 0 &&
+	       memcmp(back.value, rl->value, rl->len) == 0;
+}
+
+/*
+ * Format a rule's mask and value; false when no text reads back as the
+ * same bytes (e.g. a width the attribute cannot have).  An all-zero mask
+ * or value of a meter variable is shortened to "0" when the other field
+ * still gives the width ("v1 & 0 = SourcePeerAddress", as NeMaC wrote it).
+ */
 static bool rule_text(const struct rule *rl, char *mask, char *value)
 {
 	const struct attr_info *a = attr_by_num(rl->attr);
 	if (!a || rl->len > RULE_ADDR_MAX)
 		return false;
-	bool assign = rl->op == RULE_ASSIGN || rl->op == RULE_ASSIGN_ACT;
-	struct attr_info tmp;
-	const struct attr_info *ma = text_attr(a, false, &tmp);
-	value_format(ma, rl->mask, rl->len, mask, TEXT_MAX);
-	const struct attr_info *va = text_attr(a, assign, &tmp);
-	value_format(va, rl->value, rl->len, value, TEXT_MAX);
 	if (null_always(rl)) {
 		strcpy(mask, "0");
 		strcpy(value, "0");
 		return true;    /* "Null & 0 = 0", read back as width 0 */
 	}
-
-	/* read both back as the reader would */
-	uint8_t m[RULE_ADDR_MAX], v[RULE_ADDR_MAX], mw, vw;
-	if (value_parse(a, mask, strlen(mask), m, &mw, NULL, 0))
+	struct attr_info tmp;
+	value_format(text_attr(a, false, &tmp), rl->mask, rl->len, mask, TEXT_MAX);
+	value_format(text_attr(a, is_assign(rl->op), &tmp), rl->value, rl->len,
+		     value, TEXT_MAX);
+	if (!reads_back(rl, a, mask, value))
 		return false;
-	if (assign) {
-		const struct attr_info *n = attr_by_name(value, strlen(value));
-		if (n && is_ident_start((unsigned char)value[0])) {
-			memset(v, 0, sizeof v);
-			v[0] = (uint8_t)(n->num >> 8);
-			v[1] = (uint8_t)n->num;
-			vw = 2;
-		} else if (value_parse(a, value, strlen(value), v, &vw, NULL, 0)) {
-			return false;
-		} else if (vw == 1 && a->type == ATTR_T_VARIABLE) {
-			v[1] = v[0];
-			v[0] = 0;
-			vw = 2;
-		}
-	} else if (value_parse(a, value, strlen(value), v, &vw, NULL, 0)) {
-		return false;
+	if (a->type == ATTR_T_VARIABLE) {
+		char keep[TEXT_MAX];
+		strcpy(keep, mask);
+		strcpy(mask, "0");
+		if (!reads_back(rl, a, mask, value))
+			strcpy(mask, keep);
+		strcpy(keep, value);
+		strcpy(value, "0");
+		if (!reads_back(rl, a, mask, value))
+			strcpy(value, keep);
 	}
-	uint8_t len = mw > vw ? mw : vw;
-	return len == rl->len && memcmp(m, rl->mask, len) == 0 &&
-	       memcmp(v, rl->value, len) == 0;
+	return true;
 }
 
 static void write_sep(FILE *out, const char *s)
@@ -1004,15 +1025,15 @@ void ruleset_dump(const struct ruleset *rs, FILE *out)
 			snprintf(cell[C_LABEL], sizeof cell[0], "%.*s", TEXT_MAX,
 				 label ? label : "");
 			dump_attr_name(rl->attr, cell[C_ATTR], sizeof cell[0]);
-			if (a) {
-				bool assign = rl->op == RULE_ASSIGN ||
-					      rl->op == RULE_ASSIGN_ACT;
+			if (!rule_text(rl, cell[C_MASK], cell[C_VALUE]) && a) {
+				/* not writable as a rules file: show the bytes */
 				struct attr_info tmp;
 				value_format(text_attr(a, false, &tmp), rl->mask, len,
 					     cell[C_MASK], sizeof cell[0]);
-				value_format(text_attr(a, assign, &tmp), rl->value, len,
-					     cell[C_VALUE], sizeof cell[0]);
-			} else {
+				value_format(text_attr(a, is_assign(rl->op), &tmp),
+					     rl->value, len, cell[C_VALUE],
+					     sizeof cell[0]);
+			} else if (!a) {
 				snprintf(cell[C_MASK], sizeof cell[0], "?");
 				snprintf(cell[C_VALUE], sizeof cell[0], "?");
 			}

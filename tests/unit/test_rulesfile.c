@@ -396,11 +396,13 @@ static void fixture_round_trip(void **state)
 	char *text = write_text(&rs);
 	/* canonical lines: numeric parameters, label lines, rule numbers */
 	assert_non_null(strstr(text, "SET 5\nRULES\n"));
-	assert_non_null(strstr(text, "ip_pkt:\n  v1 & 0.0 = SourcePeerAddress:"));
+	assert_non_null(strstr(text, "ip_pkt:\n  v1 & 0 = SourcePeerAddress:"));
 	assert_non_null(strstr(text, " AssignAct, 4;  # 3\n"));
 	assert_non_null(strstr(text, " NoMatch, 0;  # 7\n"));
 	assert_non_null(strstr(text, "v1 & 255.255.0.0 = 130.216.0.0:"));
 	assert_non_null(strstr(text, " PushPktToAct, 25;  # 24\n"));
+	/* zero variable fields are short, as NeMaC wrote them */
+	assert_non_null(strstr(text, "ait:\n  v1 & 255.255.0.0 = 0:"));
 	assert_non_null(strstr(text, "FORMAT FlowRuleSet FlowIndex FirstTime \"  \""));
 	assert_non_null(strstr(text, "\nSTATISTICS\n"));
 	read_ok(text, &back);
@@ -470,7 +472,7 @@ static void dump_listing(void **state)
 		"   1  start  SourcePeerType     255          1                GotoAct     3 (v4)\n"
 		"   2         Null               0            0                Ignore      0\n"
 		"   3  v4     SourcePeerAddress  255.255.0.0  130.216.0.0      PushRuleTo  4\n"
-		"   4         v1                 0.0          DestPeerAddress  AssignAct   1 (start)\n"
+		"   4         v1                 0            DestPeerAddress  AssignAct   1 (start)\n"
 		"format: SourcePeerAddress \" \" ToOctets\n"
 		"statistics: yes\n");
 	free(buf);
