@@ -3,7 +3,8 @@
  * picks the link type (low three bits) and whether the packet was cut by a
  * snaplen (high bit: wirelen > caplen); the rest is the frame, copied to a
  * heap buffer of exactly its size so ASan sees any read past the captured
- * bytes.  A few contract properties are checked on every result.
+ * bytes.  A few contract properties are checked on every result, and the
+ * same input one byte shorter must decode no more and nothing differently.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -49,6 +50,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (r != PKT_OK && (info.has_ports || info.dns_present))
 		abort();
+	/* one byte less captured decodes no more, and nothing differently */
+	if (size > 0) {
+		uint8_t *cut = malloc(size - 1);
+		if (!cut && size > 1)
+			abort();
+		if (size > 1)
+			memcpy(cut, data, size - 1);
+		struct pkt q = p;
+		q.caplen = (uint32_t)(size - 1);
+		q.data = cut;
+		struct pkt_info less;
+		decode_packet(&q, &less);
+		if ((less.has_ports && (!info.has_ports || less.port[0] != info.port[0] ||
+					less.port[1] != info.port[1])) ||
+		    (less.ip_version && memcmp(less.addr, info.addr, sizeof info.addr)) ||
+		    (less.dns_present && (!info.dns_present || less.dns.id != info.dns.id)) ||
+		    (less.dns.has_question && (!info.dns.has_question ||
+					       less.dns.qname_hash != info.dns.qname_hash)))
+			abort();
+		free(cut);
+	}
 	/* further pipelined TCP messages: each step moves forward */
 	size_t prev = 0;
 	while (decode_dns_next(&p, &cur, &info)) {
