@@ -402,6 +402,207 @@ static void nested_calls(void **state)
 	assert_int_equal(run_text(src, &p, &k), D_IGNORED);
 }
 
+/* ---- random expressions: generated code against the SRL semantics ------- */
+
+/* Factor kinds of the random expressions, each with two operand lists. */
+enum { F_PROTO, F_PORT, F_NET, F_STOD, F_KINDS };
+
+struct rexpr {
+	int kind;                 /* 0 test, 1 and, 2 or, 3 not */
+	int factor, variant;      /* test */
+	struct rexpr *kid[3];
+	int n;
+};
+
+struct rpkt {
+	unsigned proto, port, net0;   /* net0: first byte of SourcePeerAddress */
+};
+
+struct saved {
+	unsigned attr, value;
+};
+
+static unsigned rng_state = 12345;
+static unsigned rnd(unsigned n)
+{
+	rng_state = rng_state * 1103515245u + 12345u;
+	return (rng_state >> 16) % n;
+}
+
+static struct rexpr *rgen(struct rexpr *pool, size_t *used, int depth)
+{
+	struct rexpr *e = &pool[(*used)++];
+	memset(e, 0, sizeof *e);
+	int k = depth >= 3 ? 0 : (int)rnd(5);
+	if (k >= 4)
+		k = 0;
+	e->kind = k;
+	if (k == 0) {
+		e->factor = (int)rnd(F_KINDS);
+		e->variant = (int)rnd(2);
+	} else if (k == 3) {
+		e->n = 1;
+		e->kid[0] = rgen(pool, used, depth + 1);
+	} else {
+		e->n = 2 + (int)rnd(2);
+		for (int i = 0; i < e->n; i++)
+			e->kid[i] = rgen(pool, used, depth + 1);
+	}
+	return e;
+}
+
+static void rtext(const struct rexpr *e, char *buf, size_t cap)
+{
+	static const char *const f[F_KINDS][2] = {
+		{ "SourceTransType == 6", "SourceTransType == (17, 6)" },
+		{ "DestTransAddress == 53", "DestTransAddress == (80, 53)" },
+		{ "SourcePeerAddress == 10.0/8", "SourcePeerAddress == (192.0/8, 10.0/8)" },
+		{ "MatchingStoD == 1", "MatchingStoD == 0" },
+	};
+	size_t n = strlen(buf);
+	if (e->kind == 0) {
+		snprintf(buf + n, cap - n, "%s", f[e->factor][e->variant]);
+		return;
+	}
+	if (e->kind == 3) {
+		snprintf(buf + n, cap - n, "!(");
+		rtext(e->kid[0], buf, cap);
+		n = strlen(buf);
+		snprintf(buf + n, cap - n, ")");
+		return;
+	}
+	snprintf(buf + n, cap - n, "(");
+	for (int i = 0; i < e->n; i++) {
+		if (i) {
+			n = strlen(buf);
+			snprintf(buf + n, cap - n, e->kind == 1 ? " && " : " || ");
+		}
+		rtext(e->kid[i], buf, cap);
+	}
+	n = strlen(buf);
+	snprintf(buf + n, cap - n, ")");
+}
+
+/* RFC 2723 §3.1/§3.3.1 read directly: short-circuit left to right; the
+ * factors that matched on the successful path are saved with the operand
+ * that matched; nothing under ! is saved, nor MatchingStoD. */
+static bool reval(const struct rexpr *e, const struct rpkt *p, bool save,
+		  struct saved *out, size_t *n)
+{
+	size_t mark = *n;
+	switch (e->kind) {
+	case 0: {
+		unsigned attr = 0, v = 0;
+		bool hit = false;
+		switch (e->factor) {
+		case F_PROTO:
+			attr = ATTR_SOURCE_TRANS_TYPE;
+			v = p->proto;
+			hit = p->proto == 6 || (e->variant && p->proto == 17);
+			break;
+		case F_PORT:
+			attr = ATTR_DEST_TRANS_ADDRESS;
+			v = p->port;
+			hit = p->port == 53 || (e->variant && p->port == 80);
+			break;
+		case F_NET:
+			attr = ATTR_SOURCE_PEER_ADDRESS;
+			v = p->net0;
+			hit = p->net0 == 10 || (e->variant && p->net0 == 192);
+			break;
+		default:        /* first pass: MatchingStoD is 1 */
+			return e->variant == 0;
+		}
+		if (hit && save)
+			out[(*n)++] = (struct saved){ attr, v };
+		return hit;
+	}
+	case 1:
+		for (int i = 0; i < e->n; i++)
+			if (!reval(e->kid[i], p, save, out, n)) {
+				*n = mark;
+				return false;
+			}
+		return true;
+	case 2:
+		for (int i = 0; i < e->n; i++) {
+			if (reval(e->kid[i], p, save, out, n))
+				return true;
+			*n = mark;
+		}
+		return false;
+	default: {
+		struct saved tmp[64];
+		size_t tn = 0;
+		return !reval(e->kid[0], p, false, tmp, &tn);
+	}
+	}
+}
+
+static unsigned item_value(const struct titem *it)
+{
+	if (it->attr == ATTR_DEST_TRANS_ADDRESS)
+		return (unsigned)it->value[0] << 8 | it->value[1];
+	return it->value[0];
+}
+
+static void random_expressions(void **state)
+{
+	(void)state;
+	static const unsigned protos[] = { 6, 17, 1 }, ports[] = { 53, 80, 443 };
+	static const char *const nets[] = { "10.1.2.3", "192.0.2.1", "172.16.0.1" };
+	unsigned checked = 0, thens = 0;
+	for (int iter = 0; iter < 400; iter++) {
+		struct rexpr pool[128];
+		size_t used = 0;
+		const struct rexpr *e = rgen(pool, &used, 0);
+		char cond[4096] = "";
+		rtext(e, cond, sizeof cond);
+		bool save = rnd(2);
+		char src[5000];
+		snprintf(src, sizeof src,
+			 "IF %s %s COUNT;\nELSE { STORE FlowKind := 1; COUNT; }\n",
+			 cond, save ? "SAVE," : "");
+		struct ruleset rs;
+		struct diag d;
+		if (t_compile(src, &rs, &d) != 0)
+			fail_msg("does not compile:\n%s", src);
+		diag_free(&d);
+		for (unsigned a = 0; a < 3; a++)
+			for (unsigned b = 0; b < 3; b++)
+				for (unsigned c = 0; c < 3; c++) {
+					struct rpkt rp = { protos[a], ports[b], 0 };
+					struct tpkt p = tp_ipv4(nets[c], 1000, "203.0.113.1",
+								ports[b], protos[a]);
+					rp.net0 = p.v[ATTR_SOURCE_PEER_ADDRESS][0];
+					struct saved want[64];
+					size_t nw = 0;
+					bool truth = reval(e, &rp, save, want, &nw);
+					struct tkey k;
+					if (t_run(&rs, &p, true, &k) != T_COUNT)
+						fail_msg("no COUNT for\n%s", src);
+					if (!truth) {
+						if (k.n != 1 || k.q[0].attr != ATTR_FLOW_KIND)
+							fail_msg("ELSE expected (%zu items) for\n%s", k.n, src);
+						continue;
+					}
+					thens++;
+					if (k.n != nw)
+						fail_msg("%zu items pushed, want %zu, packet %u/%u/%u, for\n%s",
+							 k.n, nw, rp.proto, rp.port, rp.net0, src);
+					for (size_t i = 0; i < nw; i++)
+						if (k.q[i].attr != want[i].attr ||
+						    item_value(&k.q[i]) != want[i].value)
+							fail_msg("item %zu differs for\n%s", i, src);
+					checked++;
+				}
+		ruleset_free(&rs);
+	}
+	/* both branches were exercised */
+	assert_true(thens > 1000);
+	assert_true(checked == thens);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -418,6 +619,7 @@ int main(void)
 		cmocka_unit_test(stod_and_variables),
 		cmocka_unit_test(distribution),
 		cmocka_unit_test(nested_calls),
+		cmocka_unit_test(random_expressions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
