@@ -97,7 +97,7 @@ struct insn {
 	uint16_t chain;             /* 1-based test chain it belongs to, or 0 */
 };
 #define INSN_ALIGN 64
-_Static_assert(sizeof(struct insn) <= INSN_ALIGN, "insn fits a cache line");
+_Static_assert(sizeof(struct insn) == INSN_ALIGN, "one insn per cache line");
 
 /*
  * A test chain: rules first..end-1 all test the same packet attribute
