@@ -312,6 +312,12 @@ static const struct dif_dist *reread_bad_dist(struct dan *a, const char *tok)
 	if (difp_parse_dist(fixed, (size_t)len, &a->fixed, a->fixed_values,
 			    a->fixed_counts, &why) < 0)
 		return NULL;
+	/* report the limit as written; it is marked unusable */
+	char *end;
+	errno = 0;
+	unsigned long up = strtoul(f[3], &end, 10);
+	if (!errno && *f[3] && !*end && up <= UINT32_MAX)
+		a->fixed.upper = (uint32_t)up;
 	return &a->fixed;
 }
 
