@@ -232,7 +232,7 @@ static void axes(FILE *out, const struct scale *sc)
 		M_LEFT, RTT_Y0, PLOT_W, RTT_H, M_LEFT, LOSS_Y0, PLOT_W, LOSS_H);
 
 	/* x ticks: whole hours or days, UTC */
-	static const int steps[] = { 600, 1800, 3600, 7200, 10800, 21600,
+	static const int steps[] = { 60, 300, 600, 1800, 3600, 7200, 10800, 21600,
 				     43200, 86400, 172800 };
 	double span = sc->t1 - sc->t0;
 	int step = steps[sizeof steps / sizeof steps[0] - 1];
