@@ -6,6 +6,7 @@ pkgs=(
 	build-essential pkg-config clang
 	libcmocka-dev libpcap-dev
 	tshark tcpdump
+	chromium
 )
 missing=()
 for p in "${pkgs[@]}"; do
