@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "dif.h"
+
 #define NAME_MAX_LEN 128
 
 /* Layout, in SVG user units (= CSS px). */
@@ -244,11 +246,23 @@ static void axes(FILE *out, const struct scale *sc)
 	}
 	fprintf(out, "<g class=\"xticks\" font-size=\"%d\" text-anchor=\"middle\">\n",
 		FONT);
+	bool first = true;
 	for (int64_t t = ((int64_t)sc->t0 + step - 1) / step * step;
-	     t <= (int64_t)sc->t1; t += step) {
+	     t <= (int64_t)sc->t1; t += step, first = false) {
 		double x = x_of(sc, (double)t);
 		char lab[32];
-		time_label(t, step < 86400, lab, sizeof lab);
+		/* times of day; the date under the first tick and at midnight */
+		if (step < 86400) {
+			if (first || t % 86400 == 0) {
+				time_label(t, false, lab, sizeof lab);
+				fprintf(out, "<text x=\"%.1f\" y=\"%d\">%s</text>\n",
+					x, LOSS_Y0 + LOSS_H + 2 * FONT + 10, lab);
+			}
+			time_label(t, true, lab, sizeof lab);
+			memmove(lab, lab + 6, strlen(lab + 6) + 1);   /* "HH:MM" */
+		} else {
+			time_label(t, false, lab, sizeof lab);
+		}
 		fprintf(out, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
 			"stroke=\"#ddd\"/>\n", x, RTT_Y0, x, RTT_Y0 + RTT_H);
 		fprintf(out, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
@@ -396,12 +410,12 @@ int plot_write(struct plot *p, FILE *out)
 		"height=\"%d\" viewBox=\"0 0 %d %d\" font-family=\"sans-serif\">\n"
 		"<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n",
 		PLOT_WIDTH, PLOT_HEIGHT, PLOT_WIDTH, PLOT_HEIGHT);
-	char a[32], b[32];
-	time_label((int64_t)sc.t0, true, a, sizeof a);
-	time_label((int64_t)sc.t1, true, b, sizeof b);
+	char a[DIF_ISO_LEN], b[DIF_ISO_LEN];
+	dif_iso8601((int64_t)sc.t0, a);
+	dif_iso8601((int64_t)sc.t1, b);
 	fprintf(out, "<text x=\"%d\" y=\"26\" font-size=\"16\">", M_LEFT);
 	xml_text(out, p->o.title ? p->o.title : "DNS median RTT and loss per server");
-	fprintf(out, " — %s to %s UTC</text>\n", a, b);
+	fprintf(out, " — %s to %s</text>\n", a, b);
 	axes(out, &sc);
 
 	fprintf(out, "<clipPath id=\"rtt\"><rect x=\"%d\" y=\"%d\" width=\"%d\" "
