@@ -378,13 +378,15 @@ static int one_record(struct dan *a, const char *file,
 	}
 	bool fresh = created ||
 		     (has_first && (!fs->has_first || fs->first != (uint32_t)first_v));
+	bool went_back = false;
 	for (int k = 0; k < DAN_N_COUNTERS && !fresh; k++)
 		if ((have & fs->have & (1u << k)) && cur[k] < fs->counter[k])
-			fresh = true;   /* counter went back: the flow restarted */
+			went_back = true;   /* the flow restarted: counts since */
+	fresh = fresh || went_back;
 	row.first = fresh;
 	if (fresh) {
 		/* a flow that began before this interval's range is a baseline */
-		bool inside = !has_first || !iv->has_uptime ||
+		bool inside = went_back || !has_first || !iv->has_uptime ||
 			      first_v >= iv->from_uptime;
 		row.have = inside ? have : 0;
 		memcpy(row.counter, cur, sizeof cur);

@@ -10,7 +10,8 @@
  *   - a meter restart (a #Time: whose uptime T2 is below the previous
  *     interval's of the same meter, or, in files without uptimes, a new ##
  *     header) starts every flow of that meter afresh;
- *   - a counter that went back is read as a restart of that flow.
+ *   - a counter that went back is read as a restart of that flow: its
+ *     values are the counts since the restart.
  * The first reading of a flow: its counters are the interval's values when
  * the flow began inside the interval (FirstTime >= T1 of "Flows from T1",
  * or no FirstTime/T1 to compare), since everything it counted happened
