@@ -1,8 +1,9 @@
 /*
  * fuzz_srl.c — any bytes through the whole SRL compiler (lexer, DEFINE
  * expansion, parser, checks, code generator).  It must never crash, hang or
- * leak; when it accepts a program, the table must be well formed: every
- * goto-type parameter a rule number, every Return slot inside the table.
+ * leak; when it accepts a program, the table must be well formed (every
+ * goto-type parameter a rule number, no Return 0) and pass the meter's
+ * load-time validation (common/rulecheck.h).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -11,6 +12,13 @@
 #include "diag.h"
 #include "rule.h"
 #include "srl.h"
+
+#if defined(__has_include)
+#if __has_include("rulecheck.h")
+#include "rulecheck.h"
+#define HAVE_RULECHECK 1
+#endif
+#endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -31,6 +39,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (r->op == RULE_RETURN && r->param == 0)
 				abort();
 		}
+#ifdef HAVE_RULECHECK
+		/* what the compiler accepts, the meter's load-time checks accept
+		 * (Return stack, goto range, testable attributes ...) */
+		struct diag v;
+		diag_init(&v, "fuzz.rules");
+		if (ruleset_validate(&rs, &v) != 0)
+			abort();
+		diag_free(&v);
+#endif
 	} else if (rs.n_rules != 0 || d.errors == 0) {
 		abort();
 	}
