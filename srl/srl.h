@@ -21,16 +21,19 @@
 #define SRL_MAX_PARAMS    5u       /* meter variables v1..v5 */
 
 /*
- * Compile `len` bytes of SRL `text`; `name` is only used for messages.
- * `out` is initialised here (ruleset_init) and holds the table on success;
- * on failure it is left empty.  Returns 0, or -1 when `d` holds at least
- * one error.  Warnings alone do not fail.
+ * Compile `len` bytes of SRL `text` (no NUL needed; any bytes are safe).
+ * `name` names the source for the caller's benefit; messages show d->file
+ * (diag_init).  `out` is initialised here (ruleset_init) and holds the
+ * table on success (rule labels: block labels and subroutine names); on
+ * failure it is left empty but must still be freed with ruleset_free().
+ * Returns 0, or -1 when `d` gained at least one error.  Warnings alone do
+ * not fail.
  */
 int srl_compile(const char *name, const char *text, size_t len,
 		struct ruleset *out, struct diag *d);
 
 /* Read `path` and compile it (errors about the file itself go to `d` at
- * line 0). */
+ * line 0: "cannot open: ...").  Same contract as srl_compile. */
 int srl_compile_file(const char *path, struct ruleset *out, struct diag *d);
 
 /* What the meter and srlc load: `path` ending in ".srl" (any case) is
