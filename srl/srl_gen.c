@@ -79,6 +79,13 @@ static void fail(struct gen *g, const char *why)
 	g->failed = true;
 }
 
+static void too_large(struct gen *g)
+{
+	if (!g->failed)
+		diag_error(g->d, 0, 0, "the program needs more than %u rules", SRL_MAX_RULES);
+	g->failed = true;
+}
+
 static int new_label(struct gen *g)
 {
 	if (g->failed || !grow((void **)&g->lab, &g->caplab, g->nlab + 1, sizeof *g->lab)) {
@@ -110,7 +117,7 @@ static struct ir *emit(struct gen *g, unsigned attr, unsigned op, bool family,
 	if (g->failed)
 		return &scratch;
 	if (g->n >= SRL_MAX_RULES) {
-		fail(g, "the program needs more than " "60000" " rules");
+		too_large(g);
 		return &scratch;
 	}
 	if (!grow((void **)&g->v, &g->cap, g->n + 1, sizeof *g->v)) {
