@@ -36,8 +36,22 @@
 #define SLL2_HDR_LEN       20
 #define SLL2_OFF_PROTO     0
 
-/* Raw links have no ethertype: a pseudo one says "version from nibble". */
-#define ETHERTYPE_RAW      0
+/* PPPoE session stage (RFC 2516): ver/type(1) code(1) session(2) length(2),
+ * then the PPP protocol number (RFC 1661). */
+#define ETHERTYPE_PPPOE_SESSION 0x8864
+#define PPPOE_HDR_LEN      6
+#define PPPOE_VER_TYPE     0x11
+#define PPPOE_CODE_SESSION 0x00
+#define PPP_PROTO_LEN      2
+#define PPP_PROTO_IPV4     0x0021
+#define PPP_PROTO_IPV6     0x0057
+
+/* MPLS label stack entries (RFC 3032): label(20) TC(3) S(1) TTL(8). */
+#define ETHERTYPE_MPLS_UC  0x8847
+#define ETHERTYPE_MPLS_MC  0x8848
+#define MPLS_LABEL_LEN     4
+#define MPLS_OFF_BOS       2
+#define MPLS_BOS           0x01
 
 #define IP_VERSION_SHIFT   4
 #define IP_VERSION_4       4
@@ -553,6 +567,42 @@ static bool vlan_skip(const uint8_t *d, size_t cap, size_t *off, uint16_t *type,
 	return true;
 }
 
+/* What may sit between the link header (and its VLAN tags) and IP: a
+ * PPPoE session header, or an MPLS label stack, after which the IP version
+ * comes from the first nibble (*by_nibble). */
+static enum pkt_bad l2_shim(const uint8_t *d, size_t cap, size_t *off, uint16_t *type,
+			    bool *by_nibble)
+{
+	switch (*type) {
+	case ETHERTYPE_PPPOE_SESSION:
+		if (!has(cap, *off, PPPOE_HDR_LEN + PPP_PROTO_LEN))
+			return PKT_BAD_TRUNC_L2;
+		if (d[*off] != PPPOE_VER_TYPE || d[*off + 1] != PPPOE_CODE_SESSION)
+			return PKT_BAD_ETHERTYPE;
+		switch (rd16(d + *off + PPPOE_HDR_LEN)) {
+		case PPP_PROTO_IPV4: *type = ETHERTYPE_IPV4; break;
+		case PPP_PROTO_IPV6: *type = ETHERTYPE_IPV6; break;
+		default: return PKT_BAD_ETHERTYPE;    /* LCP, IPCP, ... */
+		}
+		*off += PPPOE_HDR_LEN + PPP_PROTO_LEN;
+		return PKT_OK;
+	case ETHERTYPE_MPLS_UC:
+	case ETHERTYPE_MPLS_MC:
+		for (;;) {      /* bounded: each entry consumes 4 captured bytes */
+			if (!has(cap, *off, MPLS_LABEL_LEN))
+				return PKT_BAD_TRUNC_L2;
+			bool bottom = d[*off + MPLS_OFF_BOS] & MPLS_BOS;
+			*off += MPLS_LABEL_LEN;
+			if (bottom)
+				break;
+		}
+		*by_nibble = true;
+		return PKT_OK;
+	default:
+		return PKT_OK;
+	}
+}
+
 enum pkt_bad decode_packet_cursor(const struct pkt *p, struct pkt_info *out,
 				  struct decode_cursor *cur)
 {
@@ -568,7 +618,8 @@ enum pkt_bad decode_packet_cursor(const struct pkt *p, struct pkt_info *out,
 	const uint8_t *d = p->data;
 	size_t cap = p->caplen;
 	size_t off;
-	uint16_t type;
+	uint16_t type = 0;
+	bool by_nibble = false;     /* raw IP: the version is the first nibble */
 
 	switch (p->link) {
 	case PKT_LINK_ETHERNET:
@@ -594,7 +645,7 @@ enum pkt_bad decode_packet_cursor(const struct pkt *p, struct pkt_info *out,
 		break;
 	case PKT_LINK_RAW:
 	case DECODE_LINK_RAW_BSD:
-		type = ETHERTYPE_RAW;
+		by_nibble = true;
 		off = 0;
 		break;
 	case PKT_LINK_IPV4:
@@ -608,10 +659,15 @@ enum pkt_bad decode_packet_cursor(const struct pkt *p, struct pkt_info *out,
 	default:
 		return finish(out, PKT_BAD_LINK);
 	}
-	if (type != ETHERTYPE_RAW && !vlan_skip(d, cap, &off, &type, out))
-		return finish(out, PKT_BAD_TRUNC_L2);
+	if (!by_nibble) {
+		if (!vlan_skip(d, cap, &off, &type, out))
+			return finish(out, PKT_BAD_TRUNC_L2);
+		enum pkt_bad r = l2_shim(d, cap, &off, &type, &by_nibble);
+		if (r != PKT_OK)
+			return finish(out, r);
+	}
 
-	if (type == ETHERTYPE_RAW) {
+	if (by_nibble) {
 		if (!has(cap, off, 1))
 			return finish(out, PKT_BAD_TRUNC_L3);
 		switch (d[off] >> IP_VERSION_SHIFT) {

@@ -1,7 +1,8 @@
 /*
  * decode.h — packet decode: link header (Ethernet II, 802.1Q/802.1ad/QinQ,
- * Linux cooked v1/v2, raw IP), IPv4 / IPv6 with extension headers, UDP, TCP,
- * ICMP, and the DNS header plus first question over UDP or TCP port 53.
+ * Linux cooked v1/v2, raw IP), PPPoE sessions and MPLS label stacks, IPv4 /
+ * IPv6 with extension headers, UDP, TCP, ICMP, and the DNS header plus first
+ * question over UDP or TCP port 53.
  *
  * Contract (what the PME, the flow table and the DNS pairing may rely on):
  *
@@ -17,6 +18,10 @@
  *    addresses; Linux cooked captures carry one and leave has_mac false.
  *  - n_vlan counts every 802.1Q / 802.1ad / 0x9100 tag (saturating at 255);
  *    vlan[] keeps the 12-bit ids of the first two, outermost first.
+ *  - After the tags, a PPPoE session header (PPP protocol IPv4 or IPv6; any
+ *    other is PKT_BAD_ETHERTYPE) or an MPLS label stack (skipped to the
+ *    bottom of stack; the payload is IP by its first nibble, anything else
+ *    is PKT_BAD_IP_VERSION) may precede IP.
  *  - IPv4 addresses are in addr[x][0..4) with the remaining 12 bytes zero.
  *  - proto is the transport protocol after any IPv6 extension headers (or
  *    the header where the chain stopped: 59 no-next-header, ESP 50, or an

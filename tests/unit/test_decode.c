@@ -406,6 +406,80 @@ static void non_ip_ethertypes(void **state)
 	assert_int_equal(i.vlan[0], 11);
 }
 
+static void pppoe_and_mpls(void **state)
+{
+	(void)state;
+	const uint8_t *ip4 = v4_dns + V4_IP_OFF, *ip6 = v6_dns + V6_IP_OFF;
+	size_t n4 = sizeof v4_dns - V4_IP_OFF, n6 = sizeof v6_dns - V6_IP_OFF;
+	struct pkt_info i;
+	uint8_t f[200];
+
+	/* QinQ (0x8100 VID 421, 0x8100 VID 785), then a PPPoE session:
+	 * ver/type 0x11, code 0, session 0x1234, length 59, PPP IPv4 */
+	static const uint8_t pppoe[] = {
+		0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb,
+		0x81, 0x00, 0x01, 0xa5, 0x81, 0x00, 0x03, 0x11,
+		0x88, 0x64,
+		0x11, 0x00, 0x12, 0x34, 0x00, 0x3b,
+		0x00, 0x21,
+	};
+	memcpy(f, pppoe, sizeof pppoe);
+	memcpy(f + sizeof pppoe, ip4, n4);
+	size_t n = sizeof pppoe + n4;
+	assert_int_equal(run_all(PKT_LINK_ETHERNET, f, n, &i), PKT_OK);
+	assert_true(i.has_mac);
+	assert_int_equal(i.n_vlan, 2);
+	assert_int_equal(i.vlan[0], 421);
+	assert_int_equal(i.vlan[1], 785);
+	expect_v4_dns_upper(&i);
+	/* PPP IPv6 */
+	f[sizeof pppoe - 1] = 0x57;
+	memcpy(f + sizeof pppoe, ip6, n6);
+	assert_int_equal(run_all(PKT_LINK_ETHERNET, f, sizeof pppoe + n6, &i), PKT_OK);
+	expect_v6_dns_upper(&i);
+	/* the PPP protocol cut: link-layer truncation */
+	assert_int_equal(run(PKT_LINK_ETHERNET, f, sizeof pppoe - 1, n, &i), PKT_BAD_TRUNC_L2);
+	/* LCP (0xc021) and a discovery-stage code: not IP */
+	f[sizeof pppoe - 2] = 0xc0; f[sizeof pppoe - 1] = 0x21;
+	assert_int_equal(run_all(PKT_LINK_ETHERNET, f, n, &i), PKT_BAD_ETHERTYPE);
+	assert_int_equal(i.n_vlan, 2);
+	f[sizeof pppoe - 2] = 0x00; f[sizeof pppoe - 1] = 0x21;
+	f[23] = 0x09;                                 /* PADI */
+	assert_int_equal(run_all(PKT_LINK_ETHERNET, f, n, &i), PKT_BAD_ETHERTYPE);
+
+	/* MPLS: two labels (16, then 17 with bottom of stack), then IPv4 */
+	static const uint8_t mpls[] = {
+		0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb,
+		0x88, 0x47,
+		0x00, 0x01, 0x00, 0x40,                   /* label 16, S=0, TTL 64 */
+		0x00, 0x01, 0x11, 0x40,                   /* label 17, S=1, TTL 64 */
+	};
+	memcpy(f, mpls, sizeof mpls);
+	memcpy(f + sizeof mpls, ip4, n4);
+	n = sizeof mpls + n4;
+	assert_int_equal(run_all(PKT_LINK_ETHERNET, f, n, &i), PKT_OK);
+	assert_int_equal(i.n_vlan, 0);
+	expect_v4_dns_upper(&i);
+	/* the stack cut before its bottom */
+	assert_int_equal(run(PKT_LINK_ETHERNET, f, 21, n, &i), PKT_BAD_TRUNC_L2);
+	assert_int_equal(run(PKT_LINK_ETHERNET, f, 22, n, &i), PKT_BAD_TRUNC_L3);
+	/* one label, IPv6 */
+	memcpy(f, mpls, 14);
+	memcpy(f + 14, mpls + 18, 4);
+	memcpy(f + 18, ip6, n6);
+	assert_int_equal(run_all(PKT_LINK_ETHERNET, f, 18 + n6, &i), PKT_OK);
+	expect_v6_dns_upper(&i);
+	/* a pseudowire control word (first nibble 0) is not IP */
+	f[18] = 0x00;
+	assert_int_equal(run_all(PKT_LINK_ETHERNET, f, 18 + n6, &i), PKT_BAD_IP_VERSION);
+
+	/* an 802.3 frame of length 0 is not raw IP, whatever follows */
+	memcpy(f, v4_dns, sizeof v4_dns);
+	f[12] = 0x00; f[13] = 0x00;
+	assert_int_equal(run_all(PKT_LINK_ETHERNET, f, sizeof v4_dns, &i), PKT_BAD_ETHERTYPE);
+	assert_int_equal(i.ip_version, 0);
+}
+
 /* ---- network layer -------------------------------------------------------- */
 
 static void ipv6_hop_by_hop_udp_dns(void **state)
@@ -1414,6 +1488,7 @@ int main(void)
 		cmocka_unit_test(linux_sll2),
 		cmocka_unit_test(raw_links),
 		cmocka_unit_test(non_ip_ethertypes),
+		cmocka_unit_test(pppoe_and_mpls),
 		cmocka_unit_test(ipv6_hop_by_hop_udp_dns),
 		cmocka_unit_test(ipv6_fragments),
 		cmocka_unit_test(ipv4_fragments),
