@@ -1,6 +1,7 @@
 /* engine.c — one worker's pipeline (see engine.h). */
 #include "engine.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "attr.h"
@@ -15,7 +16,7 @@
 
 /* RFC 2724 transform code ntm uses for its dynamic (type 5/6) turnaround
  * distribution (doc/srl.md). */
-#define ENGINE_DIST_DYNAMIC 3u
+#define ENGINE_DIST_DYNAMIC STATDIST_DYNAMIC
 
 void engine_config_default(struct engine_config *c)
 {
@@ -23,6 +24,7 @@ void engine_config_default(struct engine_config *c)
 	c->max_flows = ENGINE_DEFAULT_MAX_FLOWS;
 	c->max_pending = ENGINE_DEFAULT_MAX_PENDING;
 	c->dist_slots = ENGINE_DEFAULT_DIST_SLOTS;
+	c->static_dists = ENGINE_DEFAULT_STATIC_DISTS;
 	c->dns_timeout_ns = DNSPAIR_DEFAULT_TIMEOUT_NS;
 	c->inactivity_ns = (uint64_t)ENGINE_DEFAULT_INACTIVITY_S * 1000000000ull;
 	c->flood_mark = ENGINE_DEFAULT_FLOOD_MARK;
@@ -47,6 +49,60 @@ int engine_init(struct engine *e, const struct engine_config *c, struct diag *d)
 	return 0;
 }
 
+/* A recovered record's static distributions go back to the pool. */
+static void engine_on_recover(struct flow *f, uint32_t index, void *arg)
+{
+	(void)f;
+	struct engine *e = arg;
+	statdist_release(e->sdist, index);
+}
+
+/* The static distributions rs asks for (*out NULL when none), creating the
+ * pool on first need.  0, or -1 with errors in d. */
+static int engine_load_static(struct engine *e, const struct ruleset *rs,
+			      struct statdist_rules **out, struct diag *d)
+{
+	*out = NULL;
+	if (!rs)
+		return 0;
+	struct statdist_rules *r = malloc(sizeof *r);
+	if (!r) {
+		diag_error(d, 0, 0, "out of memory");
+		return -1;
+	}
+	if (statdist_rules_init(r, rs, d)) {
+		free(r);
+		return -1;
+	}
+	if (!r->present) {
+		free(r);
+		return 0;
+	}
+	if (!e->sdist) {
+		e->sdist = statdist_pool_create(flow_table_capacity(e->flows),
+						e->cfg.static_dists);
+		if (!e->sdist) {
+			diag_error(d, 0, 0, "cannot allocate %zu static distributions",
+				   e->cfg.static_dists);
+			free(r);
+			return -1;
+		}
+		flow_table_on_recover(e->flows, engine_on_recover, e);
+	}
+	*out = r;
+	return 0;
+}
+
+static void engine_task_free(struct engine_task *t)
+{
+	dnspair_free(t->pair);
+	pme_free(t->current);
+	pme_free(t->standby);
+	free(t->current_sd);
+	free(t->standby_sd);
+	memset(t, 0, sizeof *t);
+}
+
 int engine_add_task(struct engine *e, const struct ruleset *current,
 		    const struct ruleset *standby, unsigned high_water,
 		    struct diag *d)
@@ -60,16 +116,17 @@ int engine_add_task(struct engine *e, const struct ruleset *current,
 	t->current = pme_load(current, d);
 	if (!t->current)
 		return -1;
-	if (standby && !(t->standby = pme_load(standby, d))) {
-		pme_free(t->current);
+	if ((standby && !(t->standby = pme_load(standby, d))) ||
+	    engine_load_static(e, current, &t->current_sd, d) ||
+	    engine_load_static(e, standby, &t->standby_sd, d)) {
+		engine_task_free(t);
 		return -1;
 	}
 	t->pair = dnspair_create(e->flows, e->cfg.max_pending, e->cfg.dns_timeout_ns);
 	if (!t->pair) {
 		diag_error(d, 0, 0, "cannot create a DNS pending table of %zu entries",
 			   e->cfg.max_pending);
-		pme_free(t->standby);
-		pme_free(t->current);
+		engine_task_free(t);
 		return -1;
 	}
 	t->current_rs = current;
@@ -81,12 +138,10 @@ int engine_add_task(struct engine *e, const struct ruleset *current,
 
 void engine_free(struct engine *e)
 {
-	for (size_t i = 0; i < e->n_tasks; i++) {
-		dnspair_free(e->task[i].pair);
-		pme_free(e->task[i].current);
-		pme_free(e->task[i].standby);
-	}
+	for (size_t i = 0; i < e->n_tasks; i++)
+		engine_task_free(&e->task[i]);
 	flow_table_free(e->flows);
+	statdist_pool_free(e->sdist);
 	memset(e, 0, sizeof *e);
 }
 
@@ -118,16 +173,25 @@ static void engine_check_pressure(struct engine *e)
 	}
 }
 
-/* The ruleset asked for distributions: give the flow its RTT distribution
- * (ntm's dynamic turnaround kind; RFC 2724 static kinds are not kept yet). */
-static void engine_want_dists(struct engine *e, struct flow *f, const struct pme_match *m)
+/* The ruleset asked for distributions: ntm's dynamic turnaround kind goes
+ * to the flow table's pool, the RFC 2724 static kinds (parameters decoded
+ * at load in `sd`) to the static pool. */
+static void engine_want_dists(struct engine *e, struct flow *f, const struct pme_match *m,
+			      const struct statdist_rules *sd)
 {
+	uint32_t want = 0;
 	for (unsigned i = 0; i < m->n_dist; i++) {
 		const struct pme_dist *pd = &m->dist[i];
-		if (pd->attr != ATTR_TO_TURNAROUND_TIME || pd->mask[0] != ENGINE_DIST_DYNAMIC)
-			continue;
-		if (!flow_dist_peek(e->flows, f) && !flow_dist(e->flows, f))
-			e->st.dist_refused++;
+		if (pd->attr == ATTR_TO_TURNAROUND_TIME && pd->mask[0] == ENGINE_DIST_DYNAMIC) {
+			if (!flow_dist_peek(e->flows, f) && !flow_dist(e->flows, f))
+				e->st.dist_refused++;
+		} else if (statdist_is_attr(pd->attr)) {
+			want |= statdist_bit(pd->attr);
+		}
+	}
+	if (want && sd) {
+		uint32_t refused = statdist_request(e->sdist, flow_index(e->flows, f), sd, want);
+		e->st.static_refused += (unsigned)__builtin_popcount(refused);
 	}
 }
 
@@ -142,6 +206,8 @@ static void engine_dns(struct engine *e, struct engine_task *t,
 		struct dist *d = flow_dist(e->flows, s.flow);
 		dist_add(d, s.rtt_us, s.ts_ns);
 	}
+	if (e->sdist)
+		statdist_dns_rtt(e->sdist, flow_index(e->flows, s.flow), s.rtt_us);
 	if (e->on_sample)
 		e->on_sample(e->sample_arg, e->flows, s.flow, s.ts_ns, s.rtt_us);
 }
@@ -200,7 +266,11 @@ void engine_packet(struct engine *e, const struct pkt *p)
 		}
 		e->st.counted++;
 		if (m.n_dist)
-			engine_want_dists(e, f, &m);
+			engine_want_dists(e, f, &m,
+					  t->running_standby ? t->standby_sd : t->current_sd);
+		if (e->sdist)
+			statdist_packet(e->sdist, flow_index(e->flows, f), f, counted_rev,
+					pi.wirelen, pi.ts_ns, pi.dns_present);
 		counted[i] = f;
 	}
 	if (!pi.dns_present)
@@ -231,6 +301,32 @@ void engine_finish(struct engine *e)
 {
 	for (size_t i = 0; i < e->n_tasks; i++)
 		dnspair_expire(e->task[i].pair, UINT64_MAX, SIZE_MAX);
+}
+
+uint32_t engine_static_have(const struct engine *e, const struct flow *f)
+{
+	return e->sdist ? statdist_have(e->sdist, flow_index(e->flows, f)) : 0;
+}
+
+const struct dist_static *engine_static_dist(const struct engine *e,
+					     const struct flow *f, unsigned attr)
+{
+	return e->sdist ? statdist_get(e->sdist, flow_index(e->flows, f), attr) : NULL;
+}
+
+const struct dist_static_spec *engine_static_spec(const struct engine *e,
+						  const struct flow *f,
+						  unsigned attr)
+{
+	if (!engine_static_dist(e, f, attr))
+		return NULL;
+	const struct statdist_rules *r = statdist_rules_of(e->sdist, flow_index(e->flows, f));
+	return &r->spec[statdist_slot(attr)];
+}
+
+void engine_static_stats(const struct engine *e, struct statdist_stats *out)
+{
+	statdist_stats(e->sdist, out);
 }
 
 const struct engine_task *engine_task_of_set(const struct engine *e, unsigned set)

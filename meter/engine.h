@@ -30,6 +30,7 @@
 #include "packet.h"
 #include "pme.h"
 #include "rule.h"
+#include "statdist.h"
 
 #define ENGINE_TASKS_MAX 8
 
@@ -37,6 +38,8 @@ struct engine_config {
 	size_t max_flows;            /* flow-table capacity */
 	size_t max_pending;          /* DNS pending entries per task */
 	size_t dist_slots;           /* flows that may hold an RTT distribution */
+	size_t static_dists;         /* RFC 2724 static distributions (one per
+	                                flow and attribute), --max-dists */
 	uint64_t dns_timeout_ns;
 	uint64_t inactivity_ns;      /* RFC 2720 flowInactivityTimeout */
 	unsigned flood_mark;         /* percent; 0 or 100 disables */
@@ -45,6 +48,8 @@ struct engine_config {
 #define ENGINE_DEFAULT_MAX_FLOWS    65536u
 #define ENGINE_DEFAULT_MAX_PENDING  65536u
 #define ENGINE_DEFAULT_DIST_SLOTS   4096u
+#define ENGINE_DEFAULT_STATIC_DISTS 8192u     /* ~2 KB each, allocated only
+                                                 when a ruleset asks */
 #define ENGINE_DEFAULT_INACTIVITY_S 600u      /* RFC 2720 DEFVAL */
 #define ENGINE_DEFAULT_FLOOD_MARK   95u       /* RFC 2720 DEFVAL */
 
@@ -58,6 +63,8 @@ struct engine_task {
 	struct pme_program *standby;     /* NULL = none */
 	const struct ruleset *current_rs;
 	const struct ruleset *standby_rs;
+	/* the RFC 2724 static distributions each set asks for; NULL = none */
+	struct statdist_rules *current_sd, *standby_sd;
 	unsigned high_water;             /* percent; 0 or 100 disables */
 	bool running_standby;
 	struct dnspair *pair;
@@ -74,6 +81,8 @@ struct engine_stats {
 	uint64_t table_full;             /* new flows refused: no record */
 	uint64_t rtt_samples;
 	uint64_t dist_refused;           /* no distribution slot left */
+	uint64_t static_refused;         /* (flow, attribute) static
+	                                    distributions refused: pool empty */
 	uint64_t flood_entries;          /* times flood mode was entered */
 	uint64_t last_ns;                /* latest packet time seen */
 };
@@ -81,6 +90,7 @@ struct engine_stats {
 struct engine {
 	struct engine_config cfg;
 	struct flow_table *flows;
+	struct statdist_pool *sdist;     /* NULL until a ruleset asks */
 	size_t n_tasks;
 	struct engine_task task[ENGINE_TASKS_MAX];
 	bool flood_mode;
@@ -96,8 +106,11 @@ void engine_config_default(struct engine_config *c);
 /* Set up the flow table; 0, or -1 with a message in d. */
 int engine_init(struct engine *e, const struct engine_config *c, struct diag *d);
 /* Add a task running `current` (and `standby` above high_water %).  The
- * rulesets must outlive the engine.  0, or -1 with the PME's load errors in
- * d. */
+ * rulesets must outlive the engine.  The RFC 2724 distributions the
+ * rulesets request are decoded here (statdist_rules_init); the first
+ * ruleset that asks for a static one creates the static pool
+ * (cfg.static_dists entries).  0, or -1 with the PME's or the
+ * distributions' load errors in d. */
 int engine_add_task(struct engine *e, const struct ruleset *current,
 		    const struct ruleset *standby, unsigned high_water,
 		    struct diag *d);
@@ -112,6 +125,17 @@ void engine_collect_point(struct engine *e, uint64_t now_ns, uint64_t collected_
 
 /* End of input: every pending request still unanswered becomes lost. */
 void engine_finish(struct engine *e);
+
+/* Flow f's RFC 2724 static distributions (statdist.h); 0 / NULL when it
+ * has none. */
+uint32_t engine_static_have(const struct engine *e, const struct flow *f);
+const struct dist_static *engine_static_dist(const struct engine *e,
+					     const struct flow *f, unsigned attr);
+const struct dist_static_spec *engine_static_spec(const struct engine *e,
+						  const struct flow *f,
+						  unsigned attr);
+/* Pool statistics (all zero when no ruleset asked). */
+void engine_static_stats(const struct engine *e, struct statdist_stats *out);
 
 /* The task whose rulesets include number `set`, or NULL. */
 const struct engine_task *engine_task_of_set(const struct engine *e, unsigned set);
