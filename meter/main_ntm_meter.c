@@ -29,6 +29,8 @@ static void usage(FILE *out)
 "  --interval SEC      collection interval (default %u)\n"
 "  --samples FILE      every RTT sample as CSV: time_ns,flow,rtt_us\n"
 "  --max-flows N       flow-table capacity (default %u)\n"
+"  --max-dists N       RFC 2724 static distributions kept, one per flow and\n"
+"                      attribute (default %u; ~2 KB each, only when asked)\n"
 "  --max-pending N     DNS requests awaiting a response, per ruleset (default %u)\n"
 "  --dns-timeout SEC   unanswered request counted lost after (default 5)\n"
 "  --inactivity SEC    flow idle after (default %u)\n"
@@ -41,7 +43,7 @@ static void usage(FILE *out)
 "  -V, --version       print the version\n"
 "  -h, --help          this text\n",
 		OFFLINE_DEFAULT_INTERVAL, ENGINE_DEFAULT_MAX_FLOWS,
-		ENGINE_DEFAULT_MAX_PENDING, ENGINE_DEFAULT_INACTIVITY_S,
+		ENGINE_DEFAULT_STATIC_DISTS, ENGINE_DEFAULT_MAX_PENDING, ENGINE_DEFAULT_INACTIVITY_S,
 		ENGINE_DEFAULT_FLOOD_MARK);
 }
 
@@ -79,7 +81,7 @@ static char *join_args(int argc, char **argv)
 enum {
 	OPT_READ = 256, OPT_INTERVAL, OPT_SAMPLES, OPT_MAX_FLOWS, OPT_MAX_PENDING,
 	OPT_DNS_TIMEOUT, OPT_INACTIVITY, OPT_FLOOD_MARK, OPT_STANDBY,
-	OPT_HIGH_WATER, OPT_METER, OPT_STATS
+	OPT_HIGH_WATER, OPT_METER, OPT_STATS, OPT_MAX_DISTS
 };
 
 int main(int argc, char **argv)
@@ -92,6 +94,7 @@ int main(int argc, char **argv)
 		{ "samples",     required_argument, NULL, OPT_SAMPLES },
 		{ "max-flows",   required_argument, NULL, OPT_MAX_FLOWS },
 		{ "max-pending", required_argument, NULL, OPT_MAX_PENDING },
+		{ "max-dists",   required_argument, NULL, OPT_MAX_DISTS },
 		{ "dns-timeout", required_argument, NULL, OPT_DNS_TIMEOUT },
 		{ "inactivity",  required_argument, NULL, OPT_INACTIVITY },
 		{ "flood-mark",  required_argument, NULL, OPT_FLOOD_MARK },
@@ -124,6 +127,7 @@ int main(int argc, char **argv)
 		case OPT_INTERVAL:  o.interval_s = (unsigned)number("--interval", optarg, 1, 86400); break;
 		case OPT_SAMPLES:   o.samples = optarg; break;
 		case OPT_MAX_FLOWS: o.cfg.max_flows = number("--max-flows", optarg, 1, 1u << 30); break;
+		case OPT_MAX_DISTS: o.cfg.static_dists = number("--max-dists", optarg, 0, 1u << 24); break;
 		case OPT_MAX_PENDING: o.cfg.max_pending = number("--max-pending", optarg, 1, 1u << 30); break;
 		case OPT_DNS_TIMEOUT:
 			o.cfg.dns_timeout_ns = number("--dns-timeout", optarg, 1, 3600) * 1000000000ull;

@@ -27,6 +27,9 @@ struct flow_side {
 	uint64_t first_ns;          /* tells a reused index apart */
 	uint64_t written_lost;      /* DNS lost count last written */
 	struct dist *prev;          /* distribution at the last reading */
+	struct dist_static *sprev;  /* static ones at the last reading,
+	                               [statdist_slot(attr)], NULL until needed */
+	uint16_t sprev_have;        /* statdist_bit()s valid in sprev */
 };
 
 struct offline {
@@ -133,6 +136,7 @@ static struct flow_side *side_of(struct offline *s, const struct flow *f, uint32
 		fs->written_lost = 0;
 		free(fs->prev);
 		fs->prev = NULL;
+		fs->sprev_have = 0;   /* sprev's storage is kept for reuse */
 	}
 	return fs;
 }
@@ -173,6 +177,31 @@ static int interval_dist(struct offline *s, struct flow *f, struct flow_side *fs
 	return 0;
 }
 
+/* The interval of RFC 2724 static distribution `attr` of flow f (none:
+ * "-"), and remember this reading. */
+static int interval_static(struct offline *s, struct flow *f, struct flow_side *fs,
+			   unsigned attr, struct dif_value *v)
+{
+	const struct dist_static *live = engine_static_dist(&s->e, f, attr);
+	if (!live)
+		return 0;
+	const struct dist_static_spec *spec = engine_static_spec(&s->e, f, attr);
+	struct dist_result *r = next_dres(s);
+	if (!r)
+		return -1;
+	if (!fs->sprev && !(fs->sprev = calloc(STATDIST_N, sizeof *fs->sprev)))
+		return -1;
+	unsigned k = statdist_slot(attr);
+	const struct dist_static *prev = fs->sprev_have & statdist_bit(attr) ? &fs->sprev[k] : NULL;
+	if (dist_static_interval(spec, prev, live, r) != 0)
+		return -1;
+	fs->sprev[k] = *live;
+	fs->sprev_have |= (uint16_t)statdist_bit(attr);
+	v->kind = DIF_V_DIST;
+	v->dist = &r->d;
+	return 0;
+}
+
 /* Fill value v for attribute `attr` of flow f. */
 static int flow_value(struct offline *s, struct flow *f, uint32_t index,
 		      struct flow_side *fs, unsigned attr, struct dif_value *v)
@@ -205,11 +234,21 @@ static int flow_value(struct offline *s, struct flow *f, uint32_t index,
 	case ATTR_RTT_SAMPLES:      value_uint(v, attr, f->dns.rtt_samples, 8); break;
 	case ATTR_DISTRIBUTIONS:
 		/* RFC 2724 §4: bit 0 is attribute 66 */
-		value_uint(v, attr, flow_dist_peek(s->e.flows, f)
-			   ? 1u << (ATTR_TO_TURNAROUND_TIME - ATTR_TO_PACKET_SIZE) : 0, 4);
+		value_uint(v, attr, (flow_dist_peek(s->e.flows, f)
+				     ? statdist_bit(ATTR_TO_TURNAROUND_TIME) : 0) |
+			   engine_static_have(&s->e, f), 4);
 		break;
 	case ATTR_TO_TURNAROUND_TIME:
-		return interval_dist(s, f, fs, k->ruleset, v);
+		/* a ruleset asks for the dynamic kind or a static one, not both */
+		if (flow_dist_peek(s->e.flows, f))
+			return interval_dist(s, f, fs, k->ruleset, v);
+		return interval_static(s, f, fs, attr, v);
+	case ATTR_TO_PACKET_SIZE:       case ATTR_FROM_PACKET_SIZE:
+	case ATTR_TO_INTERARRIVAL_TIME: case ATTR_FROM_INTERARRIVAL_TIME:
+	case ATTR_FROM_TURNAROUND_TIME:
+	case ATTR_TO_BIT_RATE:          case ATTR_FROM_BIT_RATE:
+	case ATTR_TO_PDU_RATE:          case ATTR_FROM_PDU_RATE:
+		return interval_static(s, f, fs, attr, v);
 	case ATTR_SOURCE_ADJACENT_MASK: case ATTR_SOURCE_PEER_MASK:
 	case ATTR_SOURCE_TRANS_MASK:    case ATTR_DEST_ADJACENT_MASK:
 	case ATTR_DEST_PEER_MASK:       case ATTR_DEST_TRANS_MASK:
@@ -493,6 +532,12 @@ static void print_stats(const struct offline *s, FILE *out)
 		" flood_entries %" PRIu64 "\n",
 		fst.active, fst.peak, fst.created, fst.recovered, fst.capacity,
 		st->table_full, st->flood_refused, st->flood_entries);
+	struct statdist_stats sds;
+	engine_static_stats(&s->e, &sds);
+	fprintf(out, "dists dynamic %zu of %zu refused %" PRIu64
+		" static %zu of %zu refused %" PRIu64 "\n",
+		fst.dist_used, fst.dist_slots, st->dist_refused,
+		sds.used, sds.slots, st->static_refused);
 	for (size_t i = 0; i < s->e.n_tasks; i++) {
 		const struct engine_task *t = &s->e.task[i];
 		struct dnspair_stats ds;
@@ -515,8 +560,10 @@ static void offline_free(struct offline *s)
 	engine_free(&s->e);
 	for (size_t i = 0; i < s->n_rs; i++)
 		ruleset_free(&s->rs[i]);
-	for (size_t i = 0; i < s->n_side; i++)
+	for (size_t i = 0; i < s->n_side; i++) {
 		free(s->side[i].prev);
+		free(s->side[i].sprev);
+	}
 	free(s->side);
 	for (size_t i = 0; i < s->cap_dres; i++)
 		free(s->dres[i]);
