@@ -869,7 +869,7 @@ enum pme_result pme_match(const struct pme_program *prog,
 
 	for (;;) {
 		if (budget-- == 0)
-			return fail(out, RUN_ERR(PME_ERR_STEPS), i + 1);
+			return fail(out, RUN_ERR(PME_ERR_STEPS), i < n ? i + 1 : 0);
 		/* insn[n] is a sentinel: running off the end */
 		const struct insn *in = &insn[i];
 		const struct attr_ref *a = &in->a;
