@@ -1,0 +1,330 @@
+/* test_engine — the engine's RFC 2724 static distributions (66–75) end to
+ * end: literal packets through decode, the PME (SRL rulesets), the flow
+ * table and the DNS pairing, into buckets with the rules' parameters. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "attr.h"
+#include "dist.h"
+#include "engine.h"
+#include "srl.h"
+#include "statdist.h"
+
+#define US  1000ull
+#define MS  1000000ull
+#define SEC 1000000000ull
+#define T0  (1700000000ull * SEC)
+
+/* Client 192.0.2.10:40000 <-> server 198.51.100.1:9 (discard), UDP, raw
+ * IPv4; lengths are patched by mkpkt. */
+static const uint8_t hdr_to[28] = {
+	0x45, 0x00, 0x00, 0x00, 0x00, 0x01, 0x40, 0x00, 64, 17, 0x00, 0x00,
+	192, 0, 2, 10,   198, 51, 100, 1,
+	0x9c, 0x40, 0x00, 0x09, 0x00, 0x00, 0x00, 0x00,
+};
+static const uint8_t hdr_from[28] = {
+	0x45, 0x00, 0x00, 0x00, 0x00, 0x02, 0x40, 0x00, 64, 17, 0x00, 0x00,
+	198, 51, 100, 1,   192, 0, 2, 10,
+	0x00, 0x09, 0x9c, 0x40, 0x00, 0x00, 0x00, 0x00,
+};
+
+/* A DNS query for "a." IN A (ID 0x1234) to port 53, and its response
+ * (no answers): 20 + 8 + 12 + 3 + 4 = 47 octets each. */
+static const uint8_t dns_query[47] = {
+	0x45, 0x00, 0x00, 47, 0x00, 0x03, 0x40, 0x00, 64, 17, 0x00, 0x00,
+	192, 0, 2, 10,   198, 51, 100, 1,
+	0x9c, 0x40, 0x00, 53, 0x00, 27, 0x00, 0x00,
+	0x12, 0x34, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x01, 'a', 0x00, 0x00, 0x01, 0x00, 0x01,
+};
+static const uint8_t dns_response[47] = {
+	0x45, 0x00, 0x00, 47, 0x00, 0x04, 0x40, 0x00, 64, 17, 0x00, 0x00,
+	198, 51, 100, 1,   192, 0, 2, 10,
+	0x00, 53, 0x9c, 0x40, 0x00, 27, 0x00, 0x00,
+	0x12, 0x34, 0x81, 0x80, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x01, 'a', 0x00, 0x00, 0x01, 0x00, 0x01,
+};
+
+#define BUF_MAX 1600
+static uint8_t buf[BUF_MAX];
+
+static void feed_bytes(struct engine *e, const uint8_t *b, size_t len, uint64_t ts)
+{
+	struct pkt p = {
+		.ts_ns = ts, .caplen = (uint32_t)len, .wirelen = (uint32_t)len,
+		.data = b, .ifindex = 1, .link = PKT_LINK_RAW,
+	};
+	engine_packet(e, &p);
+}
+
+/* A UDP packet of `len` octets (IP total length) To or From the server. */
+static void feed(struct engine *e, bool from, uint16_t len, uint64_t ts)
+{
+	assert_true(len >= 28 && len <= BUF_MAX);
+	memset(buf, 0, len);
+	memcpy(buf, from ? hdr_from : hdr_to, 28);
+	buf[2] = (uint8_t)(len >> 8);
+	buf[3] = (uint8_t)len;
+	buf[24] = (uint8_t)((len - 20) >> 8);
+	buf[25] = (uint8_t)(len - 20);
+	feed_bytes(e, buf, len, ts);
+}
+
+static void feed_dns(struct engine *e, bool response, uint64_t ts)
+{
+	const uint8_t *b = response ? dns_response : dns_query;
+	feed_bytes(e, b, 47, ts);
+}
+
+/* The ruleset head: server port `port` is the destination, keyed by it. */
+#define HEAD(port) \
+	"SET 9;\n" \
+	"if SourceTransType == 17 && DestTransAddress == " port " {\n" \
+	"  save DestPeerAddress /32;\n"
+#define TAIL "  count;\n}\nnomatch;\n"
+
+struct fx {
+	struct engine e;
+	struct ruleset rs;
+	struct diag d;
+};
+
+/* Compile `src` and start an engine on it; returns engine_add_task's rc. */
+static int start(struct fx *x, const char *src, size_t static_dists)
+{
+	memset(x, 0, sizeof *x);
+	diag_init(&x->d, "test");
+	assert_int_equal(srl_compile("test", src, strlen(src), &x->rs, &x->d), 0);
+	struct engine_config c;
+	engine_config_default(&c);
+	c.max_flows = 64;
+	c.static_dists = static_dists;
+	assert_int_equal(engine_init(&x->e, &c, &x->d), 0);
+	return engine_add_task(&x->e, &x->rs, NULL, 0, &x->d);
+}
+
+static void stop(struct fx *x)
+{
+	engine_free(&x->e);
+	ruleset_free(&x->rs);
+	diag_free(&x->d);
+}
+
+static struct flow *only_flow(struct fx *x)
+{
+	struct flow *f = flow_next_active(x->e.flows, 0, 0);
+	assert_non_null(f);
+	assert_null(flow_next_active(x->e.flows, flow_index(x->e.flows, f), 0));
+	return f;
+}
+
+static const struct dist_static *get(struct fx *x, struct flow *f, unsigned attr)
+{
+	const struct dist_static *d = engine_static_dist(&x->e, f, attr);
+	assert_non_null(d);
+	return d;
+}
+
+/* RFC 2724's first example, value "60.0!0" (5 bytes): 60 linear buckets
+ * of 25 octets, bucket i holds (25 i, 25 (i + 1)], overflow above 1500. */
+static void packet_size(void **state)
+{
+	(void)state;
+	struct fx x;
+	assert_int_equal(start(&x, HEAD("9")
+		"  save ToPacketSize = 60.0!0 & 1.0.25!1500;\n"
+		"  save FromPacketSize = 60.0!0 & 1.0.25!1500;\n" TAIL, 16), 0);
+	feed(&x.e, false, 28, T0);
+	feed(&x.e, false, 60, T0 + 1 * MS);
+	feed(&x.e, false, 100, T0 + 2 * MS);
+	feed(&x.e, true, 1500, T0 + 3 * MS);
+	feed(&x.e, true, 1501, T0 + 4 * MS);
+	struct flow *f = only_flow(&x);
+	assert_int_equal(f->to_pdus, 3);
+	const struct dist_static *to = get(&x, f, ATTR_TO_PACKET_SIZE);
+	const struct dist_static *from = get(&x, f, ATTR_FROM_PACKET_SIZE);
+	assert_int_equal(to->n, 3);
+	assert_int_equal(to->counts[1], 1);    /* 28: (25, 50] */
+	assert_int_equal(to->counts[2], 1);    /* 60: (50, 75] */
+	assert_int_equal(to->counts[3], 1);    /* 100: (75, 100] */
+	assert_int_equal(from->n, 2);
+	assert_int_equal(from->counts[59], 1); /* 1500: the last bucket */
+	assert_int_equal(from->counts[60], 1); /* 1501: overflow */
+	const struct dist_static_spec *s = engine_static_spec(&x.e, f, ATTR_FROM_PACKET_SIZE);
+	assert_non_null(s);
+	assert_int_equal(s->buckets, 60);
+	assert_int_equal(s->lower, 25);
+	assert_int_equal(s->upper, 1500);
+	assert_int_equal(engine_static_have(&x.e, f), 0x3);   /* bits 0, 1 */
+	assert_null(engine_static_dist(&x.e, f, ATTR_TO_INTERARRIVAL_TIME));
+	stop(&x);
+}
+
+/* RFC 2724's second example: log, scale 10^3, 1 ms .. 1.8 s, 60 buckets;
+ * bound_i = 1000 · 1800^(i/59) µs: 1000, 1135.5, 1289.4, ... */
+static void interarrival(void **state)
+{
+	(void)state;
+	struct fx x;
+	assert_int_equal(start(&x, HEAD("9")
+		"  save ToInterarrivalTime = 60.0.0!0 & 2.3.1!1800;\n"
+		"  save FromInterarrivalTime = 60.0.0!0 & 2.3.1!1800;\n" TAIL, 16), 0);
+	uint64_t t = T0;
+	feed(&x.e, false, 40, t);                 /* first: no sample */
+	feed(&x.e, false, 40, t += 1000 * US);    /* 1000 µs: bucket 0 */
+	feed(&x.e, true, 40, t += 7 * MS);        /* From's first: none */
+	feed(&x.e, false, 40, t += 100 * US);     /* 7100 µs since the last To */
+	feed(&x.e, false, 40, t += 1100 * US);    /* bucket 1 */
+	feed(&x.e, false, 40, t += 1200 * US);    /* bucket 2 */
+	feed(&x.e, true, 40, t += 2 * SEC);       /* 2.0024 s after the last From */
+	struct flow *f = only_flow(&x);
+	const struct dist_static *to = get(&x, f, ATTR_TO_INTERARRIVAL_TIME);
+	const struct dist_static *from = get(&x, f, ATTR_FROM_INTERARRIVAL_TIME);
+	assert_int_equal(to->n, 4);
+	assert_int_equal(to->counts[0], 1);
+	assert_int_equal(to->counts[1], 1);
+	assert_int_equal(to->counts[2], 1);
+	/* 7100 µs: 1000 · 1800^(i/59) >= 7100 first at i = 16 (6954 at 15,
+	 * 7896 at 16) */
+	assert_int_equal(to->counts[16], 1);
+	assert_int_equal(from->n, 1);
+	assert_int_equal(from->counts[60], 1);   /* > 1.8 s: overflow */
+	stop(&x);
+}
+
+/* Non-DNS turnaround: a From packet after a To packet gives ToTurnaround
+ * the time since the latest To packet; a To after a From gives
+ * FromTurnaround.  Linear, scale 10^3, 1..10 (ms): bucket i <= (i+1) ms. */
+static void turnaround_packets(void **state)
+{
+	(void)state;
+	struct fx x;
+	assert_int_equal(start(&x, HEAD("9")
+		"  save ToTurnaroundTime = 10.0.0!0 & 1.3.1!10;\n"
+		"  save FromTurnaroundTime = 10.0.0!0 & 1.3.1!10;\n" TAIL, 16), 0);
+	uint64_t t = T0;
+	feed(&x.e, false, 40, t);
+	feed(&x.e, false, 40, t += 20 * MS);      /* To after To: nothing */
+	feed(&x.e, true, 40, t += 3 * MS);        /* To -> From 3 ms: bucket 2 */
+	feed(&x.e, true, 40, t += 50 * MS);       /* From after From: nothing */
+	feed(&x.e, false, 40, t += 1500 * US);    /* From -> To 1.5 ms: bucket 1 */
+	feed(&x.e, true, 40, t += 10 * MS);       /* 10 ms: bucket 9 */
+	feed(&x.e, false, 40, t += 10001 * US);   /* overflow */
+	struct flow *f = only_flow(&x);
+	const struct dist_static *to = get(&x, f, ATTR_TO_TURNAROUND_TIME);
+	const struct dist_static *from = get(&x, f, ATTR_FROM_TURNAROUND_TIME);
+	assert_int_equal(to->n, 2);
+	assert_int_equal(to->counts[2], 1);
+	assert_int_equal(to->counts[9], 1);
+	assert_int_equal(from->n, 2);
+	assert_int_equal(from->counts[1], 1);
+	assert_int_equal(from->counts[10], 1);
+	stop(&x);
+}
+
+/* DNS: ToTurnaroundTime (static) takes the pairing's RTT, and DNS packets
+ * add nothing by the packet rule. */
+static void turnaround_dns(void **state)
+{
+	(void)state;
+	struct fx x;
+	assert_int_equal(start(&x, HEAD("53")
+		"  save ToTurnaroundTime = 10.0.0!0 & 1.3.1!10;\n"
+		"  save FromTurnaroundTime = 10.0.0!0 & 1.3.1!10;\n" TAIL, 16), 0);
+	feed_dns(&x.e, false, T0);
+	feed_dns(&x.e, true, T0 + 2500 * US);
+	assert_int_equal(x.e.st.rtt_samples, 1);
+	struct flow *f = only_flow(&x);
+	assert_int_equal(f->to_pdus, 1);
+	assert_int_equal(f->from_pdus, 1);
+	const struct dist_static *to = get(&x, f, ATTR_TO_TURNAROUND_TIME);
+	assert_int_equal(to->n, 1);
+	assert_int_equal(to->counts[2], 1);      /* 2500 µs: (2, 3] ms */
+	assert_int_equal(get(&x, f, ATTR_FROM_TURNAROUND_TIME)->n, 0);
+	/* the dynamic distribution was not asked for */
+	assert_null(flow_dist_peek(x.e.flows, f));
+	stop(&x);
+}
+
+/* Rates with Parameter-1 = 1 s: the intervals run from the first packet;
+ * the first packet at or after an interval's end closes it, and every
+ * whole interval without a packet counts 0.  PDUs: linear 1..10 PDU/s;
+ * bits: linear, scale 10^3, 1..10 kbit/s. */
+static void rates(void **state)
+{
+	(void)state;
+	struct fx x;
+	assert_int_equal(start(&x, HEAD("9")
+		"  save ToPDURate = 10.1.0!0 & 1.0.1!10;\n"
+		"  save ToBitRate = 10.1.0!0 & 1.3.1!10;\n"
+		"  save FromPDURate = 10.1.0!0 & 1.0.1!10;\n" TAIL, 16), 0);
+	feed(&x.e, false, 100, T0);                /* [0, 1) opens */
+	feed(&x.e, false, 100, T0 + 200 * MS);
+	feed(&x.e, false, 100, T0 + 400 * MS);
+	feed(&x.e, true, 100, T0 + 600 * MS);      /* From: not in To rates */
+	struct flow *f = only_flow(&x);
+	assert_int_equal(get(&x, f, ATTR_TO_PDU_RATE)->n, 0);   /* still open */
+	feed(&x.e, false, 100, T0 + 1000 * MS);    /* closes [0,1): 3 PDU, 2400 bit */
+	feed(&x.e, false, 100, T0 + 1500 * MS);
+	feed(&x.e, false, 100, T0 + 3500 * MS);    /* [1,2): 2, 1600; [2,3): 0 */
+	const struct dist_static *pdu = get(&x, f, ATTR_TO_PDU_RATE);
+	const struct dist_static *bit = get(&x, f, ATTR_TO_BIT_RATE);
+	assert_int_equal(pdu->n, 3);
+	assert_int_equal(pdu->counts[2], 1);     /* 3 PDU/s */
+	assert_int_equal(pdu->counts[1], 1);     /* 2 PDU/s */
+	assert_int_equal(pdu->counts[0], 1);     /* 0 PDU/s */
+	assert_int_equal(bit->n, 3);
+	assert_int_equal(bit->counts[2], 1);     /* 2400 bit/s: (2000, 3000] */
+	assert_int_equal(bit->counts[1], 1);     /* 1600 bit/s */
+	assert_int_equal(bit->counts[0], 1);     /* 0 */
+	/* FromPDURate's intervals run from the flow's first packet too, and
+	 * any packet of the flow closes them: [0,1) held the From packet at
+	 * 0.6 s (1 PDU/s), [1,2) and [2,3) none */
+	const struct dist_static *fp = get(&x, f, ATTR_FROM_PDU_RATE);
+	assert_int_equal(fp->n, 3);
+	assert_int_equal(fp->counts[0], 3);      /* 1, 0, 0 PDU/s: all <= 1 */
+	feed(&x.e, true, 100, T0 + 3700 * MS);
+	feed(&x.e, true, 100, T0 + 3800 * MS);
+	assert_int_equal(fp->n, 3);              /* [3,4) still open */
+	feed(&x.e, false, 100, T0 + 4100 * MS);  /* closes it: 2 PDU/s */
+	assert_int_equal(fp->n, 4);
+	assert_int_equal(fp->counts[1], 1);
+	assert_int_equal(pdu->n, 4);             /* To: 1 PDU/s (the 3.5 s one) */
+	assert_int_equal(pdu->counts[0], 2);
+	stop(&x);
+}
+
+/* Parameter-1 = 2: a 2-second rate, octets × 8 / 2. */
+static void rate_interval_parameter(void **state)
+{
+	(void)state;
+	struct fx x;
+	assert_int_equal(start(&x, HEAD("9")
+		"  save ToBitRate = 10.2.0!0 & 1.3.1!10;\n" TAIL, 16), 0);
+	feed(&x.e, false, 500, T0);
+	feed(&x.e, false, 500, T0 + 1 * SEC);
+	feed(&x.e, false, 100, T0 + 2 * SEC);    /* 1000 octets in 2 s: 4000 bit/s */
+	struct flow *f = only_flow(&x);
+	const struct dist_static *bit = get(&x, f, ATTR_TO_BIT_RATE);
+	assert_int_equal(bit->n, 1);
+	assert_int_equal(bit->counts[3], 1);     /* (3000, 4000] */
+	stop(&x);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(packet_size),
+		cmocka_unit_test(interarrival),
+		cmocka_unit_test(turnaround_packets),
+		cmocka_unit_test(turnaround_dns),
+		cmocka_unit_test(rates),
+		cmocka_unit_test(rate_interval_parameter),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
