@@ -6,6 +6,7 @@ pkgs=(
 	build-essential pkg-config clang
 	libcmocka-dev libpcap-dev
 	tshark tcpdump
+	time softflowd pmacct
 	chromium
 )
 missing=()
