@@ -29,10 +29,10 @@
  *  - 72–75 To/FromBitRate, To/FromPDURate: Parameter-1 (value byte 2) is
  *    the rate interval P in seconds (1..255; 0 is a load error).  The
  *    intervals start at the packet that first requested the distribution
- *    and follow each other every P s.  The first packet of the flow (either
- *    direction) at or
- *    after an interval's end closes it: the interval's octets × 8 / P
- *    (bit/s) or PDUs / P (PDU/s), integer, rounded down, go into the
+ *    and follow each other every P s.  The first packet of the flow
+ *    (either direction) at or after an interval's end closes it: the
+ *    interval's octets × 8 / P (bit/s) or PDUs / P (PDU/s), integer,
+ *    rounded down, go into the
  *    distribution, and every further whole interval that passed without a
  *    packet counts a rate of 0 (RFC 2724 §2: every P s the meter computes
  *    the rate from a saved copy of the counter).  Intervals after the

@@ -316,6 +316,100 @@ static void rate_interval_parameter(void **state)
 	stop(&x);
 }
 
+/* A pool of 2 distributions, 3 asked: one refused, counted once per flow
+ * and attribute; recovering the flow returns its entries. */
+static void pool_bounds_and_recovery(void **state)
+{
+	(void)state;
+	struct fx x;
+	assert_int_equal(start(&x, HEAD("9")
+		"  save ToPacketSize = 60.0!0 & 1.0.25!1500;\n"
+		"  save FromPacketSize = 60.0!0 & 1.0.25!1500;\n"
+		"  save ToInterarrivalTime = 60.0.0!0 & 2.3.1!1800;\n" TAIL, 2), 0);
+	feed(&x.e, false, 40, T0);
+	feed(&x.e, false, 40, T0 + 1 * MS);
+	struct flow *f = only_flow(&x);
+	assert_int_equal(engine_static_have(&x.e, f), 0x3);
+	assert_null(engine_static_dist(&x.e, f, ATTR_TO_INTERARRIVAL_TIME));
+	assert_int_equal(x.e.st.static_refused, 1);
+	struct statdist_stats ss;
+	engine_static_stats(&x.e, &ss);
+	assert_int_equal(ss.slots, 2);
+	assert_int_equal(ss.used, 2);
+	assert_int_equal(ss.refused, 1);
+	/* idle and collected: recovered (RFC 2722 §4.5) */
+	uint64_t later = T0 + 2 * (uint64_t)ENGINE_DEFAULT_INACTIVITY_S * SEC;
+	engine_collect_point(&x.e, later, later);
+	engine_collect_point(&x.e, later, later);
+	assert_null(flow_next_active(x.e.flows, 0, 0));
+	engine_static_stats(&x.e, &ss);
+	assert_int_equal(ss.used, 0);
+	/* a new flow in the same record starts afresh */
+	feed(&x.e, false, 60, later + 1 * SEC);
+	f = only_flow(&x);
+	assert_int_equal(get(&x, f, ATTR_TO_PACKET_SIZE)->n, 1);
+	assert_int_equal(get(&x, f, ATTR_TO_PACKET_SIZE)->counts[2], 1);
+	assert_int_equal(x.e.st.static_refused, 2);
+	stop(&x);
+}
+
+/* Bad parameters are load errors naming the rule. */
+static void expect_load_error(const char *src, const char *needle)
+{
+	struct fx x;
+	assert_int_equal(start(&x, src, 16), -1);
+	bool found = false;
+	for (size_t i = 0; i < x.d.n; i++)
+		if (strstr(x.d.msgs[i].text, needle) && strstr(x.d.msgs[i].text, "rule "))
+			found = true;
+	if (!found)
+		for (size_t i = 0; i < x.d.n; i++)
+			print_error("got: %s\n", x.d.msgs[i].text);
+	assert_true(found);
+	stop(&x);
+}
+
+static void load_errors(void **state)
+{
+	(void)state;
+	expect_load_error(HEAD("9") "  save ToBitRate = 10.0.0!0 & 1.0.1!10;\n" TAIL,
+			  "rate interval");
+	expect_load_error(HEAD("9") "  save ToPacketSize = 60.0!0 & 1.10.25!1500;\n" TAIL,
+			  "scale factor");
+	expect_load_error(HEAD("9") "  save FromTurnaroundTime = 60.0.0!0 & 3.0.0!0;\n" TAIL,
+			  "transform 3");
+	expect_load_error("SET 9;\n"
+		"if SourceTransType == 17 && DestTransAddress == 9 {\n"
+		"  save ToPacketSize = 60.0!0 & 1.0.25!1500; count; }\n"
+		"else if SourceTransType == 17 {\n"
+		"  save ToPacketSize = 30.0!0 & 1.0.50!1500; count; }\n"
+		"nomatch;\n", "other parameters");
+}
+
+/* The dynamic ToTurnaroundTime and static ones side by side; Distributions
+ * bits come from both. */
+static void dynamic_and_static(void **state)
+{
+	(void)state;
+	struct fx x;
+	assert_int_equal(start(&x, HEAD("53")
+		"  save ToTurnaroundTime = 60.0.0!0 & 3.0.0!0;\n"
+		"  save FromPacketSize = 60.0!0 & 1.0.25!1500;\n" TAIL, 16), 0);
+	feed_dns(&x.e, false, T0);
+	feed_dns(&x.e, true, T0 + 2500 * US);
+	struct flow *f = only_flow(&x);
+	const struct dist *d = flow_dist_peek(x.e.flows, f);
+	assert_non_null(d);
+	assert_int_equal(d->count, 1);
+	assert_int_equal(d->ring_v[0], 2500);
+	assert_int_equal(engine_static_have(&x.e, f), 0x2);
+	assert_null(engine_static_dist(&x.e, f, ATTR_TO_TURNAROUND_TIME));
+	const struct dist_static *ps = get(&x, f, ATTR_FROM_PACKET_SIZE);
+	assert_int_equal(ps->n, 1);
+	assert_int_equal(ps->counts[1], 1);      /* 47 octets: (25, 50] */
+	stop(&x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -325,6 +419,9 @@ int main(void)
 		cmocka_unit_test(turnaround_dns),
 		cmocka_unit_test(rates),
 		cmocka_unit_test(rate_interval_parameter),
+		cmocka_unit_test(pool_bounds_and_recovery),
+		cmocka_unit_test(load_errors),
+		cmocka_unit_test(dynamic_and_static),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
