@@ -212,6 +212,16 @@ static void engine_dns(struct engine *e, struct engine_task *t,
 		e->on_sample(e->sample_arg, e->flows, s.flow, s.ts_ns, s.rtt_us);
 }
 
+/* DNS traffic for the turnaround rule (statdist.h): a DNS message, or
+ * any other UDP/TCP segment of port 53 (TCP handshakes and ACKs answer
+ * nothing; the pairing says what answers a request). */
+static bool engine_dns_traffic(const struct pkt_info *pi)
+{
+	return pi->dns_present ||
+	       (pi->has_ports && (pi->port[0] == DECODE_DNS_PORT ||
+				  pi->port[1] == DECODE_DNS_PORT));
+}
+
 void engine_packet(struct engine *e, const struct pkt *p)
 {
 	struct pkt_info pi;
@@ -270,7 +280,7 @@ void engine_packet(struct engine *e, const struct pkt *p)
 					  t->running_standby ? t->standby_sd : t->current_sd);
 		if (e->sdist)
 			statdist_packet(e->sdist, flow_index(e->flows, f), f, counted_rev,
-					pi.wirelen, pi.ts_ns, pi.dns_present);
+					pi.wirelen, pi.ts_ns, engine_dns_traffic(&pi));
 		counted[i] = f;
 	}
 	if (!pi.dns_present)

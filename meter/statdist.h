@@ -22,10 +22,12 @@
  *    A From packet whose predecessor in the flow was a To packet gives
  *    ToTurnaroundTime a sample: the time since that (latest) To packet;
  *    symmetrically a To packet after a From packet gives FromTurnaroundTime
- *    the time since the latest From packet.  DNS packets take no part in
- *    this rule: for DNS the answer is the one the pairing found, so every
- *    RTT sample of the pairing goes to ToTurnaroundTime (as it goes to the
- *    dynamic, transform-3 distribution);
+ *    the time since the latest From packet.  DNS traffic (a DNS message,
+ *    or any UDP/TCP segment of port 53: TCP handshakes and ACKs answer no
+ *    request) takes no part in this rule: for DNS the answer is the one
+ *    the pairing found, so every RTT sample of the pairing goes to
+ *    ToTurnaroundTime (as it goes to the dynamic, transform-3
+ *    distribution);
  *  - 72–75 To/FromBitRate, To/FromPDURate: Parameter-1 (value byte 2) is
  *    the rate interval P in seconds (1..255; 0 is a load error).  The
  *    intervals start at the packet that first requested the distribution
@@ -119,7 +121,7 @@ uint32_t statdist_request(struct statdist_pool *p, uint32_t index,
 /*
  * One packet counted into flow f (index), after flow_account: reverse =
  * the From counters moved, octets = what was counted, dns = the packet
- * carries a DNS message (no turnaround by the packet rule).
+ * is DNS traffic (no turnaround by the packet rule, see above).
  */
 void statdist_packet(struct statdist_pool *p, uint32_t index,
 		     const struct flow *f, bool reverse, uint32_t octets,
