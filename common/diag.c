@@ -73,7 +73,9 @@ static int by_position(const void *a, const void *b)
 
 void diag_print(const struct diag *d, FILE *out)
 {
-	struct diag_msg *sorted = malloc(d->n * sizeof *sorted + 1);
+	if (d->n == 0)
+		return;
+	struct diag_msg *sorted = malloc(d->n * sizeof *sorted);
 	if (!sorted)
 		return;
 	memcpy(sorted, d->msgs, d->n * sizeof *sorted);

@@ -8,12 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#if defined(__has_include)
-#if __has_include("rulesfile.h")
 #include "rulesfile.h"
-#define SRL_HAVE_RULESFILE 1
-#endif
-#endif
 
 int srl_compile(const char *name, const char *text, size_t len,
 		struct ruleset *out, struct diag *d)
@@ -94,11 +89,5 @@ int srl_load_ruleset(const char *path, struct ruleset *out, struct diag *d)
 {
 	if (ends_with_srl(path))
 		return srl_compile_file(path, out, d);
-#ifdef SRL_HAVE_RULESFILE
 	return ruleset_read_file(path, out, d);
-#else
-	ruleset_init(out);
-	diag_error(d, 0, 0, "rules files cannot be read by this build");
-	return -1;
-#endif
 }
