@@ -71,8 +71,7 @@ int main(int argc, char **argv)
 			      : srl_compile_file(in_path, &rs, &d);
 	if (rc == 0)
 		rc = ruleset_validate(&rs, &d);
-	if (d.n)        /* diag_print copies from a NULL array when empty */
-		diag_print(&d, stderr);
+	diag_print(&d, stderr);
 	int status = d.errors ? 1 : 0;
 	if (status == 0 && mode == DUMP) {
 		ruleset_dump(&rs, stdout);
