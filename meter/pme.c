@@ -810,6 +810,14 @@ static inline enum pme_result fail(struct pme_match *out, int err, uint32_t rule
 	return PME_NOMATCH;
 }
 
+/* The attribute a rule acts on: its own, or the one its vN holds (NULL
+ * when vN is unset). */
+static inline const struct attr_ref *rule_attr(const struct run *r,
+					       const struct insn *in)
+{
+	return in->var_use ? r->var[in->a.var] : &in->a;
+}
+
 /*
  * Rule i of chain ch is entered with the test on and the packet value v:
  * the first rule >= i in the chain whose test succeeds, or ch->end.
@@ -872,13 +880,11 @@ enum pme_result pme_match(const struct pme_program *prog,
 			return fail(out, RUN_ERR(PME_ERR_STEPS), i < n ? i + 1 : 0);
 		/* insn[n] is a sentinel: running off the end */
 		const struct insn *in = &insn[i];
-		const struct attr_ref *a = &in->a;
-		if (in->var_use) {
-			a = r.var[in->a.var];
-			if (!a && test && in->test)
-				return fail(out, RUN_ERR(PME_ERR_VARIABLE), i + 1);
-		}
+		const struct attr_ref *a;      /* set where an action needs it */
 		if (test && in->test) {
+			a = rule_attr(&r, in);
+			if (!a)
+				return fail(out, RUN_ERR(PME_ERR_VARIABLE), i + 1);
 			const union val *v = value_of(&c, &r, a, &tmp);
 			if (in->chain) {
 				const struct chain *ch = &prog->chains[in->chain - 1];
@@ -892,7 +898,6 @@ enum pme_result pme_match(const struct pme_program *prog,
 				if (k == ch->end)
 					continue;       /* all failed; test stays on */
 				in = &insn[k];          /* k's test succeeded */
-				a = &in->a;
 			} else if (!test_ok(in, v)) {
 				i++;
 				continue;
@@ -910,7 +915,7 @@ enum pme_result pme_match(const struct pme_program *prog,
 			return PME_NOMATCH;
 		case RULE_COUNT:
 		case RULE_COUNT_PKT:
-			if (!a)
+			if (!(a = rule_attr(&r, in)))
 				return fail(out, RUN_ERR(PME_ERR_VARIABLE), i + 1);
 			if ((err = push(&r, in, a, in->op == RULE_COUNT_PKT ?
 					value_of(&c, &r, a, &tmp) : NULL)) ||
@@ -940,14 +945,14 @@ enum pme_result pme_match(const struct pme_program *prog,
 			break;
 		case RULE_PUSH_RULE_TO:
 		case RULE_PUSH_RULE_TO_ACT:
-			if (!a)
+			if (!(a = rule_attr(&r, in)))
 				return fail(out, RUN_ERR(PME_ERR_VARIABLE), i + 1);
 			if ((err = push(&r, in, a, NULL)))
 				return fail(out, err, i + 1);
 			break;
 		case RULE_PUSH_PKT_TO:
 		case RULE_PUSH_PKT_TO_ACT:
-			if (!a)
+			if (!(a = rule_attr(&r, in)))
 				return fail(out, RUN_ERR(PME_ERR_VARIABLE), i + 1);
 			/* the value is read before the push: a Class/Kind
 			 * read scans the queue */
