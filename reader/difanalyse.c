@@ -518,10 +518,9 @@ static int acc_spill(struct acc *x)
 /* Spread `count` uniformly over [lo, hi) µs into the histogram bins. */
 static void hist_spread(double *hist, double lo, double hi, double count)
 {
-	if (lo < 0)
-		lo = 0;
-	if (hi > (double)UINT32_MAX)
-		hi = (double)UINT32_MAX;
+	/* static buckets may reach past 32-bit µs (scale up to 10^9) */
+	lo = fmin(fmax(lo, 0), (double)UINT32_MAX);
+	hi = fmin(hi, (double)UINT32_MAX);
 	if (!(hi > lo)) {
 		hist[dist_bin_of((uint32_t)lo)] += count;
 		return;

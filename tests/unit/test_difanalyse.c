@@ -339,6 +339,39 @@ static void test_summary_spill(void **state)
 	dan_summary_free(sum);
 }
 
+/* RFC 2724 static buckets pool by their bounds; bounds past 32-bit µs
+ * (scale 10^9) are clamped, not converted out of range. */
+static void test_summary_static(void **state)
+{
+	(void)state;
+	struct dan_summary *sum = dan_summary_new();
+	assert_non_null(sum);
+	/* linear 25, 50, 75, 100 (+ overflow): 10 values in (25, 50] */
+	uint64_t c1[5] = { 0, 10, 0, 0, 0 };
+	struct dif_dist d1 = { .type = DIF_DIST_LINEAR, .n = 10, .lower = 25,
+			       .upper = 100, .n_counts = 5, .counts = c1 };
+	assert_true(dif_dist_valid(&d1));
+	struct dan_row row = { .flow = "a", .server = "", .dist = &d1,
+			       .limits_valid = true };
+	assert_int_equal(dan_summary_add(sum, &row), 0);
+	/* scale 9: bounds 1e9 .. 4e9; 5 values in (3e9, 4e9] */
+	uint64_t c2[5] = { 0, 0, 0, 5, 0 };
+	struct dif_dist d2 = { .type = DIF_DIST_LINEAR, .scale = 9, .n = 5,
+			       .lower = 1, .upper = 4, .n_counts = 5, .counts = c2 };
+	assert_true(dif_dist_valid(&d2));
+	row.flow = "b";
+	row.dist = &d2;
+	assert_int_equal(dan_summary_add(sum, &row), 0);
+	struct dan_summary_row s;
+	dan_summary_get(sum, 0, &s);
+	assert_true(s.has_pct);
+	assert_true(fabs(s.median - 37.5) < 1.0);
+	dan_summary_get(sum, 1, &s);
+	assert_true(s.has_pct);
+	assert_true(s.median > 3e9 * 0.98 && s.median <= 4294967296.0);
+	dan_summary_free(sum);
+}
+
 static void test_dist_percentile_none(void **state)
 {
 	(void)state;
@@ -364,6 +397,7 @@ int main(void)
 		cmocka_unit_test(test_summary_exact),
 		cmocka_unit_test(test_summary_histogram),
 		cmocka_unit_test(test_summary_spill),
+		cmocka_unit_test(test_summary_static),
 		cmocka_unit_test(test_dist_percentile_none),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
