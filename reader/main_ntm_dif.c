@@ -488,6 +488,9 @@ int main(int argc, char **argv)
 		if (ru.no_epoch)
 			fprintf(stderr, "%s: warning: %lu rows from old-form #Time: "
 				"records (no UTC times) not plotted\n", PROG, ru.no_epoch);
+		if (plot_series_count(ru.plot) == 0)
+			fprintf(stderr, "%s: warning: nothing to plot (no intervals "
+				"with UTC times in the window)\n", PROG);
 		if (plot_dropped(ru.plot))
 			fprintf(stderr, "%s: warning: %lu intervals outside the plotted "
 				"window (at most %d days; use --from/--to) not plotted\n",

@@ -358,10 +358,11 @@ int plot_write(struct plot *p, FILE *out)
 	struct scale sc = { .log_scale = p->o.log_scale };
 	double max_ms = 0, min_ms = INFINITY, max_loss = 0;
 	int64_t t0 = INT64_MAX, t1 = INT64_MIN;
-	qsort(p->s, p->n, sizeof *p->s, cmp_series);
+	if (p->n)
+		qsort(p->s, p->n, sizeof *p->s, cmp_series);
 	for (size_t i = 0; i < p->n; i++) {
 		struct series *s = &p->s[i];
-		qsort(s->pts, s->n, sizeof *s->pts, cmp_point);
+		qsort(s->pts, s->n, sizeof *s->pts, cmp_point);   /* n >= 1 */
 		for (size_t k = 0; k < s->n; k++) {
 			const struct point *q = &s->pts[k];
 			if (q->start < t0)

@@ -92,6 +92,12 @@ tap $? "a window over 7 days is refused (exit 2)"
 [ $? -eq 2 ]
 tap $? "plot output must be .svg or .html (exit 2)"
 
+"$dif" plot "$NTM_ROOT/tests/data/dif/netramet-3.2.dif" -o "$tmp/old.svg" 2>"$tmp/old.err"
+r=$?
+[ $r -eq 0 ] && grep -q 'nothing to plot' "$tmp/old.err" && grep -q '</svg>' "$tmp/old.svg" &&
+	! grep -q '<path class="series"' "$tmp/old.svg"
+tap $? "old-form times only: an empty chart and a warning"
+
 # ---- headless Chromium ----
 chrome=
 for c in chromium chromium-browser; do
