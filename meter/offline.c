@@ -324,6 +324,10 @@ static int write_interval(struct offline *s, uint64_t end)
 			diag_error(s->d, 0, 0, "out of memory collecting interval");
 			return -1;
 		}
+		/* growing s->vals may have moved it: point the records at their
+		 * values only now */
+		for (size_t i = 0; i < c.n; i++)
+			s->recs[i].v = &s->vals[i * s->n_attrs];
 		/* the first and last intervals cover only the trace's part */
 		uint64_t start = s->iv_start > s->first_ns ? s->iv_start : s->first_ns;
 		struct dif_interval iv = {
