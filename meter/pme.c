@@ -671,6 +671,13 @@ struct pcache {
 	union val v[SLOTS];
 };
 
+/* Width of the packet's own value of `a` when narrower than the
+ * attribute's table width (IPv4 peer addresses), else 0. */
+static inline unsigned packet_width(const struct pcache *c, const struct attr_ref *a)
+{
+	return a->acc == ACC_PEER_ADDR && c->pkt->peer_type != PEER_TYPE_IPV6 ? 4 : 0;
+}
+
 /* The value a test of `a` sees. */
 static inline const union val *value_of(struct pcache *c, const struct run *r,
 					const struct attr_ref *a, union val *tmp)
@@ -697,8 +704,16 @@ static inline bool test_ok(const struct insn *in, const union val *v)
 
 /* Push (a, the rule's mask, the rule's value — or pkt & mask when pkt is
  * given). */
+/*
+ * Queue a push.  pkt: the packet's value for PushPkt/CountPkt (NULL pushes
+ * the rule's value); pkt_width: the packet value's own width when it is
+ * narrower than the attribute's (an IPv4 peer address is 4 bytes), so a
+ * SAVE written for any family keys an IPv4 flow by 4 bytes, which every
+ * reader renders as an IPv4 address.
+ */
 static inline int push(struct run *r, const struct insn *in,
-		       const struct attr_ref *a, const union val *pkt)
+		       const struct attr_ref *a, const union val *pkt,
+		       unsigned pkt_width)
 {
 	if (a->push == PUSH_NONE)
 		return 0;               /* Null: nothing to remember */
@@ -718,6 +733,8 @@ static inline int push(struct run *r, const struct insn *in,
 		return 0;
 	}
 	e->width = in->width < a->width ? in->width : a->width;
+	if (pkt_width && pkt_width < e->width)
+		e->width = pkt_width;
 	if (pkt) {
 		for (unsigned w = 0; w < VAL_WORDS; w++)
 			e->val.w[w] = pkt->w[w] & in->mask.w[w];
@@ -918,7 +935,8 @@ enum pme_result pme_match(const struct pme_program *prog,
 			if (!(a = rule_attr(&r, in)))
 				return fail(out, RUN_ERR(PME_ERR_VARIABLE), i + 1);
 			if ((err = push(&r, in, a, in->op == RULE_COUNT_PKT ?
-					value_of(&c, &r, a, &tmp) : NULL)) ||
+					value_of(&c, &r, a, &tmp) : NULL,
+					packet_width(&c, a))) ||
 			    (err = build_key(&r, out)))
 				return fail(out, err, i + 1);
 			out->rule = i + 1;
@@ -947,7 +965,7 @@ enum pme_result pme_match(const struct pme_program *prog,
 		case RULE_PUSH_RULE_TO_ACT:
 			if (!(a = rule_attr(&r, in)))
 				return fail(out, RUN_ERR(PME_ERR_VARIABLE), i + 1);
-			if ((err = push(&r, in, a, NULL)))
+			if ((err = push(&r, in, a, NULL, 0)))
 				return fail(out, err, i + 1);
 			break;
 		case RULE_PUSH_PKT_TO:
@@ -957,7 +975,8 @@ enum pme_result pme_match(const struct pme_program *prog,
 			/* the value is read before the push: a Class/Kind
 			 * read scans the queue */
 			if ((err = push(&r, in, a, a->push == PUSH_KEY ?
-					value_of(&c, &r, a, &tmp) : NULL)))
+					value_of(&c, &r, a, &tmp) : NULL,
+					packet_width(&c, a))))
 				return fail(out, err, i + 1);
 			break;
 		case RULE_POP_TO:

@@ -787,9 +787,42 @@ static void queue_and_key_overflow(void **state)
 		mk(ATTR_DEST_PEER_ADDRESS, RULE_COUNT_PKT, 0, 16, ones, ones),
 	};
 	p = load_ok(s, NRULES(s), 1);
-	assert_int_equal(pme_match(p, udp_pkt(), false, &m), PME_NOMATCH);
+	/* an IPv6 packet: the peer addresses push all 16 bytes */
+	struct pkt_info v6 = *udp_pkt();
+	v6.peer_type = 2;
+	assert_int_equal(pme_match(p, &v6, false, &m), PME_NOMATCH);
 	assert_int_equal(m.errors, 1u << PME_ERR_KEY_FULL);
 	assert_int_equal(m.rule, 6);
+	pme_free(p);
+}
+
+/* A 16-byte SAVE of a peer address (written for either family) keys an
+ * IPv4 packet by its 4 bytes, so readers render it as IPv4. */
+static void ipv4_peer_push_width(void **state)
+{
+	(void)state;
+	static const uint8_t ones[16] = {
+		255, 255, 255, 255, 255, 255, 255, 255,
+		255, 255, 255, 255, 255, 255, 255, 255 };
+	static const uint8_t zero[16];
+	const struct rule s[] = {
+		RN(RULE_GOTO_ACT, 2),
+		mk(ATTR_DEST_PEER_ADDRESS, RULE_PUSH_PKT_TO_ACT, 3, 16, ones, zero),
+		RN(RULE_COUNT, 0),
+	};
+	struct pme_program *p = load_ok(s, NRULES(s), 1);
+	struct pme_match m;
+	struct flow_key_item it;
+	assert_int_equal(pme_match(p, udp_pkt(), false, &m), PME_COUNT);
+	assert_true(flow_key_get(&m.key, ATTR_DEST_PEER_ADDRESS, &it));
+	assert_int_equal(it.width, 4);
+	const uint8_t want[4] = { 156, 62, 3, 4 };
+	assert_memory_equal(it.value, want, 4);
+	struct pkt_info v6 = *udp_pkt();
+	v6.peer_type = 2;
+	assert_int_equal(pme_match(p, &v6, false, &m), PME_COUNT);
+	assert_true(flow_key_get(&m.key, ATTR_DEST_PEER_ADDRESS, &it));
+	assert_int_equal(it.width, 16);
 	pme_free(p);
 }
 
@@ -1208,6 +1241,7 @@ int main(void)
 		cmocka_unit_test(step_limit_cycle),
 		cmocka_unit_test(queue_and_key_overflow),
 		cmocka_unit_test(ipv6_and_widths),
+		cmocka_unit_test(ipv4_peer_push_width),
 		cmocka_unit_test(packet_attrs),
 		cmocka_unit_test(test_chains),
 		cmocka_unit_test(random_tables),
