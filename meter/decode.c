@@ -292,11 +292,6 @@ static void dns_decode(const uint8_t *m, size_t avail, bool tcp, struct pkt_info
 
 /* ---- transport ----------------------------------------------------------- */
 
-static inline bool is_dns_port(const struct pkt_info *out)
-{
-	return out->port[0] == DECODE_DNS_PORT || out->port[1] == DECODE_DNS_PORT;
-}
-
 static void udp_decode(const uint8_t *d, const struct l4 *l, struct pkt_info *out)
 {
 	if (!has(l->cap_end, l->pos, UDP_HDR_LEN))
@@ -307,7 +302,7 @@ static void udp_decode(const uint8_t *d, const struct l4 *l, struct pkt_info *ou
 	out->port[0] = rd16(u + UDP_OFF_SPORT);
 	out->port[1] = rd16(u + UDP_OFF_DPORT);
 	out->payload_len = sat16(l->end - data);
-	if (is_dns_port(out) && has(l->cap_end, data, DNS_HDR_LEN))
+	if (decode_is_dns_port(out) && has(l->cap_end, data, DNS_HDR_LEN))
 		dns_decode(d + data, l->cap_end - data, false, out);
 }
 
@@ -377,7 +372,7 @@ static void tcp_decode(const uint8_t *d, const struct l4 *l, struct pkt_info *ou
 	size_t data = l->pos + doff;
 	out->payload_len = sat16(l->end - data);
 	size_t msg, msg_end, next;
-	if (!is_dns_port(out) || !tcp_dns_locate(d, data, l->end, l->cap_end, &msg, &msg_end, &next))
+	if (!decode_is_dns_port(out) || !tcp_dns_locate(d, data, l->end, l->cap_end, &msg, &msg_end, &next))
 		return;
 	if (!has(l->cap_end, msg, DNS_HDR_LEN))
 		return;

@@ -87,6 +87,13 @@
 
 enum pkt_bad decode_packet(const struct pkt *p, struct pkt_info *out);
 
+/* A UDP or TCP segment with the DNS port at either end. */
+static inline bool decode_is_dns_port(const struct pkt_info *p)
+{
+	return p->has_ports &&
+	       (p->port[0] == DECODE_DNS_PORT || p->port[1] == DECODE_DNS_PORT);
+}
+
 /*
  * DNS over TCP carries several messages in one segment when a client
  * pipelines queries (RFC 7766 §6.2.1.1); pkt_info holds the first.  To see

@@ -217,9 +217,7 @@ static void engine_dns(struct engine *e, struct engine_task *t,
  * nothing; the pairing says what answers a request). */
 static bool engine_dns_traffic(const struct pkt_info *pi)
 {
-	return pi->dns_present ||
-	       (pi->has_ports && (pi->port[0] == DECODE_DNS_PORT ||
-				  pi->port[1] == DECODE_DNS_PORT));
+	return pi->dns_present || decode_is_dns_port(pi);
 }
 
 void engine_packet(struct engine *e, const struct pkt *p)
