@@ -43,6 +43,31 @@ static void item_fill(struct flow_key_item *out, const uint8_t *it)
 	out->value = it + ITEM_HDR + item_width(it);
 }
 
+/* One item in the layout above; the value is masked on the way in. */
+static void item_write(uint8_t *it, unsigned attr, unsigned width,
+		       const uint8_t *mask, const uint8_t *value)
+{
+	it[0] = (uint8_t)(attr >> 8);
+	it[1] = (uint8_t)attr;
+	it[2] = (uint8_t)width;
+	for (unsigned i = 0; i < width; i++) {
+		it[ITEM_HDR + i] = mask[i];
+		it[ITEM_HDR + width + i] = value[i] & mask[i];
+	}
+}
+
+int flow_key_append(struct flow_key *k, unsigned attr, unsigned width,
+		    const uint8_t *mask, const uint8_t *value)
+{
+	if (attr > UINT16_MAX || width > UINT8_MAX || k->n_items >= ITEMS_MAX ||
+	    k->len + item_size(width) > FLOW_KEY_BYTES)
+		return -1;
+	item_write(k->data + k->len, attr, width, mask, value);
+	k->len = (uint16_t)(k->len + item_size(width));
+	k->n_items++;
+	return 0;
+}
+
 void flow_key_clear(struct flow_key *k, unsigned ruleset)
 {
 	/* data[] past len is never read, so it is left as it is (this runs
@@ -75,14 +100,7 @@ int flow_key_put(struct flow_key *k, unsigned attr, unsigned width,
 	/* appending in attribute order (what the PME does) moves nothing */
 	if (off + old < k->len)
 		memmove(k->data + off + size, k->data + off + old, k->len - off - old);
-	uint8_t *it = k->data + off;
-	it[0] = (uint8_t)(attr >> 8);
-	it[1] = (uint8_t)attr;
-	it[2] = (uint8_t)width;
-	for (unsigned i = 0; i < width; i++) {
-		it[ITEM_HDR + i] = mask[i];
-		it[ITEM_HDR + width + i] = value[i] & mask[i];
-	}
+	item_write(k->data + off, attr, width, mask, value);
 	k->len = (uint16_t)(k->len - old + size);
 	if (!replace)
 		k->n_items++;

@@ -35,6 +35,11 @@ void flow_key_clear(struct flow_key *k, unsigned ruleset);
  * Returns 0, or -1 when the key is full (the PME then counts a NoMatch). */
 int flow_key_put(struct flow_key *k, unsigned attr, unsigned width,
 		 const uint8_t *mask, const uint8_t *value);
+/* Append an item for an attribute above every attribute already in the
+ * key (the PME builds keys in attribute order, so nothing moves); the
+ * value is masked on the way in.  Returns 0, or -1 when the key is full. */
+int flow_key_append(struct flow_key *k, unsigned attr, unsigned width,
+		    const uint8_t *mask, const uint8_t *value);
 /* The item for `attr`, if the key has one. */
 bool flow_key_get(const struct flow_key *k, unsigned attr, struct flow_key_item *out);
 /* i-th item in attribute order; false past the end. */

@@ -620,7 +620,6 @@ size_t pme_chain_count(const struct pme_program *prog)
 
 /* ---- match ----------------------------------------------------------- */
 
-#define KEY_ITEM_HDR 3             /* flowkey.h: attr(2) width(1) */
 
 /* Internal error codes: 0 = none, else the enum pme_error + 1. */
 #define RUN_ERR(e) ((int)(e) + 1)
@@ -782,41 +781,16 @@ static int build_key(const struct run *r, struct pme_match *out)
 			ord[j] = ord[j - 1];
 		ord[j] = x;
 	}
-	/* Items in attribute order, so each is appended (the layout of
-	 * flowkey.h: attr BE(2) width(1) mask[w] value&mask[w]). */
+	/* Items in attribute order, so each is appended. */
 	struct flow_key *key = &out->key;
 	flow_key_clear(key, r->prog->set);
-	unsigned len = 0, items = 0;
 	for (unsigned j = 0; j < n; j++) {
 		if (j + 1 < n && ord[j + 1] >> 8 == ord[j] >> 8)
 			continue;               /* replaced by a later push */
 		const struct qent *e = &r->q[ord[j] & 0xff];
-		unsigned w = e->width;
-		if (len + KEY_ITEM_HDR + 2 * w > FLOW_KEY_BYTES)
+		if (flow_key_append(key, e->attr, e->width, e->mask->b, e->value->b))
 			return RUN_ERR(PME_ERR_KEY_FULL);
-		uint8_t *it = key->data + len;
-		it[0] = (uint8_t)(e->attr >> 8);
-		it[1] = (uint8_t)e->attr;
-		it[2] = (uint8_t)w;
-		union val mv;
-		for (unsigned k = 0; k < VAL_WORDS; k++)
-			mv.w[k] = e->value->w[k] & e->mask->w[k];
-		if (len + KEY_ITEM_HDR + 2 * VAL_BYTES <= FLOW_KEY_BYTES) {
-			/* whole words: the value overwrites the mask's
-			 * padding, the rest lies past len (never read) */
-			memcpy(it + KEY_ITEM_HDR, e->mask->b, VAL_BYTES);
-			memcpy(it + KEY_ITEM_HDR + w, mv.b, VAL_BYTES);
-		} else {
-			for (unsigned b = 0; b < w; b++) {
-				it[KEY_ITEM_HDR + b] = e->mask->b[b];
-				it[KEY_ITEM_HDR + w + b] = mv.b[b];
-			}
-		}
-		len += KEY_ITEM_HDR + 2 * w;
-		items++;
 	}
-	key->len = (uint16_t)len;
-	key->n_items = (uint8_t)items;
 	return 0;
 }
 

@@ -207,6 +207,31 @@ static void full_key_refused(void **state)
 	assert_int_equal(k.len, 4 * 43 + 5);
 }
 
+/* Appending in attribute order builds the same bytes as flow_key_put,
+ * masks the value, and refuses an item that does not fit. */
+static void append_matches_put(void **state)
+{
+	(void)state;
+	const uint8_t m4[4] = { 255, 255, 0, 0 }, v4[4] = { 130, 216, 7, 9 };
+	const uint8_t m2[2] = { 255, 255 }, v2[2] = { 0, 53 };
+	struct flow_key a, b;
+	flow_key_clear(&a, 7);
+	flow_key_clear(&b, 7);
+	assert_int_equal(flow_key_put(&a, ATTR_DEST_TRANS_ADDRESS, 2, m2, v2), 0);
+	assert_int_equal(flow_key_put(&a, ATTR_SOURCE_PEER_ADDRESS, 4, m4, v4), 0);
+	assert_int_equal(flow_key_append(&b, ATTR_SOURCE_PEER_ADDRESS, 4, m4, v4), 0);
+	assert_int_equal(flow_key_append(&b, ATTR_DEST_TRANS_ADDRESS, 2, m2, v2), 0);
+	assert_true(flow_key_equal(&a, &b));
+	const uint8_t want[] = { 0, 9, 4, 255, 255, 0, 0, 130, 216, 0, 0,
+				 0, 22, 2, 255, 255, 0, 53 };
+	assert_int_equal(b.len, sizeof want);
+	assert_memory_equal(b.data, want, sizeof want);
+	static const uint8_t big[20];
+	while (flow_key_append(&b, ATTR_SESSION_ID, 20, big, big) == 0)
+		;
+	assert_true(b.len + 3 + 2 * 20 > FLOW_KEY_BYTES);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -216,6 +241,7 @@ int main(void)
 		cmocka_unit_test(swap_ends),
 		cmocka_unit_test(hash_spreads),
 		cmocka_unit_test(full_key_refused),
+		cmocka_unit_test(append_matches_put),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
