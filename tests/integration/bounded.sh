@@ -51,22 +51,10 @@ standby="$NTM_ROOT/tests/data/rulesets/by-source-8.srl"
 STANDBY_SET=8      # SET of by-source-8.srl
 TIMER=/usr/bin/time
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ntm-bounded.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/../tap.sh"
+tap_init bounded
 
-n=0
-failures=0
 
-# tap STATUS TEXT: one TAP line; STATUS 0 is a pass.
-tap() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failures=$((failures + 1))
-	fi
-}
 
 skip() {
 	n=$((n + 1))

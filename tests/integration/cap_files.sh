@@ -12,20 +12,9 @@ set -u
 : "${NTM_BIN:?NTM_BIN must name the build/bin directory}"
 gen="$NTM_BIN/gen_trace"
 dump="$NTM_BIN/capdump"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ntm-cap-files.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/../tap.sh"
+tap_init cap-files
 
-n=0
-failures=0
-tap() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failures=$((failures + 1))
-	fi
-}
 diff_ok() {
 	if diff "$1" "$2" >"$tmp/diff.out"; then return 0; fi
 	sed -n '1,10s/^/# /p' "$tmp/diff.out"

@@ -4,13 +4,8 @@
 # up, and a flow data file that ntm-dif reads back.
 set -u
 root=${NTM_ROOT:-$(pwd)}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ntm-demo.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-n=0
-tap() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
-}
+. "$(dirname "$0")/../tap.sh"
+tap_init demo
 ( cd "$root" && DEMO_OUT="$tmp/out" timeout 120 make -s demo ) >"$tmp/demo.txt" 2>&1
 tap $? "make demo exits 0"
 sed 's/^/# /' "$tmp/demo.txt" | head -8

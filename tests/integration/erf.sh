@@ -15,20 +15,9 @@ set -u
 gen="$NTM_BIN/gen_trace"
 dump="$NTM_BIN/capdump"
 p2e="$NTM_BIN/pcap2erf"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ntm-erf.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/../tap.sh"
+tap_init erf
 
-n=0
-failures=0
-tap() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failures=$((failures + 1))
-	fi
-}
 diff_ok() {
 	if diff "$1" "$2" >"$tmp/diff.out"; then return 0; fi
 	sed -n '1,10s/^/# /p' "$tmp/diff.out"

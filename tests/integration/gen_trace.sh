@@ -15,20 +15,9 @@ set -u
 
 : "${NTM_BIN:?NTM_BIN must name the build/bin directory}"
 gen="$NTM_BIN/gen_trace"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ntm-gen-trace.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/../tap.sh"
+tap_init gen-trace
 
-n=0
-failures=0
-tap() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failures=$((failures + 1))
-	fi
-}
 # show the first lines of a difference on failure
 diff_ok() {
 	if diff "$1" "$2" >"$tmp/diff.out"; then return 0; fi

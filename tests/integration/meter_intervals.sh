@@ -13,13 +13,8 @@
 set -u
 : "${NTM_BIN:?NTM_BIN must name the build/bin directory}"
 root=${NTM_ROOT:-$(pwd)}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ntm-intervals.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-n=0
-tap() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
-}
+. "$(dirname "$0")/../tap.sh"
+tap_init intervals
 
 start=1700000100   # a multiple of 300
 "$NTM_BIN/gen_trace" -o "$tmp/t.pcap" --seed 21 --start $start --duration 960 \

@@ -26,14 +26,9 @@ meter="$NTM_BIN/ntm-meter"
 gen="$NTM_BIN/gen_trace"
 rules="$root/rulesets/dns-all.srl"
 caps="$root/tests/data/captures"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ntm-oracle.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/../tap.sh"
+tap_init oracle
 
-n=0
-tap() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
-}
 
 if ! command -v tshark >/dev/null; then
 	echo "not ok 1 - tshark is not installed (make deps)"

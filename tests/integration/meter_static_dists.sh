@@ -30,15 +30,9 @@ root=${NTM_ROOT:-$(pwd)}
 meter="$NTM_BIN/ntm-meter"
 gen="$NTM_BIN/gen_trace"
 rules="$root/tests/data/rulesets/static-dists.srl"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ntm-sdist.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/../tap.sh"
+tap_init sdist
 
-n=0
-fails=0
-tap() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fails=$((fails + 1)); fi
-}
 same() {   # $1 want, $2 got, $3 text
 	if [ -s "$1" ] && diff -q "$1" "$2" >/dev/null; then r=0; else
 		r=1; diff "$1" "$2" | head -5 | sed 's/^/# /'; fi
@@ -168,4 +162,4 @@ rc=$?
 [ "$rc" -eq 0 ] && grep -q '^dists .* static 6 of 6 refused [1-9]' "$tmp/small.err"
 tap $? "--max-dists 6: the pool fills, the rest is refused and counted ($(grep '^dists' "$tmp/small.err"))"
 
-[ "$fails" -eq 0 ]
+[ "$failures" -eq 0 ]

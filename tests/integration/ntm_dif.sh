@@ -21,20 +21,9 @@ set -u
 : "${NTM_ROOT:?NTM_ROOT must name the repository root}"
 dif="$NTM_BIN/ntm-dif"
 data="$NTM_ROOT/tests/data/dif"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ntm-dif.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/../tap.sh"
+tap_init dif
 
-n=0
-failures=0
-tap() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failures=$((failures + 1))
-	fi
-}
 show() { sed -n '1,10s/^/# /p' "$1"; }
 
 # ---- 1. generated traces through the offline meter ----

@@ -14,20 +14,9 @@ set -u
 : "${NTM_BIN:?NTM_BIN must name the build/bin directory}"
 : "${NTM_ROOT:?NTM_ROOT must name the repository root}"
 dif="$NTM_BIN/ntm-dif"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ntm-dif-plot.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/../tap.sh"
+tap_init dif-plot
 
-n=0
-failures=0
-tap() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failures=$((failures + 1))
-	fi
-}
 finish() {
 	echo "# $n tests, $failures failed"
 	[ "$failures" -eq 0 ]

@@ -14,22 +14,10 @@ set -u
 
 srlc="$NTM_BIN/srlc"
 data="$NTM_ROOT/tests/data/rulesets"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ntm-rulesets.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/../tap.sh"
+tap_init rulesets
 
-n=0
-failures=0
 
-# tap STATUS TEXT: one TAP line; STATUS 0 is a pass.
-tap() {
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failures=$((failures + 1))
-	fi
-}
 
 # show FILE: a failed step's output as TAP comments, kept short.
 show() {

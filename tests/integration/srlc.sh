@@ -15,20 +15,9 @@ set -u
 
 srlc="$NTM_BIN/srlc"
 data="$NTM_ROOT/tests/data/srl"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/ntm-srlc.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/../tap.sh"
+tap_init srlc
 
-n=0
-failures=0
-tap() {   # tap STATUS TEXT
-	n=$((n + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failures=$((failures + 1))
-	fi
-}
 show() { sed -e 's/^/# /' "$1" | head -20; }
 
 if [ ! -x "$srlc" ]; then
