@@ -186,7 +186,9 @@ print_output_file_append: true
 print_refresh_time: 3600
 EOF
 	measure pmacctd "$PMACCT_REPEAT" sh -c "rm -f '$WORK/pmacctd.csv' && exec pmacctd -f '$WORK/pmacctd.conf'"
-	awk -F, '$1 != "SRC_IP" { s += $6 } END { print s + 0 }' "$WORK/pmacctd.csv" >"$WORK/pmacctd.accounted"
+	# sum the PACKETS column (found by its header; one header per purge)
+	awk -F, '/PACKETS/ { for (i = 1; i <= NF; i++) if ($i == "PACKETS") c = i; next }
+		c { s += $c } END { print s + 0 }' "$WORK/pmacctd.csv" >"$WORK/pmacctd.accounted"
 	peers+=(pmacctd)
 fi
 if have tshark; then
