@@ -3,7 +3,7 @@
 # are missing.  Idempotent; prints what it installs.  Needs root (or sudo).
 set -eu
 pkgs=(
-	build-essential pkg-config clang
+	build-essential pkg-config clang libclang-rt-14-dev valgrind
 	libcmocka-dev libpcap-dev
 	tshark tcpdump
 	time softflowd pmacct
