@@ -1002,9 +1002,12 @@ void pme_stats_add(struct pme_stats *s, enum pme_result r, bool reversed,
 		s->nomatch++;
 		break;
 	}
-	for (unsigned e = 0; e < PME_ERR_MAX; e++)
-		if (m->errors & (1u << e))
+	/* errors are rare: visit only the set bits */
+	for (uint32_t bits = m->errors; bits; bits &= bits - 1) {
+		unsigned e = (unsigned)__builtin_ctz(bits);
+		if (e < PME_ERR_MAX)
 			s->errors[e]++;
+	}
 }
 
 const char *pme_error_name(enum pme_error e)
