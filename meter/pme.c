@@ -179,7 +179,9 @@ static bool attr_resolve(unsigned num, struct attr_ref *out)
 	memset(out, 0, sizeof *out);
 	out->num = (uint16_t)num;
 	out->acc = acc_of(num);
-	out->side = (ai->flags & ATTR_F_DST) ? 1 : 0;
+	/* MatchingStoD must be side 0: read_packet() derives the pass from
+	 * its end */
+	out->side = (ai->flags & ATTR_F_DST) && out->acc != ACC_STOD ? 1 : 0;
 	out->var = out->acc == ACC_VAR ? (uint8_t)(num - ATTR_V1) : 0;
 	out->width = ai->width;
 	out->slot = out->acc < ACC_PACKET_MAX ? (uint8_t)(out->acc * 2 + out->side) : SLOT_NONE;
@@ -220,9 +222,11 @@ static inline uint64_t word_be16(unsigned v)
 
 /*
  * Read a packet attribute (acc < ACC_PACKET_MAX) of packet end `end`
- * (0 = wire source) into v, zero-padded; returns its width.
+ * (0 = wire source) into v, zero-padded; returns its width.  The value
+ * depends on (acc, end) only, never on the pass: both passes of
+ * pme_classify() share one cache indexed by acc * 2 + end.
  */
-static unsigned read_packet(unsigned acc, unsigned end, bool reversed,
+static unsigned read_packet(unsigned acc, unsigned end,
 			    const struct pkt_info *p, union val *v)
 {
 	uint64_t w0 = 0, w1 = 0;
@@ -264,7 +268,9 @@ static unsigned read_packet(unsigned acc, unsigned end, bool reversed,
 		width = 2;
 		break;
 	case ACC_STOD:
-		w0 = word_u8(reversed ? 0 : 1);
+		/* MatchingStoD is direction-free (side 0, see attr_resolve),
+		 * so its end is the pass: 0 forward (1), 1 reversed (0) */
+		w0 = word_u8(end == 0 ? 1 : 0);
 		width = 1;
 		break;
 	case ACC_VLAN:
@@ -315,7 +321,7 @@ int pme_packet_attr(const struct pkt_info *p, unsigned attr, bool reversed,
 		return -1;
 	if (a.acc >= ACC_PACKET_MAX)
 		return 0;
-	unsigned w = read_packet(a.acc, a.side ^ (reversed ? 1u : 0u), reversed, p, &v);
+	unsigned w = read_packet(a.acc, a.side ^ (reversed ? 1u : 0u), p, &v);
 	memcpy(out, v.b, PME_PKT_ATTR_MAX);
 	return (int)w;
 }
@@ -662,7 +668,12 @@ static const union val *state_value(const struct run *r, const struct attr_ref *
 	return tmp;
 }
 
-/* Per-pass packet values, read on first use. */
+/*
+ * Packet values, read on first use.  Slot acc * 2 + end holds the value
+ * of packet end `end`; a pass reads attribute slot `slot ^ rev`, so the
+ * reversed pass finds the swapped ends in the entries the forward pass
+ * filled, and one cache serves both passes of pme_classify().
+ */
 struct pcache {
 	uint32_t cached;           /* bit per slot */
 	unsigned rev;              /* 1 on the reversed pass */
@@ -685,7 +696,7 @@ static inline const union val *value_of(struct pcache *c, const struct run *r,
 		return state_value(r, a, tmp);
 	unsigned s = a->slot ^ c->rev;
 	if (!(c->cached & (1u << s))) {
-		read_packet(s >> 1, s & 1, c->rev != 0, c->pkt, &c->v[s]);
+		read_packet(s >> 1, s & 1, c->pkt, &c->v[s]);
 		c->cached |= 1u << s;
 	}
 	return &c->v[s];
@@ -841,19 +852,17 @@ static inline uint32_t chain_find(const struct pme_program *prog,
 	return ch->end;
 }
 
-enum pme_result pme_match(const struct pme_program *prog,
-			  const struct pkt_info *pkt, bool reversed,
-			  struct pme_match *out)
+/* One pass over the rules; c holds the packet's values read so far
+ * (c->rev selects the pass). */
+static enum pme_result match_pass(const struct pme_program *prog,
+				  struct pcache *cache, struct pme_match *out)
 {
 	struct run r;
-	struct pcache c;
+	struct pcache *const c = cache;
 	r.prog = prog;
 	r.nq = r.nstack = 0;
 	for (unsigned k = 0; k < N_VARS; k++)
 		r.var[k] = NULL;
-	c.cached = 0;
-	c.rev = reversed ? 1 : 0;
-	c.pkt = pkt;
 	out->errors = 0;
 	out->n_dist = 0;
 	out->rule = 0;
@@ -876,7 +885,7 @@ enum pme_result pme_match(const struct pme_program *prog,
 			a = rule_attr(&r, in);
 			if (!a)
 				return fail(out, RUN_ERR(PME_ERR_VARIABLE), i + 1);
-			const union val *v = value_of(&c, &r, a, &tmp);
+			const union val *v = value_of(c, &r, a, &tmp);
 			if (in->chain) {
 				const struct chain *ch = &prog->chains[in->chain - 1];
 				uint32_t k = chain_find(prog, ch, in, i, v);
@@ -909,8 +918,8 @@ enum pme_result pme_match(const struct pme_program *prog,
 			if (!(a = rule_attr(&r, in)))
 				return fail(out, RUN_ERR(PME_ERR_VARIABLE), i + 1);
 			if ((err = push(&r, in, a, in->op == RULE_COUNT_PKT ?
-					value_of(&c, &r, a, &tmp) : NULL,
-					packet_width(&c, a))) ||
+					value_of(c, &r, a, &tmp) : NULL,
+					packet_width(c, a))) ||
 			    (err = build_key(&r, out)))
 				return fail(out, err, i + 1);
 			out->rule = i + 1;
@@ -949,8 +958,8 @@ enum pme_result pme_match(const struct pme_program *prog,
 			/* the value is read before the push: a Class/Kind
 			 * read scans the queue */
 			if ((err = push(&r, in, a, a->push == PUSH_KEY ?
-					value_of(&c, &r, a, &tmp) : NULL,
-					packet_width(&c, a))))
+					value_of(c, &r, a, &tmp) : NULL,
+					packet_width(c, a))))
 				return fail(out, err, i + 1);
 			break;
 		case RULE_POP_TO:
@@ -970,16 +979,32 @@ enum pme_result pme_match(const struct pme_program *prog,
 	}
 }
 
+enum pme_result pme_match(const struct pme_program *prog,
+			  const struct pkt_info *pkt, bool reversed,
+			  struct pme_match *out)
+{
+	struct pcache c;
+	c.cached = 0;
+	c.rev = reversed ? 1 : 0;
+	c.pkt = pkt;
+	return match_pass(prog, &c, out);
+}
+
 enum pme_result pme_classify(const struct pme_program *prog,
 			     const struct pkt_info *pkt, struct pme_match *out,
 			     bool *reversed)
 {
-	enum pme_result res = pme_match(prog, pkt, false, out);
+	struct pcache c;            /* shared: see struct pcache */
+	c.cached = 0;
+	c.rev = 0;
+	c.pkt = pkt;
+	enum pme_result res = match_pass(prog, &c, out);
 	*reversed = false;
 	if (res != PME_NOMATCH)
 		return res;
 	uint32_t first = out->errors;
-	res = pme_match(prog, pkt, true, out);
+	c.rev = 1;
+	res = match_pass(prog, &c, out);
 	out->errors |= first;
 	*reversed = true;
 	return res;
