@@ -68,7 +68,8 @@ union val {
 struct attr_ref {
 	uint16_t num;
 	uint8_t acc;        /* enum acc */
-	uint8_t side;       /* 0 Source* (or direction-free), 1 Dest* */
+	uint8_t side : 1;   /* 0 Source* (or direction-free), 1 Dest* */
+	uint8_t ends : 1;   /* its packet value differs between the ends */
 	uint8_t var;        /* ACC_VAR: 0..4 for v1..v5 */
 	uint8_t width;      /* table width (16 for peer addresses) */
 	uint8_t push;       /* enum push */
@@ -170,6 +171,21 @@ static uint8_t acc_of(unsigned num)
 	}
 }
 
+/* Does read_packet() give the two packet ends different values? */
+static bool acc_has_ends(unsigned acc)
+{
+	switch (acc) {
+	case ACC_INTERFACE:
+	case ACC_ADJ_ADDR:
+	case ACC_PEER_ADDR:
+	case ACC_TRANS_ADDR:
+	case ACC_STOD:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* false when ntm does not know the attribute */
 static bool attr_resolve(unsigned num, struct attr_ref *out)
 {
@@ -184,7 +200,11 @@ static bool attr_resolve(unsigned num, struct attr_ref *out)
 	out->side = (ai->flags & ATTR_F_DST) && out->acc != ACC_STOD ? 1 : 0;
 	out->var = out->acc == ACC_VAR ? (uint8_t)(num - ATTR_V1) : 0;
 	out->width = ai->width;
-	out->slot = out->acc < ACC_PACKET_MAX ? (uint8_t)(out->acc * 2 + out->side) : SLOT_NONE;
+	out->ends = acc_has_ends(out->acc);
+	/* an end-free value (SourceTransType == DestTransType) has one
+	 * slot, whatever the side and the pass */
+	out->slot = out->acc >= ACC_PACKET_MAX ? SLOT_NONE :
+		    (uint8_t)(out->acc * 2 + (out->ends ? out->side : 0));
 	if (num == ATTR_NULL)
 		out->push = PUSH_NONE;
 	else if (ai->type == ATTR_T_DIST)
@@ -694,7 +714,7 @@ static inline const union val *value_of(struct pcache *c, const struct run *r,
 {
 	if (a->slot == SLOT_NONE)
 		return state_value(r, a, tmp);
-	unsigned s = a->slot ^ c->rev;
+	unsigned s = a->slot ^ (c->rev & a->ends);
 	if (!(c->cached & (1u << s))) {
 		read_packet(s >> 1, s & 1, c->pkt, &c->v[s]);
 		c->cached |= 1u << s;
