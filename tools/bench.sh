@@ -64,8 +64,8 @@ have() { command -v "$1" >/dev/null 2>&1; }
 measure() {
 	local name=$1 times=$2
 	shift 2
-	local best_wall= best_cpu= max_rss=0 i
-	for i in $(seq 1 "$times"); do
+	local best_wall='' best_cpu='' max_rss=0
+	for _ in $(seq 1 "$times"); do
 		"$TIMER" -f '%e %U %S %M' -o "$WORK/$name.time" "$@" \
 			>"$WORK/$name.run" 2>&1 || {
 			echo "bench: $name failed:" >&2
@@ -206,7 +206,7 @@ msz() { awk -v n="$1" '$1 == n { print $2 }' "$WORK/sizes.txt"; }
 # ---- verdicts ----------------------------------------------------------------
 
 ntm_pps=$(awk -v p="$packets" -v c="$(field ntm 2)" 'BEGIN { printf "%.0f", p / c }')
-best_peer= best_peer_pps=0
+best_peer='' best_peer_pps=0
 for p in "${peers[@]}"; do
 	pps=$(awk -v p="$packets" -v c="$(field "$p" 2)" 'BEGIN { printf "%.0f", p / c }')
 	if [ "$pps" -gt "$best_peer_pps" ]; then best_peer=$p; best_peer_pps=$pps; fi
