@@ -123,6 +123,7 @@ struct pme_program {
 	uint32_t set;
 	uint32_t n;
 	uint32_t step_limit;
+	bool loop_free;                /* rulecheck walked every path: no cycle */
 	struct attr_ref *held;         /* per rule: what an Assign stores */
 	struct insn *insn;             /* insn[0] is rule 1; insn[n] sentinel */
 	struct chain *chains;
@@ -600,6 +601,7 @@ struct pme_program *pme_load(const struct ruleset *rs, struct diag *d)
 	 * states (at most the walk budget); the limit is then only a safety
 	 * net.  Otherwise a cycle is possible: cut it at 4n + 64 steps. */
 	bool loop_free = bounds.complete && !bounds.has_loop && !bounds.queue_unbounded;
+	prog->loop_free = loop_free;
 	prog->step_limit = loop_free ? RULECHECK_STATES_MAX + 1u
 				     : 4u * prog->n + 64u;
 	if (bounds.complete && !bounds.queue_unbounded &&
@@ -872,10 +874,20 @@ static inline uint32_t chain_find(const struct pme_program *prog,
 	return ch->end;
 }
 
-/* One pass over the rules; c holds the packet's values read so far
- * (c->rev selects the pass). */
-static enum pme_result match_pass(const struct pme_program *prog,
-				  struct pcache *cache, struct pme_match *out)
+/*
+ * One pass over the rules; c holds the packet's values read so far
+ * (c->rev selects the pass).
+ *
+ * every_step: charge the step budget for every rule visited (a table that
+ * may loop: the limit is what stops a cycle).  Otherwise (loop_free) the
+ * walk proved that no pass can reach the limit, so results are the same
+ * whatever is charged; only backward jumps are charged then, which keeps
+ * the net under the proof (a cycle needs a backward jump) at a compare
+ * per jump instead of a decrement per rule.
+ */
+static inline __attribute__((always_inline)) enum pme_result
+run_pass(const struct pme_program *prog, struct pcache *cache,
+	 struct pme_match *out, const bool every_step)
 {
 	struct run r;
 	struct pcache *const c = cache;
@@ -896,7 +908,7 @@ static enum pme_result match_pass(const struct pme_program *prog,
 	int err;
 
 	for (;;) {
-		if (budget-- == 0)
+		if (every_step && budget-- == 0)
 			return fail(out, RUN_ERR(PME_ERR_STEPS), i < n ? i + 1 : 0);
 		/* insn[n] is a sentinel: running off the end */
 		const struct insn *in = &insn[i];
@@ -911,9 +923,11 @@ static enum pme_result match_pass(const struct pme_program *prog,
 				uint32_t k = chain_find(prog, ch, in, i, v);
 				/* charge the rules the search skipped */
 				uint32_t extra = k == ch->end ? k - i - 1 : k - i;
-				if (extra > budget)
-					return fail(out, RUN_ERR(PME_ERR_STEPS), i + 1);
-				budget -= extra;
+				if (every_step) {
+					if (extra > budget)
+						return fail(out, RUN_ERR(PME_ERR_STEPS), i + 1);
+					budget -= extra;
+				}
 				i = k;
 				if (k == ch->end)
 					continue;       /* all failed; test stays on */
@@ -950,6 +964,8 @@ static enum pme_result match_pass(const struct pme_program *prog,
 			uint32_t target = r.stack[--r.nstack] + in->param;
 			if (target >= n)
 				return fail(out, RUN_ERR(PME_ERR_RETURN), i + 1);
+			if (!every_step && target <= i && budget-- == 0)
+				return fail(out, RUN_ERR(PME_ERR_STEPS), i + 1);
 			i = target;
 			test = false;
 			continue;
@@ -994,9 +1010,18 @@ static enum pme_result match_pass(const struct pme_program *prog,
 			return fail(out, RUN_ERR(PME_ERR_RETURN), i + 1);
 		}
 		/* goto-type actions */
+		if (!every_step && in->param <= i + 1u && budget-- == 0)
+			return fail(out, RUN_ERR(PME_ERR_STEPS), i + 1);
 		test = in->next_test;
 		i = in->param - 1u;
 	}
+}
+
+static enum pme_result match_pass(const struct pme_program *prog,
+				  struct pcache *c, struct pme_match *out)
+{
+	return prog->loop_free ? run_pass(prog, c, out, false)
+			       : run_pass(prog, c, out, true);
 }
 
 enum pme_result pme_match(const struct pme_program *prog,
