@@ -75,7 +75,7 @@ void cap_rbuf_close(struct cap_rbuf *rb)
 	rb->buf = NULL;
 }
 
-enum cap_rb_status cap_rbuf_need(struct cap_rbuf *rb, size_t n, bool may_move)
+enum cap_rb_status cap_rbuf_fill(struct cap_rbuf *rb, size_t n, bool may_move)
 {
 	size_t avail = rb->end - rb->start;
 

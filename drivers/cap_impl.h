@@ -61,12 +61,21 @@ enum cap_rb_status {
 
 int cap_rbuf_open(struct cap_rbuf *rb, const char *path, char *err,
                   size_t errlen);
+/* cap_rbuf_need()'s slow path: read (and move) until n bytes are there. */
+enum cap_rb_status cap_rbuf_fill(struct cap_rbuf *rb, size_t n, bool may_move);
 /*
  * Make n bytes available at cap_rbuf_ptr().  May move the unread bytes to
  * the front of the buffer (invalidating pointers into it) only when may_move
- * is set: back ends set it for the first record of a batch.
+ * is set: back ends set it for the first record of a batch.  Inline: asked
+ * once or twice per record, it almost always finds the bytes there.
  */
-enum cap_rb_status cap_rbuf_need(struct cap_rbuf *rb, size_t n, bool may_move);
+static inline enum cap_rb_status cap_rbuf_need(struct cap_rbuf *rb, size_t n,
+                                               bool may_move)
+{
+	if (rb->end - rb->start >= n)
+		return CAP_RB_OK;
+	return cap_rbuf_fill(rb, n, may_move);
+}
 static inline const uint8_t *cap_rbuf_ptr(const struct cap_rbuf *rb)
 {
 	return rb->buf + rb->start;

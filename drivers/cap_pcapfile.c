@@ -26,16 +26,66 @@ struct pcapfile {
 	uint16_t link;
 };
 
+/* The packet of the record at h (its header checked by the caller). */
+static inline void record_to_pkt(const struct pcapfile *f, const uint8_t *h,
+                                 uint32_t incl, uint32_t orig, struct pkt *p)
+{
+	p->ts_ns = (uint64_t)cap_rd32(h, f->be) * CAP_NS_PER_SEC +
+	           (uint64_t)cap_rd32(h + 4, f->be) * f->frac_to_ns;
+	p->caplen = incl;
+	p->wirelen = orig;
+	p->data = h + PCAP_REC_HDR_LEN;
+	p->ifindex = 1;
+	p->link = f->link;
+}
+
+/*
+ * Take pkts[n..max) from the records lying whole in the buffer, with one
+ * bounds check per record and the reader and counters updated once for
+ * all of them; returns the new n.  It stops at the first record that is
+ * cut by the buffer's end or looks corrupt: pcapfile_next()'s careful
+ * path (refill, move, errors) decides about that one.
+ */
+static unsigned take_buffered(struct pcapfile *f, struct pkt *pkts,
+                              unsigned n, unsigned max)
+{
+	const uint8_t *base = cap_rbuf_ptr(&f->rb);
+	size_t avail = cap_rbuf_avail(&f->rb), used = 0;
+	uint64_t bytes = 0;
+	unsigned first = n;
+
+	while (n < max && avail - used >= PCAP_REC_HDR_LEN) {
+		const uint8_t *h = base + used;
+		uint32_t incl = cap_rd32(h + 8, f->be);
+		uint32_t orig = cap_rd32(h + 12, f->be);
+
+		if (incl > CAP_RECORD_MAX ||
+		    incl > avail - used - PCAP_REC_HDR_LEN)
+			break;
+		record_to_pkt(f, h, incl, orig, &pkts[n++]);
+		bytes += orig;
+		used += PCAP_REC_HDR_LEN + (size_t)incl;
+	}
+	f->c.st.packets += n - first;
+	f->c.st.bytes += bytes;
+	cap_rbuf_skip(&f->rb, used);
+	return n;
+}
+
 static int pcapfile_next(struct cap *c, struct pkt *pkts, unsigned max)
 {
 	struct pcapfile *f = (struct pcapfile *)c;
 	unsigned n = 0;
 
 	while (n < max) {
+		n = take_buffered(f, pkts, n, max);
+		if (n == max)
+			break;
+		/* one record the buffer does not hold whole: read more (moving
+		 * the buffer only for the batch's first record), or report */
 		enum cap_rb_status s = cap_rbuf_need(&f->rb, PCAP_REC_HDR_LEN, n == 0);
 		const uint8_t *h;
 		uint32_t incl, orig;
-		struct pkt *p;
 
 		if (s == CAP_RB_FULL || s == CAP_RB_EOF)
 			break;
@@ -58,14 +108,7 @@ static int pcapfile_next(struct cap *c, struct pkt *pkts, unsigned max)
 		if (s != CAP_RB_OK)
 			return n > 0 ? (int)n : cap_rbuf_fail(c, &f->rb, s, "pcap record");
 		h = cap_rbuf_ptr(&f->rb);   /* the buffer may have moved */
-		p = &pkts[n++];
-		p->ts_ns = (uint64_t)cap_rd32(h, f->be) * CAP_NS_PER_SEC +
-		           (uint64_t)cap_rd32(h + 4, f->be) * f->frac_to_ns;
-		p->caplen = incl;
-		p->wirelen = orig;
-		p->data = h + PCAP_REC_HDR_LEN;
-		p->ifindex = 1;
-		p->link = f->link;
+		record_to_pkt(f, h, incl, orig, &pkts[n++]);
 		f->c.st.packets++;
 		f->c.st.bytes += orig;
 		cap_rbuf_skip(&f->rb, PCAP_REC_HDR_LEN + (size_t)incl);
