@@ -26,12 +26,14 @@ struct pcapfile {
 	uint16_t link;
 };
 
-/* The packet of the record at h (its header checked by the caller). */
-static inline void record_to_pkt(const struct pcapfile *f, const uint8_t *h,
-                                 uint32_t incl, uint32_t orig, struct pkt *p)
+/* The packet of the record at h (its header checked by the caller);
+ * be: f->be, passed so that callers can fix it at compile time. */
+static inline void record_to_pkt(const struct pcapfile *f, bool be,
+                                 const uint8_t *h, uint32_t incl,
+                                 uint32_t orig, struct pkt *p)
 {
-	p->ts_ns = (uint64_t)cap_rd32(h, f->be) * CAP_NS_PER_SEC +
-	           (uint64_t)cap_rd32(h + 4, f->be) * f->frac_to_ns;
+	p->ts_ns = (uint64_t)cap_rd32(h, be) * CAP_NS_PER_SEC +
+	           (uint64_t)cap_rd32(h + 4, be) * f->frac_to_ns;
 	p->caplen = incl;
 	p->wirelen = orig;
 	p->data = h + PCAP_REC_HDR_LEN;
@@ -46,8 +48,9 @@ static inline void record_to_pkt(const struct pcapfile *f, const uint8_t *h,
  * cut by the buffer's end or looks corrupt: pcapfile_next()'s careful
  * path (refill, move, errors) decides about that one.
  */
-static unsigned take_buffered(struct pcapfile *f, struct pkt *pkts,
-                              unsigned n, unsigned max)
+static inline __attribute__((always_inline)) unsigned
+take_buffered_order(struct pcapfile *f, const bool be, struct pkt *pkts,
+                    unsigned n, unsigned max)
 {
 	const uint8_t *base = cap_rbuf_ptr(&f->rb);
 	size_t avail = cap_rbuf_avail(&f->rb), used = 0;
@@ -56,13 +59,13 @@ static unsigned take_buffered(struct pcapfile *f, struct pkt *pkts,
 
 	while (n < max && avail - used >= PCAP_REC_HDR_LEN) {
 		const uint8_t *h = base + used;
-		uint32_t incl = cap_rd32(h + 8, f->be);
-		uint32_t orig = cap_rd32(h + 12, f->be);
+		uint32_t incl = cap_rd32(h + 8, be);
+		uint32_t orig = cap_rd32(h + 12, be);
 
 		if (incl > CAP_RECORD_MAX ||
 		    incl > avail - used - PCAP_REC_HDR_LEN)
 			break;
-		record_to_pkt(f, h, incl, orig, &pkts[n++]);
+		record_to_pkt(f, be, h, incl, orig, &pkts[n++]);
 		bytes += orig;
 		used += PCAP_REC_HDR_LEN + (size_t)incl;
 	}
@@ -70,6 +73,14 @@ static unsigned take_buffered(struct pcapfile *f, struct pkt *pkts,
 	f->c.st.bytes += bytes;
 	cap_rbuf_skip(&f->rb, used);
 	return n;
+}
+
+/* One copy of the loop per byte order, so that no record asks which. */
+static unsigned take_buffered(struct pcapfile *f, struct pkt *pkts,
+                              unsigned n, unsigned max)
+{
+	return f->be ? take_buffered_order(f, true, pkts, n, max)
+	             : take_buffered_order(f, false, pkts, n, max);
 }
 
 static int pcapfile_next(struct cap *c, struct pkt *pkts, unsigned max)
@@ -108,7 +119,7 @@ static int pcapfile_next(struct cap *c, struct pkt *pkts, unsigned max)
 		if (s != CAP_RB_OK)
 			return n > 0 ? (int)n : cap_rbuf_fail(c, &f->rb, s, "pcap record");
 		h = cap_rbuf_ptr(&f->rb);   /* the buffer may have moved */
-		record_to_pkt(f, h, incl, orig, &pkts[n++]);
+		record_to_pkt(f, f->be, h, incl, orig, &pkts[n++]);
 		f->c.st.packets++;
 		f->c.st.bytes += orig;
 		cap_rbuf_skip(&f->rb, PCAP_REC_HDR_LEN + (size_t)incl);
