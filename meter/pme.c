@@ -800,6 +800,31 @@ static void dist_put(struct pme_match *out, const struct qent *e)
 static int build_key(const struct run *r, struct pme_match *out)
 {
 	_Static_assert(PME_QUEUE_MAX <= 256, "queue position fits 8 bits");
+	struct flow_key *key = &out->key;
+	/* Compiled rulesets push the key in attribute order, each attribute
+	 * once: then the queue order is the key order, and no sort is needed. */
+	bool in_order = true;
+	for (uint32_t k = 0, prev = 0; k < r->nq && in_order; k++) {
+		const struct qent *e = &r->q[k];
+		if (e->push == PUSH_DIST)
+			continue;
+		in_order = e->attr > prev;
+		prev = e->attr;
+	}
+	if (in_order) {
+		int err = 0;            /* every distribution is put, as below */
+		flow_key_clear(key, r->prog->set);
+		for (uint32_t k = 0; k < r->nq; k++) {
+			const struct qent *e = &r->q[k];
+			if (e->push == PUSH_DIST)
+				dist_put(out, e);
+			else if (!err && flow_key_append(key, e->attr, e->width,
+							 e->mask->b, e->value->b))
+				err = RUN_ERR(PME_ERR_KEY_FULL);
+		}
+		return err;
+	}
+
 	uint32_t ord[PME_QUEUE_MAX];
 	unsigned n = 0;
 	for (uint32_t k = 0; k < r->nq; k++) {
@@ -815,7 +840,6 @@ static int build_key(const struct run *r, struct pme_match *out)
 		ord[j] = x;
 	}
 	/* Items in attribute order, so each is appended. */
-	struct flow_key *key = &out->key;
 	flow_key_clear(key, r->prog->set);
 	for (unsigned j = 0; j < n; j++) {
 		if (j + 1 < n && ord[j + 1] >> 8 == ord[j] >> 8)
