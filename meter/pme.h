@@ -48,8 +48,9 @@
  *    refuses a Count/CountPkt whose attribute cannot be saved (Null
  *    excepted), since Count pushes it;
  *  - the step limit: a table whose every path was walked with no loop
- *    needs none (it is set to the walk budget, a safety net); otherwise
- *    4 x rules + 64;
+ *    needs none (it is set to the walk budget, a safety net, and only
+ *    backward jumps are charged to it: a cycle needs one); a table that
+ *    may loop is charged every rule executed, up to 4 x rules + 64;
  *  - at run time a step-limit overrun, return/queue overflow, full key or
  *    unset variable ends the pass with NoMatch and sets a bit in
  *    out->errors (count them with pme_stats_add()).  Running off the end
@@ -128,7 +129,8 @@ size_t pme_rule_count(const struct pme_program *prog);
 unsigned pme_step_limit(const struct pme_program *prog);
 /* Test chains found at load: runs of >= 4 rules testing one packet
  * attribute under one mask, run as one search by value (same results as
- * rule by rule, steps charged alike). */
+ * rule by rule; in a table that may loop, the rules a search skips are
+ * charged to the step limit as if run). */
 size_t pme_chain_count(const struct pme_program *prog);
 
 /* One pass: source = the wire source unless `reversed`. */
