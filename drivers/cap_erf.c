@@ -207,8 +207,7 @@ static void erf_stats(struct cap *c, struct cap_stats *st)
 {
 	struct erf *e = (struct erf *)c;
 
-	st->pos = e->rb.off;
-	st->size = e->rb.size;
+	cap_rbuf_progress(&e->rb, st);
 }
 
 static void erf_close(struct cap *c)

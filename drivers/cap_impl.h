@@ -89,6 +89,13 @@ static inline void cap_rbuf_skip(struct cap_rbuf *rb, size_t n)
 	rb->start += n;
 	rb->off += n;
 }
+/* A file's progress for cap_stats(): bytes consumed and file size. */
+static inline void cap_rbuf_progress(const struct cap_rbuf *rb, struct cap_stats *st)
+{
+	st->pos = rb->off;
+	st->size = rb->size;
+}
+
 void cap_rbuf_close(struct cap_rbuf *rb);
 
 /* Report a reader status other than OK/FULL as an error on c; returns -1.

@@ -131,8 +131,7 @@ static void pcapfile_stats(struct cap *c, struct cap_stats *st)
 {
 	struct pcapfile *f = (struct pcapfile *)c;
 
-	st->pos = f->rb.off;
-	st->size = f->rb.size;
+	cap_rbuf_progress(&f->rb, st);
 }
 
 static void pcapfile_close(struct cap *c)

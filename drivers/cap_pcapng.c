@@ -369,8 +369,7 @@ static void pcapng_stats(struct cap *c, struct cap_stats *st)
 	st->drops = 0;
 	for (unsigned i = 0; i < g->n_if; i++)
 		st->drops += g->ifs[i].drops;
-	st->pos = g->rb.off;
-	st->size = g->rb.size;
+	cap_rbuf_progress(&g->rb, st);
 }
 
 static void pcapng_close(struct cap *c)
