@@ -292,10 +292,15 @@ void engine_packet(struct engine *e, const struct pkt *p)
 	} while (decode_dns_next(p, &cur, &pi));
 }
 
-void engine_collect_point(struct engine *e, uint64_t now_ns, uint64_t collected_ns)
+void engine_expire_dns(struct engine *e, uint64_t now_ns)
 {
 	for (size_t i = 0; i < e->n_tasks; i++)
 		dnspair_expire(e->task[i].pair, now_ns, SIZE_MAX);
+}
+
+void engine_collect_point(struct engine *e, uint64_t now_ns, uint64_t collected_ns)
+{
+	engine_expire_dns(e, now_ns);
 	/* Everything up to collected_ns has been written: records idle since
 	 * before it may be recovered (RFC 2722 §4.5). */
 	if (collected_ns > e->collected_ns)
@@ -307,8 +312,7 @@ void engine_collect_point(struct engine *e, uint64_t now_ns, uint64_t collected_
 
 void engine_finish(struct engine *e)
 {
-	for (size_t i = 0; i < e->n_tasks; i++)
-		dnspair_expire(e->task[i].pair, UINT64_MAX, SIZE_MAX);
+	engine_expire_dns(e, UINT64_MAX);
 }
 
 uint32_t engine_static_have(const struct engine *e, const struct flow *f)

@@ -123,6 +123,10 @@ void engine_packet(struct engine *e, const struct pkt *p);
  * garbage collection of flows idle and collected before `collected_ns`. */
 void engine_collect_point(struct engine *e, uint64_t now_ns, uint64_t collected_ns);
 
+/* Requests unanswered for the DNS timeout by now_ns become lost (what a
+ * reading at now_ns must already show). */
+void engine_expire_dns(struct engine *e, uint64_t now_ns);
+
 /* End of input: every pending request still unanswered becomes lost. */
 void engine_finish(struct engine *e);
 

@@ -305,8 +305,7 @@ static int collect_flow(struct flow *f, uint32_t index, void *arg)
 			return c->err = -1;
 	}
 	fs->written_lost = f->dns.lost;
-	s->recs[c->n].n = s->n_attrs;
-	s->recs[c->n].v = vals;
+	s->recs[c->n].n = s->n_attrs;   /* .v is set once all are collected */
 	c->n++;
 	return 0;
 }
@@ -315,7 +314,7 @@ static int collect_flow(struct flow *f, uint32_t index, void *arg)
 static int write_interval(struct offline *s, uint64_t end)
 {
 	/* requests that timed out by the interval end are lost in it */
-	engine_collect_point(&s->e, end, 0);
+	engine_expire_dns(&s->e, end);
 	struct collect_ctx c = { .s = s };
 	s->n_dres = 0;
 	if (s->o->out) {
