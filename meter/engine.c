@@ -129,8 +129,6 @@ int engine_add_task(struct engine *e, const struct ruleset *current,
 		engine_task_free(t);
 		return -1;
 	}
-	t->current_rs = current;
-	t->standby_rs = standby;
 	t->high_water = high_water;
 	e->n_tasks++;
 	return 0;
@@ -339,15 +337,4 @@ const struct dist_static_spec *engine_static_spec(const struct engine *e,
 void engine_static_stats(const struct engine *e, struct statdist_stats *out)
 {
 	statdist_stats(e->sdist, out);
-}
-
-const struct engine_task *engine_task_of_set(const struct engine *e, unsigned set)
-{
-	for (size_t i = 0; i < e->n_tasks; i++) {
-		const struct engine_task *t = &e->task[i];
-		if (pme_ruleset(t->current) == set ||
-		    (t->standby && pme_ruleset(t->standby) == set))
-			return t;
-	}
-	return NULL;
 }

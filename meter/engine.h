@@ -61,8 +61,6 @@ typedef void (*engine_sample_fn)(void *arg, const struct flow_table *t,
 struct engine_task {
 	struct pme_program *current;
 	struct pme_program *standby;     /* NULL = none */
-	const struct ruleset *current_rs;
-	const struct ruleset *standby_rs;
 	/* the RFC 2724 static distributions each set asks for; NULL = none */
 	struct statdist_rules *current_sd, *standby_sd;
 	unsigned high_water;             /* percent; 0 or 100 disables */
@@ -106,7 +104,7 @@ void engine_config_default(struct engine_config *c);
 /* Set up the flow table; 0, or -1 with a message in d. */
 int engine_init(struct engine *e, const struct engine_config *c, struct diag *d);
 /* Add a task running `current` (and `standby` above high_water %).  The
- * rulesets must outlive the engine.  The RFC 2724 distributions the
+ * engine keeps no pointer into them.  The RFC 2724 distributions the
  * rulesets request are decoded here (statdist_rules_init); the first
  * ruleset that asks for a static one creates the static pool
  * (cfg.static_dists entries).  0, or -1 with the PME's or the
@@ -141,7 +139,5 @@ const struct dist_static_spec *engine_static_spec(const struct engine *e,
 /* Pool statistics (all zero when no ruleset asked). */
 void engine_static_stats(const struct engine *e, struct statdist_stats *out);
 
-/* The task whose rulesets include number `set`, or NULL. */
-const struct engine_task *engine_task_of_set(const struct engine *e, unsigned set);
 
 #endif
