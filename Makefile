@@ -17,7 +17,13 @@ SAN      ?=
 CFLAGS   += -std=c11 $(OPT) $(WARN) $(SAN) -fno-strict-aliasing
 CPPFLAGS += -D_GNU_SOURCE -Icommon -Isrl -Imeter -Idrivers -Ireader -MMD -MP
 LDFLAGS  += $(SAN)
-LDLIBS   += $(shell pkg-config --libs libpcap 2>/dev/null || echo -lpcap) -lm -lpthread
+LDLIBS   += $(shell pkg-config --libs libpcap 2>/dev/null || echo -lpcap)
+# net-snmp's agent library (ntm-meter's Meter MIB agent) and its client
+# library (ntm-reader), libevent (ntm-reader's loop)
+LDLIBS   += -lnetsnmpagent -lnetsnmp -levent -lm -lpthread
+
+# Optional parts (e.g. DPDK) add their flags in mk/*.mk.
+-include $(wildcard mk/*.mk)
 
 MODULE_DIRS := common srl meter drivers reader
 ALL_SRCS  := $(foreach d,$(MODULE_DIRS),$(wildcard $(d)/*.c))

@@ -213,16 +213,23 @@ static void remember_flow(struct dnspair *p, struct entry *e, struct flow *f)
 
 /* ---- entries ----------------------------------------------------------------- */
 
-/* Drop entry i; an unanswered one is a lost request. */
-static bool drop_entry(struct dnspair *p, uint32_t i)
+/* Drop entry i at time now_ns; an unanswered one is a lost request (and
+ * its flow changed then: flowattr_changed_ns). */
+static bool drop_entry(struct dnspair *p, uint32_t i, uint64_t now_ns)
 {
 	struct entry *e = ent(p, i);
 	bool lost = !(e->flags & E_ANSWERED);
 	if (lost) {
 		p->st.lost++;
 		struct flow *f = request_flow(p, e);
-		if (f)
+		if (f) {
 			f->dns.lost++;
+			uint64_t s = now_ns / 1000000000u + (now_ns % 1000000000u != 0);
+			if (s > UINT32_MAX)
+				s = UINT32_MAX;
+			if (s > f->lost_s)
+				f->lost_s = (uint32_t)s;
+		}
 	}
 	list_unlink(p, i);
 	flow_hindex_remove(&p->index, e->tag, i);
@@ -232,11 +239,11 @@ static bool drop_entry(struct dnspair *p, uint32_t i)
 	return lost;
 }
 
-static uint32_t new_entry(struct dnspair *p)
+static uint32_t new_entry(struct dnspair *p, uint64_t now_ns)
 {
 	if (p->free_head == NIL) {
 		p->st.evicted++;
-		drop_entry(p, p->head);
+		drop_entry(p, p->head, now_ns);
 	}
 	uint32_t i = p->free_head;
 	p->free_head = ent(p, i)->next;
@@ -249,7 +256,7 @@ size_t dnspair_expire(struct dnspair *p, uint64_t now_ns, size_t max)
 {
 	size_t lost = 0;
 	for (size_t n = 0; n < max && p->head && expired(p, ent(p, p->head), now_ns); n++)
-		lost += drop_entry(p, p->head);
+		lost += drop_entry(p, p->head, now_ns);
 	return lost;
 }
 
@@ -292,7 +299,7 @@ static enum dnspair_event on_request(struct dnspair *p, const struct pkt_info *p
 		/* the latest request is the one an answer is timed from */
 		list_unlink(p, i);
 	} else {
-		i = new_entry(p);
+		i = new_entry(p, pi->ts_ns);
 		struct entry *e = ent(p, i);
 		memset(e, 0, sizeof(*e));
 		e->k = *k;

@@ -69,7 +69,9 @@ struct flow {
 	uint32_t dist;          /* slot + 1 in the table's distribution pool,
 	                           0 = none yet (flow_dist) */
 	uint8_t state;          /* enum flow_state */
-	uint8_t pad_[7];
+	uint8_t pad_[3];
+	uint32_t lost_s;        /* when dns.lost last moved, seconds since the
+	                           epoch rounded up (flowattr_changed_ns) */
 	/* second cache line */
 	struct flow_dns dns;
 };

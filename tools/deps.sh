@@ -4,8 +4,9 @@
 set -eu
 pkgs=(
 	build-essential pkg-config clang libclang-rt-14-dev valgrind
-	libcmocka-dev libpcap-dev
-	tshark tcpdump
+	libcmocka-dev libpcap-dev libsnmp-dev libevent-dev
+	snmp snmpd smitools tshark tcpdump tcpreplay iproute2
+	libdpdk-dev dpdk
 	time softflowd pmacct
 	chromium
 )

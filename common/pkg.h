@@ -1,0 +1,80 @@
+/*
+ * pkg.h — flow data packages (RFC 2720 flowDataPackageTable and NTM-MIB's
+ * ntmPackageTable): one flow's attribute values as one BER SEQUENCE, in
+ * selector order; and the index part of a package instance OID.
+ *
+ * Element syntax per attribute (doc/mib.md): INTEGER for small numbers
+ * (types, interfaces, ruleset, index, class/kind, scales, the Distributions
+ * bitmask), OCTET STRING for addresses, masks and ids, Counter64 for 64-bit
+ * counters and ns times, TimeTicks for FirstTime/LastActiveTime, OCTET
+ * STRING in ntm's distribution encodings for attributes 66..75, and NULL
+ * for a value the flow does not have.
+ *
+ * The meter encodes (pkg_encode) from flowattr values; the reader decodes
+ * (pkg_decode) into coll values that the collector (coll.h) turns into
+ * records.  Encoding then decoding gives back the same values.
+ */
+#ifndef NTM_PKG_H
+#define NTM_PKG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "coll.h"
+#include "dist.h"
+
+#define PKG_ATTRS_MAX   64    /* attributes in one selector */
+#define PKG_DISTS_MAX   12    /* distribution attributes (66..75 + spare) */
+
+/*
+ * The BER SEQUENCE for vals[0..n) into buf.  Returns its length, or -1
+ * (errno ENOSPC: buf too small; EINVAL: a value that cannot be encoded).
+ */
+ssize_t pkg_encode(const struct coll_value *vals, size_t n,
+		   uint8_t *buf, size_t cap);
+
+/* Decoded values, with the storage their distributions point into. */
+struct pkg_decoded {
+	size_t n;
+	struct coll_value v[PKG_ATTRS_MAX];
+	struct dist *dists;                    /* PKG_DISTS_MAX each */
+	struct dist_static *sdists;
+	struct dist_static_spec *specs;
+};
+
+int pkg_decoded_init(struct pkg_decoded *d);     /* 0, or -1 (ENOMEM) */
+void pkg_decoded_fini(struct pkg_decoded *d);
+
+/*
+ * Decode a package read with selector attrs[0..n).  Numeric elements become
+ * COLL_BYTES of the width the .dif writer uses for that attribute (the same
+ * flowattr_get gives); INTEGER, Counter32/64, Gauge32 and TimeTicks are
+ * accepted interchangeably for numbers (RFC 2720 leaves the tags open).
+ * Returns 0, or -1 with *why set ("element 3: expected OCTET STRING", ...).
+ */
+int pkg_decode(const uint8_t *buf, size_t len, const uint16_t *attrs,
+	       size_t n, struct pkg_decoded *out, const char **why);
+
+/*
+ * Index of a package instance, after the column sub-identifier:
+ *   <len> <sel...> <set> <time> <index>
+ * narrow (flowDataPackageTable): one sub-id per attribute, each <= 255;
+ * wide (ntmPackageTable): two sub-ids (octets, big-endian) per attribute.
+ * pkg_index_encode returns the number of sub-ids written (0 when cap is too
+ * small, n is 0 or above PKG_ATTRS_MAX, or an attribute does not fit).
+ */
+size_t pkg_index_encode(bool wide, const uint16_t *attrs, size_t n,
+			uint32_t set, uint32_t time_cs, uint32_t index,
+			uint32_t *out, size_t cap);
+
+/*
+ * Parse the selector at the start of sub[0..len): the attributes into
+ * attrs (PKG_ATTRS_MAX room), their number into *n; returns the sub-ids
+ * consumed, or 0 when sub does not start with a complete, valid selector.
+ */
+size_t pkg_selector_decode(bool wide, const uint32_t *sub, size_t len,
+			   uint16_t *attrs, size_t *n);
+
+#endif
