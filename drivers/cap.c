@@ -218,8 +218,12 @@ struct cap *cap_open_live(const char *driver, const char *ifname,
 		o = &defaults;
 	if (driver == NULL || strcmp(driver, "pcap") == 0)
 		return cap_pcap_live_open(ifname, o, err, errlen);
-	cap_fmterr(err, errlen, "capture driver '%s' is not available "
-	           "(this build has: pcap)", driver);
+	if (strcmp(driver, "afpacket") == 0)
+		return cap_afpacket_open(ifname, o, err, errlen);
+	if (strcmp(driver, "dpdk") == 0)
+		return cap_dpdk_open(ifname, o, err, errlen);
+	cap_fmterr(err, errlen, "unknown capture driver '%s' "
+	           "(drivers: pcap, afpacket, dpdk)", driver);
 	return NULL;
 }
 

@@ -110,6 +110,12 @@ struct cap *cap_pcapng_open(struct cap_rbuf *rb, char *err, size_t errlen);
 struct cap *cap_erf_open(struct cap_rbuf *rb, char *err, size_t errlen);
 struct cap *cap_pcap_live_open(const char *ifname, const struct cap_options *o,
                                char *err, size_t errlen);
+/* AF_PACKET TPACKET_V3 (cap_afpacket.c) and DPDK (cap_dpdk.c; without DPDK
+ * at build time it refuses with an error naming what is missing). */
+struct cap *cap_afpacket_open(const char *ifname, const struct cap_options *o,
+                              char *err, size_t errlen);
+struct cap *cap_dpdk_open(const char *ifname, const struct cap_options *o,
+                          char *err, size_t errlen);
 
 /* Does the buffer start like an ERF trace?  (ERF has no file header.) */
 bool cap_erf_probe(const uint8_t *p, size_t n);
