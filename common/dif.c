@@ -62,6 +62,13 @@ static void sb_u64_list(struct sbuf *b, const uint64_t *c, uint32_t n)
 		sb_printf(b, "%s%" PRIu64, i ? "," : "", c[i]);
 }
 
+const uint16_t dif_default_attrs[] = {
+	ATTR_FLOW_RULESET, ATTR_FLOW_INDEX, ATTR_FIRST_TIME,
+	ATTR_SOURCE_PEER_TYPE, ATTR_SOURCE_PEER_ADDRESS, ATTR_DEST_PEER_ADDRESS,
+	ATTR_TO_PDUS, ATTR_FROM_PDUS, ATTR_TO_OCTETS, ATTR_FROM_OCTETS,
+};
+const size_t dif_n_default_attrs = sizeof dif_default_attrs / sizeof dif_default_attrs[0];
+
 size_t dif_format_attrs(const struct dif_format *f)
 {
 	size_t n = 0;

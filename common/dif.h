@@ -96,6 +96,11 @@ struct dif_interval {
 	const char *meter;
 };
 
+/* The columns written when a ruleset has no FORMAT (NeMaC's usual set:
+ * ruleset, index, FirstTime, peer type and addresses, PDUs, octets). */
+extern const uint16_t dif_default_attrs[];
+extern const size_t dif_n_default_attrs;
+
 /* Number of attribute (non-separator) items of a format. */
 size_t dif_format_attrs(const struct dif_format *f);
 
