@@ -213,9 +213,9 @@ static void remember_flow(struct dnspair *p, struct entry *e, struct flow *f)
 
 /* ---- entries ----------------------------------------------------------------- */
 
-/* Drop entry i at time now_ns; an unanswered one is a lost request (and
- * its flow changed then: flowattr_changed_ns). */
-static bool drop_entry(struct dnspair *p, uint32_t i, uint64_t now_ns)
+/* Drop entry i; an unanswered one is a lost request, lost at lost_ns
+ * (its flow changed then: flowattr_changed_ns). */
+static bool drop_entry(struct dnspair *p, uint32_t i, uint64_t lost_ns)
 {
 	struct entry *e = ent(p, i);
 	bool lost = !(e->flags & E_ANSWERED);
@@ -224,11 +224,8 @@ static bool drop_entry(struct dnspair *p, uint32_t i, uint64_t now_ns)
 		struct flow *f = request_flow(p, e);
 		if (f) {
 			f->dns.lost++;
-			uint64_t s = now_ns / 1000000000u + (now_ns % 1000000000u != 0);
-			if (s > UINT32_MAX)
-				s = UINT32_MAX;
-			if (s > f->lost_s)
-				f->lost_s = (uint32_t)s;
+			if (lost_ns > f->dns.lost_ns)
+				f->dns.lost_ns = lost_ns;
 		}
 	}
 	list_unlink(p, i);
@@ -255,8 +252,9 @@ static uint32_t new_entry(struct dnspair *p, uint64_t now_ns)
 size_t dnspair_expire(struct dnspair *p, uint64_t now_ns, size_t max)
 {
 	size_t lost = 0;
+	/* a timed-out request was lost at its deadline, whenever we notice */
 	for (size_t n = 0; n < max && p->head && expired(p, ent(p, p->head), now_ns); n++)
-		lost += drop_entry(p, p->head, now_ns);
+		lost += drop_entry(p, p->head, ent(p, p->head)->ts_ns + p->timeout_ns);
 	return lost;
 }
 
@@ -346,8 +344,7 @@ static enum dnspair_event on_response(struct dnspair *p, const struct pkt_info *
 	else
 		p->st.negative_rtt++;
 	if (f) {
-		f->dns.answered++;
-		f->dns.rtt_samples++;
+		f->dns.answered++;   /* and an RTT sample: attribute 527 */
 		if (p->feed_dists && p->ft) {
 			struct dist *d = flow_dist(p->ft, f);
 			if (d)

@@ -54,7 +54,11 @@ struct flow_dns {
 	uint64_t retransmits;   /* requests repeated while the first was pending */
 	uint64_t unmatched;     /* responses with no pending request */
 	uint64_t duplicates;    /* further responses to an answered request */
-	uint64_t rtt_samples;   /* RTT samples taken (== answered on the response's flow) */
+	/* RTT samples taken: always == answered (a sample is taken exactly
+	 * when a response pairs), so attribute 527 reads `answered`; the slot
+	 * holds instead when `lost` last moved (the timed-out request's
+	 * deadline, or the eviction time; flowattr_changed_ns). */
+	uint64_t lost_ns;
 };
 
 struct flow {
@@ -69,9 +73,7 @@ struct flow {
 	uint32_t dist;          /* slot + 1 in the table's distribution pool,
 	                           0 = none yet (flow_dist) */
 	uint8_t state;          /* enum flow_state */
-	uint8_t pad_[3];
-	uint32_t lost_s;        /* when dns.lost last moved, seconds since the
-	                           epoch rounded up (flowattr_changed_ns) */
+	uint8_t pad_[7];
 	/* second cache line */
 	struct flow_dns dns;
 };

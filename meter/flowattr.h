@@ -43,8 +43,7 @@ void flowattr_get(const struct engine *e, const struct flow *f,
  */
 static inline uint64_t flowattr_changed_ns(const struct flow *f)
 {
-	uint64_t lost_ns = (uint64_t)f->lost_s * 1000000000u;
-	return lost_ns > f->last_ns ? lost_ns : f->last_ns;
+	return f->dns.lost_ns > f->last_ns ? f->dns.lost_ns : f->last_ns;
 }
 
 #endif

@@ -231,7 +231,7 @@ static int flow_value(struct offline *s, struct flow *f, uint32_t index,
 	case ATTR_DNS_RETRANSMITS:  value_uint(v, attr, f->dns.retransmits, 8); break;
 	case ATTR_DNS_UNMATCHED:    value_uint(v, attr, f->dns.unmatched, 8); break;
 	case ATTR_DNS_DUPLICATES:   value_uint(v, attr, f->dns.duplicates, 8); break;
-	case ATTR_RTT_SAMPLES:      value_uint(v, attr, f->dns.rtt_samples, 8); break;
+	case ATTR_RTT_SAMPLES:      value_uint(v, attr, f->dns.answered, 8); break;
 	case ATTR_DISTRIBUTIONS:
 		/* RFC 2724 §4: bit 0 is attribute 66 */
 		value_uint(v, attr, (flow_dist_peek(s->e.flows, f)
