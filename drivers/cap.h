@@ -50,6 +50,9 @@ struct cap_options {
 	uint16_t queue;            /* RX queue / fanout member handled here */
 	uint16_t n_queues;         /* workers sharing the interface */
 	uint16_t fanout_group;     /* AF_PACKET fanout group id */
+	const char *dpdk_args;     /* DPDK EAL arguments, split on spaces
+	                              (--driver dpdk; the first open of a
+	                              process initialises EAL with them) */
 };
 
 struct cap_stats {
