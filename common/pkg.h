@@ -27,6 +27,31 @@
 
 #define PKG_ATTRS_MAX   64    /* attributes in one selector */
 #define PKG_DISTS_MAX   12    /* distribution attributes (66..75 + spare) */
+#define PKG_WHY_MAX     96    /* room for a decode error message */
+
+/* ntm's distribution encodings (doc/packages.md): the first octet is the
+ * transform, as in a distribution rule's mask byte 1. */
+#define PKG_DIST_DYNAMIC   3u   /* ntm's dynamic turnaround kind (struct dist) */
+#define PKG_DIST_VERSION   1u   /* octet 2 of the dynamic encoding */
+
+/* How an attribute's value travels in a package. */
+enum pkg_elem {
+	PKG_EL_OCTETS,      /* OCTET STRING, width = length (addresses, masks,
+	                       ids, unknown attributes) */
+	PKG_EL_INTEGER,     /* INTEGER, non-negative */
+	PKG_EL_COUNTER64,   /* 64-bit counters and ns times */
+	PKG_EL_TIMETICKS,   /* FirstTime, LastActiveTime, FlowTimeMark */
+	PKG_EL_DIST         /* OCTET STRING in a distribution encoding */
+};
+
+/* The element syntax of attribute `attr`. */
+enum pkg_elem pkg_elem_of(unsigned attr);
+
+/* Width in octets of a number-valued attribute (INTEGER, Counter64,
+ * TimeTicks elements) as flowattr_get gives it and pkg_decode returns it:
+ * the attribute table's width, except FlowRuleSet (4, as the .dif writer
+ * has always written it).  0 for attributes that are not numbers. */
+unsigned pkg_number_width(unsigned attr);
 
 /*
  * The BER SEQUENCE for vals[0..n) into buf.  Returns its length, or -1
@@ -42,6 +67,7 @@ struct pkg_decoded {
 	struct dist *dists;                    /* PKG_DISTS_MAX each */
 	struct dist_static *sdists;
 	struct dist_static_spec *specs;
+	char why[PKG_WHY_MAX];                 /* pkg_decode's message */
 };
 
 int pkg_decoded_init(struct pkg_decoded *d);     /* 0, or -1 (ENOMEM) */
