@@ -11,7 +11,9 @@ ifeq ($(shell pkg-config --exists libdpdk 2>/dev/null && echo yes),yes)
 DPDK_CFLAGS := $(patsubst -I%,-isystem %,$(shell pkg-config --cflags libdpdk))
 DPDK_LIBS   := $(shell pkg-config --libs libdpdk)
 
-$(BUILD)/obj/drivers/cap_dpdk.o: CPPFLAGS += -DNTM_HAVE_DPDK $(DPDK_CFLAGS)
+# ALLOW_EXPERIMENTAL_API: rte_eth_read_clock (NIC clock calibration) is
+# still marked experimental in DPDK 22.11
+$(BUILD)/obj/drivers/cap_dpdk.o: CPPFLAGS += -DNTM_HAVE_DPDK -DALLOW_EXPERIMENTAL_API $(DPDK_CFLAGS)
 $(BUILD)/obj/drivers/cap_dpdk.o: CFLAGS += -std=gnu11
 LDLIBS += $(DPDK_LIBS)
 endif
