@@ -103,6 +103,130 @@ static void engine_task_free(struct engine_task *t)
 	memset(t, 0, sizeof *t);
 }
 
+/* The static-distribution rules of set `set` leave their task; flows may
+ * still point at them, so they wait for engine_remove_set_flows or
+ * engine_free. */
+struct engine_retired {
+	struct engine_retired *next;
+	unsigned set;
+	struct statdist_rules *sd;
+};
+
+static void engine_retire(struct engine *e, const struct pme_program *prog,
+			  struct statdist_rules *sd)
+{
+	if (!sd)
+		return;
+	struct engine_retired *r = malloc(sizeof *r);
+	if (!r)
+		return;     /* out of memory: keeping sd alive (leaked) is safe */
+	r->set = pme_ruleset(prog);
+	r->sd = sd;
+	r->next = e->retired;
+	e->retired = r;
+}
+
+/* Free the retired rules of `set` (all sets when all). */
+static void engine_free_retired(struct engine *e, unsigned set, bool all)
+{
+	struct engine_retired **pp = &e->retired;
+	while (*pp) {
+		struct engine_retired *r = *pp;
+		if (all || r->set == set) {
+			*pp = r->next;
+			free(r->sd);
+			free(r);
+		} else {
+			pp = &r->next;
+		}
+	}
+}
+
+void engine_task_load_free(struct engine *e, struct engine_task_load *ld)
+{
+	(void)e;
+	pme_free(ld->current);
+	pme_free(ld->standby);
+	free(ld->current_sd);
+	free(ld->standby_sd);
+	dnspair_free(ld->pair);
+	memset(ld, 0, sizeof *ld);
+}
+
+int engine_task_prepare(struct engine *e, size_t slot,
+			const struct ruleset *current,
+			const struct ruleset *standby,
+			struct engine_task_load *ld, struct diag *d)
+{
+	memset(ld, 0, sizeof *ld);
+	if (slot >= ENGINE_TASKS_MAX || !current) {
+		diag_error(d, 0, 0, "at most %d rulesets run at once", ENGINE_TASKS_MAX);
+		return -1;
+	}
+	ld->current = pme_load(current, d);
+	if (!ld->current)
+		return -1;
+	if ((standby && !(ld->standby = pme_load(standby, d))) ||
+	    engine_load_static(e, current, &ld->current_sd, d) ||
+	    engine_load_static(e, standby, &ld->standby_sd, d))
+		goto fail;
+	if (!e->task[slot].pair) {
+		ld->pair = dnspair_create(e->flows, e->cfg.max_pending, e->cfg.dns_timeout_ns);
+		if (!ld->pair) {
+			diag_error(d, 0, 0, "cannot create a DNS pending table of %zu entries",
+				   e->cfg.max_pending);
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	engine_task_load_free(e, ld);
+	return -1;
+}
+
+/* Drop the slot's programs (their distribution rules retire). */
+static void engine_task_unload(struct engine *e, struct engine_task *t)
+{
+	engine_retire(e, t->current, t->current_sd);
+	engine_retire(e, t->standby, t->standby_sd);
+	pme_free(t->current);
+	pme_free(t->standby);
+	t->current = t->standby = NULL;
+	t->current_sd = t->standby_sd = NULL;
+}
+
+void engine_task_install(struct engine *e, size_t slot,
+			 struct engine_task_load *ld, unsigned high_water)
+{
+	struct engine_task *t = &e->task[slot];
+	engine_task_unload(e, t);
+	t->current = ld->current;
+	t->standby = ld->standby;
+	t->current_sd = ld->current_sd;
+	t->standby_sd = ld->standby_sd;
+	if (ld->pair) {
+		dnspair_free(t->pair);
+		t->pair = ld->pair;
+	}
+	t->high_water = high_water;
+	if (!t->standby)
+		t->running_standby = false;
+	if (slot >= e->n_tasks)
+		e->n_tasks = slot + 1;
+	memset(ld, 0, sizeof *ld);
+}
+
+int engine_task_set(struct engine *e, size_t slot,
+		    const struct ruleset *current, const struct ruleset *standby,
+		    unsigned high_water, struct diag *d)
+{
+	struct engine_task_load ld;
+	if (engine_task_prepare(e, slot, current, standby, &ld, d))
+		return -1;
+	engine_task_install(e, slot, &ld, high_water);
+	return 0;
+}
+
 int engine_add_task(struct engine *e, const struct ruleset *current,
 		    const struct ruleset *standby, unsigned high_water,
 		    struct diag *d)
@@ -111,26 +235,77 @@ int engine_add_task(struct engine *e, const struct ruleset *current,
 		diag_error(d, 0, 0, "at most %d rulesets run at once", ENGINE_TASKS_MAX);
 		return -1;
 	}
-	struct engine_task *t = &e->task[e->n_tasks];
-	memset(t, 0, sizeof *t);
-	t->current = pme_load(current, d);
-	if (!t->current)
-		return -1;
-	if ((standby && !(t->standby = pme_load(standby, d))) ||
-	    engine_load_static(e, current, &t->current_sd, d) ||
-	    engine_load_static(e, standby, &t->standby_sd, d)) {
-		engine_task_free(t);
-		return -1;
+	return engine_task_set(e, e->n_tasks, current, standby, high_water, d);
+}
+
+void engine_task_stop(struct engine *e, size_t slot)
+{
+	if (!engine_task_active(e, slot))
+		return;
+	struct engine_task *t = &e->task[slot];
+	/* the pending table stays for the slot's next task, emptied: what
+	 * cannot be answered any more is lost */
+	dnspair_expire(t->pair, UINT64_MAX, SIZE_MAX);
+	engine_task_unload(e, t);
+	t->running_standby = false;
+	t->high_water = 0;
+}
+
+bool engine_task_active(const struct engine *e, size_t slot)
+{
+	return slot < e->n_tasks && e->task[slot].current;
+}
+
+void engine_task_set_high_water(struct engine *e, size_t slot, unsigned high_water)
+{
+	if (slot < ENGINE_TASKS_MAX)
+		e->task[slot].high_water = high_water;
+}
+
+void engine_task_return(struct engine *e, size_t slot)
+{
+	if (slot < ENGINE_TASKS_MAX)
+		e->task[slot].running_standby = false;
+}
+
+size_t engine_remove_set_flows(struct engine *e, unsigned set)
+{
+	size_t n = 0;
+	struct flow *f;
+	uint32_t after = 0;
+	while ((f = flow_next_active(e->flows, after, 0))) {
+		after = flow_index(e->flows, f);
+		if (flow_get_key(e->flows, f)->ruleset == set) {
+			flow_remove(e->flows, f);
+			n++;
+		}
 	}
-	t->pair = dnspair_create(e->flows, e->cfg.max_pending, e->cfg.dns_timeout_ns);
-	if (!t->pair) {
-		diag_error(d, 0, 0, "cannot create a DNS pending table of %zu entries",
-			   e->cfg.max_pending);
-		engine_task_free(t);
-		return -1;
+	engine_free_retired(e, set, false);
+	return n;
+}
+
+size_t engine_set_flows(const struct engine *e, unsigned set)
+{
+	size_t n = 0;
+	const struct flow *f;
+	uint32_t after = 0;
+	while ((f = flow_next_active(e->flows, after, 0))) {
+		after = flow_index(e->flows, f);
+		if (flow_get_key(e->flows, f)->ruleset == set)
+			n++;
 	}
-	t->high_water = high_water;
-	e->n_tasks++;
+	return n;
+}
+
+int engine_ignore_interface(struct engine *e, uint32_t ifindex, bool ignore)
+{
+	if (ifindex < 1 || ifindex > ENGINE_IF_IGNORE_MAX)
+		return -1;
+	uint64_t bit = 1ull << (ifindex - 1);
+	if (ignore)
+		e->ignored_ifs |= bit;
+	else
+		e->ignored_ifs &= ~bit;
 	return 0;
 }
 
@@ -138,6 +313,7 @@ void engine_free(struct engine *e)
 {
 	for (size_t i = 0; i < e->n_tasks; i++)
 		engine_task_free(&e->task[i]);
+	engine_free_retired(e, 0, true);
 	flow_table_free(e->flows);
 	statdist_pool_free(e->sdist);
 	memset(e, 0, sizeof *e);
@@ -222,6 +398,11 @@ void engine_packet(struct engine *e, const struct pkt *p)
 {
 	struct pkt_info pi;
 	struct decode_cursor cur;
+	if (e->ignored_ifs && p->ifindex - 1u < ENGINE_IF_IGNORE_MAX &&
+	    (e->ignored_ifs >> (p->ifindex - 1u) & 1)) {
+		e->st.ignored_if++;
+		return;
+	}
 	enum pkt_bad bad = decode_packet_cursor(p, &pi, &cur);
 
 	e->st.packets++;
@@ -248,9 +429,11 @@ void engine_packet(struct engine *e, const struct pkt *p)
 		struct pme_match m;
 		bool reversed = false, counted_rev;
 		struct flow *f = NULL;
+		counted[i] = NULL;
+		if (!prog)
+			continue;       /* a stopped slot (engine_task_stop) */
 		enum pme_result r = pme_classify(prog, &pi, &m, &reversed);
 		pme_stats_add(&t->pme, r, reversed, &m);
-		counted[i] = NULL;
 		if (r != PME_COUNT)
 			continue;
 		uint64_t hash = flow_key_hash(&m.key);
@@ -293,7 +476,16 @@ void engine_packet(struct engine *e, const struct pkt *p)
 void engine_expire_dns(struct engine *e, uint64_t now_ns)
 {
 	for (size_t i = 0; i < e->n_tasks; i++)
-		dnspair_expire(e->task[i].pair, now_ns, SIZE_MAX);
+		if (e->task[i].pair)
+			dnspair_expire(e->task[i].pair, now_ns, SIZE_MAX);
+}
+
+void engine_gc_rulesets(struct engine *e, uint64_t now_ns,
+			const uint64_t *collected, size_t n)
+{
+	flow_gc_rulesets(e->flows, now_ns, e->cfg.inactivity_ns, collected, n,
+			 flow_table_capacity(e->flows));
+	engine_check_pressure(e);
 }
 
 void engine_collect_point(struct engine *e, uint64_t now_ns, uint64_t collected_ns)

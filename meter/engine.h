@@ -83,7 +83,14 @@ struct engine_stats {
 	                                    distributions refused: pool empty */
 	uint64_t flood_entries;          /* times flood mode was entered */
 	uint64_t last_ns;                /* latest packet time seen */
+	uint64_t ignored_if;             /* packets of ignored interfaces
+	                                    (engine_ignore_interface) */
 };
+
+/* Highest interface engine_ignore_interface can switch off (a bit each). */
+#define ENGINE_IF_IGNORE_MAX 64u
+
+struct engine_retired;
 
 struct engine {
 	struct engine_config cfg;
@@ -96,6 +103,11 @@ struct engine {
 	struct engine_stats st;
 	engine_sample_fn on_sample;
 	void *sample_arg;
+	/* run-time control (engine_task_*): bit i-1 = ignore ifindex i; the
+	 * static-distribution rules of replaced tasks, kept while flows of
+	 * their set may still point at them */
+	uint64_t ignored_ifs;
+	struct engine_retired *retired;
 };
 
 /* Defaults for every field (RFC 2720 DEFVALs where the MIB has them). */
@@ -113,6 +125,70 @@ int engine_add_task(struct engine *e, const struct ruleset *current,
 		    const struct ruleset *standby, unsigned high_water,
 		    struct diag *d);
 void engine_free(struct engine *e);
+
+/*
+ * Run-time task management (the Meter MIB's flowManagerInfoTable, driven by
+ * meter/mctl between packets on the engine's thread).  A task lives in a
+ * fixed slot 0..ENGINE_TASKS_MAX-1; a stopped slot has no current program
+ * and the packet path skips it; n_tasks is one past the highest slot ever
+ * used.  Each ruleset's flows carry its SET number in their key, so the
+ * rulesets given here must carry the number the flows are to be filed
+ * under (mctl passes the flowRuleInfoIndex).
+ *
+ * Loading is split so a caller can make several changes all or nothing:
+ * engine_task_prepare allocates everything a slot needs (programs,
+ * distribution rules, a DNS pending table when the slot has none) and may
+ * fail; engine_task_install cannot fail.  A program replaced by install
+ * or stop is freed; its static-distribution rules are kept until the
+ * set's flows are removed (engine_remove_set_flows) or the engine is
+ * freed, as flows may still point at them.
+ */
+struct engine_task_load {
+	struct pme_program *current, *standby;
+	struct statdist_rules *current_sd, *standby_sd;
+	struct dnspair *pair;            /* NULL when the slot keeps its own */
+};
+
+/* 0, or -1 with load errors in d (nothing allocated then). */
+int engine_task_prepare(struct engine *e, size_t slot,
+			const struct ruleset *current,
+			const struct ruleset *standby,
+			struct engine_task_load *ld, struct diag *d);
+/* Put a prepared load in slot (ownership passes; *ld is cleared).  The
+ * task keeps running_standby only when it still has a standby. */
+void engine_task_install(struct engine *e, size_t slot,
+			 struct engine_task_load *ld, unsigned high_water);
+/* Free a load that will not be installed. */
+void engine_task_load_free(struct engine *e, struct engine_task_load *ld);
+/* prepare + install: 0, or -1 with errors in d (the slot unchanged). */
+int engine_task_set(struct engine *e, size_t slot,
+		    const struct ruleset *current, const struct ruleset *standby,
+		    unsigned high_water, struct diag *d);
+/* Stop the task in slot: its pending DNS requests count as lost, its
+ * programs are freed; its flows stay (collected and recovered as usual). */
+void engine_task_stop(struct engine *e, size_t slot);
+bool engine_task_active(const struct engine *e, size_t slot);
+void engine_task_set_high_water(struct engine *e, size_t slot, unsigned high_water);
+/* A manager switches the task back from its standby to its current set
+ * (RFC 2720 flowManagerRunningStandby := false). */
+void engine_task_return(struct engine *e, size_t slot);
+
+/* Remove every flow of ruleset `set` (its row was destroyed); returns how
+ * many. */
+size_t engine_remove_set_flows(struct engine *e, unsigned set);
+/* Flows of ruleset `set` in the table (current + idle). */
+size_t engine_set_flows(const struct engine *e, unsigned set);
+
+/* Garbage collection over the whole table with a collected point per
+ * ruleset (flow_gc_rulesets: collected[r] for r < n, UINT64_MAX for the
+ * others), then the fill-level policy. */
+void engine_gc_rulesets(struct engine *e, uint64_t now_ns,
+			const uint64_t *collected, size_t n);
+
+/* Packets of interface ifindex (1..ENGINE_IF_IGNORE_MAX) are dropped
+ * before decoding when `ignore` (flowInterfaceSampleRate 0); 0, or -1
+ * for an ifindex out of range. */
+int engine_ignore_interface(struct engine *e, uint32_t ifindex, bool ignore);
 
 /* One captured packet through every task. */
 void engine_packet(struct engine *e, const struct pkt *p);
