@@ -4,11 +4,13 @@
  * link fnv1a64(bytes)"), so a trace replayed through net_pcap can be diffed
  * against `capdump TRACE`.
  *   capdump_dpdk [-s] [-q QUEUES] [-t TIMEOUT_MS] [-n SNAPLEN] [-b BATCH]
- *                -e "EAL ARGS" PORT
+ *                [-c COUNT] -e "EAL ARGS" PORT
+ *   -c  stop after COUNT packets (for endless sources such as net_null)
  *   -q  open QUEUES sources (queues 0..QUEUES-1) and read them in turn
  *   -s  finish with "# queue Q packets P bytes B drops D" per queue and
  *       "# packets P bytes B drops D"
- * Stops when one round over every queue brings nothing within the timeout.
+ * Stops when one round over every queue brings nothing within the timeout
+ * (or after COUNT packets).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -25,7 +27,7 @@
 
 static const char usage[] =
 	"usage: capdump_dpdk [-s] [-q QUEUES] [-t TIMEOUT_MS] [-n SNAPLEN] "
-	"[-b BATCH] -e \"EAL ARGS\" PORT\n";
+	"[-b BATCH] [-c COUNT] -e \"EAL ARGS\" PORT\n";
 
 static uint64_t fnv1a64(const uint8_t *p, uint32_t n)
 {
@@ -44,11 +46,12 @@ int main(int argc, char **argv)
 	struct cap *caps[QUEUES_MAX] = { 0 };
 	struct cap_options o = { 0 };
 	unsigned batch = 256, nq = 1;
+	uint64_t count = 0, seen = 0;
 	bool stats = false, idle;
 	char err[256];
 	int opt, rc = 0;
 
-	while ((opt = getopt(argc, argv, "sq:t:n:b:e:")) != -1) {
+	while ((opt = getopt(argc, argv, "sq:t:n:b:c:e:")) != -1) {
 		switch (opt) {
 		case 's': stats = true; break;
 		case 'q': nq = (unsigned)strtoul(optarg, NULL, 10); break;
@@ -59,6 +62,7 @@ int main(int argc, char **argv)
 			if (batch == 0 || batch > BATCH_MAX)
 				batch = BATCH_MAX;
 			break;
+		case 'c': count = strtoull(optarg, NULL, 10); break;
 		case 'e': o.dpdk_args = optarg; break;
 		default:
 			fputs(usage, stderr);
@@ -92,6 +96,9 @@ int main(int argc, char **argv)
 			}
 			if (n > 0)
 				idle = false;
+			if (count != 0 && (uint64_t)n > count - seen)
+				n = (int)(count - seen);
+			seen += (uint64_t)n;
 			for (int i = 0; i < n; i++) {
 				const struct pkt *p = &pkts[i];
 
@@ -99,8 +106,10 @@ int main(int argc, char **argv)
 				       p->ts_ns, p->caplen, p->wirelen, p->ifindex,
 				       p->link, fnv1a64(p->data, p->caplen));
 			}
+			if (count != 0 && seen >= count)
+				break;
 		}
-	} while (!idle);
+	} while (!idle && !(count != 0 && seen >= count));
 	if (stats) {
 		struct cap_stats sum = { 0 };
 
