@@ -48,6 +48,10 @@ struct agent_options {
 	unsigned speed;               /* ntmMeterSpeed: replay speed, 1 live */
 	unsigned interval_s;          /* ntmMeterInterval */
 	uint64_t start_ns;            /* meter clock at uptime 0 (ntmMeterStartNs) */
+	const char *state_dir;        /* net-snmp's persistent state (engineBoots,
+	                                 engineID); NULL = /var/lib/ntm when
+	                                 writable, else a private directory
+	                                 under $TMPDIR removed by agent_stop */
 };
 
 /* Start serving m (control) and e (flows); 0, or -1 with the reason in d
@@ -55,18 +59,21 @@ struct agent_options {
 int agent_start(const struct agent_options *o, struct mctl *m,
 		struct engine *e, struct diag *d);
 
-/* Add the agent's descriptors to *fds / *maxfd and lower *tv to the time
- * net-snmp needs to run its timers (tv is never raised). */
+/* Add the agent's descriptors to *fds, raise *maxfd (the highest
+ * descriptor: select's nfds is *maxfd + 1; start from -1) and lower *tv to
+ * the time net-snmp needs to run its timers (tv is never raised). */
 void agent_select_info(fd_set *fds, int *maxfd, struct timeval *tv);
 
 /* Handle the requests whose descriptors are set in *fds (may be NULL for
- * timers only).  Returns the number of requests handled. */
+ * timers only) and run net-snmp's due timers.  Returns the number of SNMP
+ * messages received. */
 int agent_process(fd_set *fds);
 
 /* Meter statistics the agent publishes (ntmMeterPackets). */
 void agent_set_packets(uint64_t packets);
 
-/* Stop serving and release net-snmp. */
+/* Stop serving and release net-snmp (one start per process: net-snmp's
+ * global state does not promise a clean second init). */
 void agent_stop(void);
 
 #endif
