@@ -15,13 +15,19 @@
  *   everything the interface carries), except on loopback, where every
  *   packet would otherwise appear twice (outgoing and incoming), as
  *   libpcap also avoids.
- * - Fanout mode is PACKET_FANOUT_HASH, the kernel's symmetric flow hash:
- *   both directions of a TCP/UDP conversation reach the same socket.
- *   PACKET_FANOUT_FLAG_DEFRAG is not set: it hands on reassembled IPv4
- *   datagrams instead of the fragments seen on the wire (and swallows
- *   fragments of incomplete datagrams), so packet counts would depend on
- *   the number of workers.  Non-first fragments carry no ports and hash by
- *   addresses; their flows merge exactly at collection anyway.
+ * - Fanout spreads packets by a symmetric hash of the IP address pair,
+ *   computed by our own classic BPF program (PACKET_FANOUT_CBPF), not by
+ *   the kernel's PACKET_FANOUT_HASH.  The kernel's flow hash is symmetric
+ *   for TCP/UDP but hashes an IPv4 fragment by its addresses only, first
+ *   fragment included: a fragmented DNS response, whose first fragment
+ *   holds the DNS header, then reaches another worker than its query
+ *   about half the time (tests/integration/afpacket.sh measures it).
+ *   PACKET_FANOUT_FLAG_DEFRAG would fix that by handing on reassembled
+ *   datagrams instead of the fragments on the wire (and swallowing
+ *   incomplete ones), so packet counts would depend on the worker count.
+ *   Hashing addresses only keeps every fragment, both directions and every
+ *   port of a host pair together; the price is coarser balance when a few
+ *   host pairs carry most of the traffic.  Non-IP frames go to worker 0.
  * - The kernel moves the outermost VLAN tag out of the frame before any
  *   packet socket sees it; it is put back in place (there is room in front
  *   of the frame) so the bytes equal what a file capture holds.  A BPF
@@ -65,7 +71,6 @@
 #define AFP_VLAN_HLEN 4u
 #define AFP_MAC_ADDRS_LEN 12u      /* destination + source MAC */
 #define AFP_ETH_P_8021Q 0x8100u
-#define AFP_FANOUT_MODE PACKET_FANOUT_HASH
 #define AFP_FANOUT_GROUP_MASK 0xffffu
 
 struct afp {
@@ -470,6 +475,116 @@ static int afp_filter(struct afp *a, const char *filter, char *err,
 	return r;
 }
 
+/* ---- fanout: a symmetric hash of the IP address pair in classic BPF ----
+ * The program runs on the kernel's receive path with the outermost VLAN
+ * tag already removed: the ethertype is skb->protocol (SKF_AD_PROTOCOL),
+ * loads are relative to the network header (SKF_NET_OFF), and a second
+ * (QinQ) tag is skipped by hand.  The kernel takes the result modulo the
+ * number of sockets in the group. */
+
+#define FH_MAX_INSNS 128u         /* the program below has 86 */
+#define FH_ETH_P_IPV4 0x0800u
+#define FH_ETH_P_IPV6 0x86ddu
+#define FH_ETH_P_8021AD 0x88a8u
+#define FH_IPV4_SRC 12u
+#define FH_IPV4_DST 16u
+#define FH_IPV6_SRC 8u
+#define FH_IPV6_ADDRS_END 40u      /* end of the destination address */
+#define FH_MIX_MUL 0x9e3779b1u     /* 2^32 / golden ratio */
+#define FH_MIX_SHIFT 16u
+
+enum fh_label { FH_TAG, FH_V4, FH_V6, FH_V4_TAG, FH_V6_TAG, FH_NLABELS };
+
+struct fh_prog {
+	struct sock_filter insn[FH_MAX_INSNS];
+	unsigned n;
+	unsigned label[FH_NLABELS];
+	/* forward jumps to patch: instruction index and its true label */
+	unsigned jump_at[FH_NLABELS * 2], jump_to[FH_NLABELS * 2], n_jumps;
+};
+
+static void fh_emit(struct fh_prog *fp, uint16_t code, uint32_t k)
+{
+	fp->insn[fp->n++] = (struct sock_filter)BPF_STMT(code, k);
+}
+
+/* if A == k goto label, else fall through */
+static void fh_jeq(struct fh_prog *fp, uint32_t k, enum fh_label to)
+{
+	fp->jump_at[fp->n_jumps] = fp->n;
+	fp->jump_to[fp->n_jumps++] = to;
+	fp->insn[fp->n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+	                                                 k, 0, 0);
+}
+
+/* A = xor of the 32-bit words [from, to) of the network header + base,
+ * then mixed (fold, multiply, take the middle bits) and returned. */
+static void fh_hash(struct fh_prog *fp, enum fh_label at, uint32_t base,
+                    uint32_t from, uint32_t to)
+{
+	fp->label[at] = fp->n;
+	fh_emit(fp, BPF_LD | BPF_W | BPF_ABS, (uint32_t)SKF_NET_OFF + base + from);
+	for (uint32_t off = from + 4; off < to; off += 4) {
+		fh_emit(fp, BPF_MISC | BPF_TAX, 0);
+		fh_emit(fp, BPF_LD | BPF_W | BPF_ABS, (uint32_t)SKF_NET_OFF + base + off);
+		fh_emit(fp, BPF_ALU | BPF_XOR | BPF_X, 0);
+	}
+	fh_emit(fp, BPF_MISC | BPF_TAX, 0);
+	fh_emit(fp, BPF_ALU | BPF_RSH | BPF_K, FH_MIX_SHIFT);
+	fh_emit(fp, BPF_ALU | BPF_XOR | BPF_X, 0);
+	fh_emit(fp, BPF_ALU | BPF_MUL | BPF_K, FH_MIX_MUL);
+	fh_emit(fp, BPF_ALU | BPF_RSH | BPF_K, FH_MIX_SHIFT);
+	fh_emit(fp, BPF_RET | BPF_A, 0);
+}
+
+static void afp_fanout_prog(struct fh_prog *fp)
+{
+	memset(fp, 0, sizeof *fp);
+	fh_emit(fp, BPF_LD | BPF_W | BPF_ABS, (uint32_t)SKF_AD_OFF + SKF_AD_PROTOCOL);
+	fh_jeq(fp, FH_ETH_P_IPV4, FH_V4);
+	fh_jeq(fp, FH_ETH_P_IPV6, FH_V6);
+	fh_jeq(fp, AFP_ETH_P_8021Q, FH_TAG);
+	fh_jeq(fp, FH_ETH_P_8021AD, FH_TAG);
+	fh_emit(fp, BPF_RET | BPF_K, 0);
+	/* an inner tag: its ethertype follows the TCI */
+	fp->label[FH_TAG] = fp->n;
+	fh_emit(fp, BPF_LD | BPF_H | BPF_ABS, (uint32_t)SKF_NET_OFF + 2);
+	fh_jeq(fp, FH_ETH_P_IPV4, FH_V4_TAG);
+	fh_jeq(fp, FH_ETH_P_IPV6, FH_V6_TAG);
+	fh_emit(fp, BPF_RET | BPF_K, 0);
+	fh_hash(fp, FH_V4, 0, FH_IPV4_SRC, FH_IPV4_DST + 4);
+	fh_hash(fp, FH_V6, 0, FH_IPV6_SRC, FH_IPV6_ADDRS_END);
+	fh_hash(fp, FH_V4_TAG, AFP_VLAN_HLEN, FH_IPV4_SRC, FH_IPV4_DST + 4);
+	fh_hash(fp, FH_V6_TAG, AFP_VLAN_HLEN, FH_IPV6_SRC, FH_IPV6_ADDRS_END);
+	for (unsigned i = 0; i < fp->n_jumps; i++)
+		fp->insn[fp->jump_at[i]].jt =
+			(uint8_t)(fp->label[fp->jump_to[i]] - fp->jump_at[i] - 1);
+}
+
+static int afp_fanout(struct afp *a, uint32_t group, char *err, size_t errlen)
+{
+	int arg = (int)(group | (uint32_t)PACKET_FANOUT_CBPF << 16);
+	struct fh_prog fp;
+	struct sock_fprog prog;
+
+	if (setsockopt(a->fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) < 0) {
+		cap_fmterr(err, errlen, "%s: joining fanout group %u: %s "
+		           "(is another program using that group id?)",
+		           a->ifname, group, strerror(errno));
+		return -1;
+	}
+	afp_fanout_prog(&fp);
+	prog.len = (unsigned short)fp.n;
+	prog.filter = fp.insn;
+	if (setsockopt(a->fd, SOL_PACKET, PACKET_FANOUT_DATA, &prog,
+	               sizeof prog) < 0) {
+		cap_fmterr(err, errlen, "%s: fanout hash program: %s", a->ifname,
+		           strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static int afp_setup(struct afp *a, const char *ifname,
                      const struct cap_options *o, char *err, size_t errlen)
 {
@@ -509,15 +624,9 @@ static int afp_setup(struct afp *a, const char *ifname,
 	if (o->n_queues > 1) {
 		uint32_t group = o->fanout_group ? o->fanout_group :
 		                 (uint32_t)getpid() & AFP_FANOUT_GROUP_MASK;
-		int arg = (int)(group | (uint32_t)AFP_FANOUT_MODE << 16);
 
-		if (setsockopt(a->fd, SOL_PACKET, PACKET_FANOUT, &arg,
-		               sizeof arg) < 0) {
-			cap_fmterr(err, errlen, "%s: joining fanout group %u: %s "
-			           "(is another program using that group id?)",
-			           ifname, group, strerror(errno));
+		if (afp_fanout(a, group, err, errlen) < 0)
 			return -1;
-		}
 	}
 	return afp_filter(a, o->filter, err, errlen);
 }
