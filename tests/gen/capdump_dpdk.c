@@ -9,6 +9,11 @@
  *   -q  open QUEUES sources (queues 0..QUEUES-1) and read them in turn
  *   -s  finish with "# queue Q packets P bytes B drops D" per queue and
  *       "# packets P bytes B drops D"
+ *   -r  run the packets through the meter's engine (decode + PME with
+ *       RULES + flow table + DNS pairing) instead of printing them, and
+ *       finish with "# engine packets P counted C flows F cpu_s S pps R":
+ *       R = packets per CPU second of this thread from the first batch to
+ *       the last (driver and engine together, EAL start-up excluded)
  * Stops when one round over every queue brings nothing within the timeout
  * (or after COUNT packets).
  */
@@ -16,9 +21,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cap.h"
+#include "diag.h"
+#include "engine.h"
+#include "flow.h"
+#include "srl.h"
 
 #define FNV64_OFFSET 0xcbf29ce484222325ull
 #define FNV64_PRIME 0x100000001b3ull
@@ -27,7 +37,43 @@
 
 static const char usage[] =
 	"usage: capdump_dpdk [-s] [-q QUEUES] [-t TIMEOUT_MS] [-n SNAPLEN] "
-	"[-b BATCH] [-c COUNT] -e \"EAL ARGS\" PORT\n";
+	"[-b BATCH] [-c COUNT] [-r RULES] -e \"EAL ARGS\" PORT\n";
+
+static double thread_cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The meter's engine with one task running the ruleset at path. */
+static int engine_setup(struct engine *e, struct ruleset *rs, const char *path)
+{
+	struct engine_config cfg;
+	struct diag d;
+	int rc;
+
+	diag_init(&d, path);
+	ruleset_init(rs);
+	rc = srl_load_ruleset(path, rs, &d);
+	if (rc == 0 && !d.errors) {
+		if (rs->set == 0)
+			rs->set = 2;
+		engine_config_default(&cfg);
+		rc = engine_init(e, &cfg, &d);
+		if (rc == 0 && engine_add_task(e, rs, NULL, 0, &d) != 0) {
+			engine_free(e);
+			rc = -1;
+		}
+	} else {
+		rc = -1;
+	}
+	if (rc != 0)
+		diag_print(&d, stderr);
+	diag_free(&d);
+	return rc;
+}
 
 static uint64_t fnv1a64(const uint8_t *p, uint32_t n)
 {
@@ -47,11 +93,15 @@ int main(int argc, char **argv)
 	struct cap_options o = { 0 };
 	unsigned batch = 256, nq = 1;
 	uint64_t count = 0, seen = 0;
+	const char *rules = NULL;
+	struct engine eng;
+	struct ruleset rs;
+	double cpu0 = 0, cpu1 = 0;
 	bool stats = false, idle;
 	char err[256];
 	int opt, rc = 0;
 
-	while ((opt = getopt(argc, argv, "sq:t:n:b:c:e:")) != -1) {
+	while ((opt = getopt(argc, argv, "sq:t:n:b:c:r:e:")) != -1) {
 		switch (opt) {
 		case 's': stats = true; break;
 		case 'q': nq = (unsigned)strtoul(optarg, NULL, 10); break;
@@ -64,6 +114,7 @@ int main(int argc, char **argv)
 			break;
 		case 'c': count = strtoull(optarg, NULL, 10); break;
 		case 'e': o.dpdk_args = optarg; break;
+		case 'r': rules = optarg; break;
 		default:
 			fputs(usage, stderr);
 			return 2;
@@ -73,6 +124,8 @@ int main(int argc, char **argv)
 		fputs(usage, stderr);
 		return 2;
 	}
+	if (rules != NULL && engine_setup(&eng, &rs, rules) != 0)
+		return 1;
 	o.n_queues = (uint16_t)nq;
 	for (unsigned q = 0; q < nq; q++) {
 		o.queue = (uint16_t)q;
@@ -94,11 +147,21 @@ int main(int argc, char **argv)
 				rc = 1;
 				goto out;
 			}
-			if (n > 0)
+			if (n > 0) {
+				if (seen == 0)
+					cpu0 = thread_cpu_s();
 				idle = false;
+			}
 			if (count != 0 && (uint64_t)n > count - seen)
 				n = (int)(count - seen);
 			seen += (uint64_t)n;
+			if (rules != NULL) {
+				for (int i = 0; i < n; i++)
+					engine_packet(&eng, &pkts[i]);
+				if (n > 0)
+					cpu1 = thread_cpu_s();
+				continue;
+			}
 			for (int i = 0; i < n; i++) {
 				const struct pkt *p = &pkts[i];
 
@@ -127,9 +190,23 @@ int main(int argc, char **argv)
 		printf("# packets %" PRIu64 " bytes %" PRIu64 " drops %" PRIu64
 		       "\n", sum.packets, sum.bytes, sum.drops);
 	}
+	if (rules != NULL) {
+		struct flow_stats fst;
+		double cpu = cpu1 - cpu0;
+
+		flow_table_stats(eng.flows, &fst);
+		printf("# engine packets %" PRIu64 " counted %" PRIu64
+		       " flows %" PRIu64 " cpu_s %.3f pps %.0f\n", eng.st.packets,
+		       eng.st.counted, fst.created, cpu,
+		       cpu > 0 ? (double)eng.st.packets / cpu : 0.0);
+	}
 out:
 	for (unsigned q = 0; q < nq; q++)
 		if (caps[q] != NULL)
 			cap_close(caps[q]);
+	if (rules != NULL) {
+		engine_free(&eng);
+		ruleset_free(&rs);
+	}
 	return rc;
 }
