@@ -66,6 +66,15 @@ unsigned pkg_number_width(unsigned attr)
 	return attr_by_num(attr)->width;
 }
 
+/* Longest OCTET STRING value of an attribute: its table width (peer
+ * addresses: 16, IPv4 ones use 4), or any .dif value for attributes ntm
+ * does not know. */
+static unsigned octets_max(unsigned attr)
+{
+	const struct attr_info *a = attr_by_num(attr);
+	return a ? a->width : DIF_VALUE_MAX;
+}
+
 /* ---- small helpers ---- */
 
 static uint64_t be_get(const uint8_t *p, unsigned w)
@@ -271,6 +280,8 @@ static int encode_value(struct ber_writer *w, const struct coll_value *v)
 		if (v->width > DIF_VALUE_MAX)
 			return -1;
 		if (el == PKG_EL_OCTETS) {
+			if (v->width > octets_max(v->attr))
+				return -1;
 			ber_put_octets(w, BER_OCTET_STRING, v->bytes, v->width);
 			return 0;
 		}
@@ -406,9 +417,9 @@ static int decode_value(struct pkg_decoded *out, size_t i, unsigned attr,
 			   ber_tag_name(t->tag));
 	}
 	if (el == PKG_EL_OCTETS) {
-		if (t->len > DIF_VALUE_MAX)
+		if (t->len > octets_max(attr))
 			return bad(out, why, i, attr, "%zu octets, at most %u expected",
-				   t->len, (unsigned)DIF_VALUE_MAX);
+				   t->len, octets_max(attr));
 		v->kind = COLL_BYTES;
 		v->width = (uint8_t)t->len;
 		if (t->len)
