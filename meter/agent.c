@@ -26,8 +26,8 @@
 #include <net-snmp/net-snmp-includes.h>
 #include <net-snmp/agent/net-snmp-agent-includes.h>
 
-#include <dirent.h>
 #include <errno.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +52,8 @@ extern netsnmp_session *main_session;
 #define AGENT_PING_S       5          /* AgentX: re-connect to a lost master */
 #define AGENT_LINE_MAX     512        /* one generated config line */
 #define AGENT_ERR_MAX      240
-#define AGENT_PKG_MAX      65000      /* largest package (UDP datagram) */
+#define AGENT_MSG_MAX      65000      /* largest response (UDP: < 65507) */
+#define AGENT_PKG_MAX      64000      /* largest package: one per response */
 #define AGENT_TAIL_MAX     (4 + 2 * PKG_ATTRS_MAX + 4)
 
 /* flowDataTable: the readable columns are 3..41 without 26. */
@@ -961,12 +962,14 @@ static int reg_tree(size_t i, const char *name)
 
 /* ---------- start-up and loop ---------- */
 
-/* Keep the first error net-snmp logs while starting: the reason for d. */
+/* Keep the first warning or error net-snmp logs while starting (an
+ * unknown token in the config file is only a warning to net-snmp): the
+ * reason for d. */
 static int log_cb(int major, int minor, void *server, void *client)
 {
 	const struct snmp_log_message *m = server;
 	(void)major; (void)minor; (void)client;
-	if (m && m->priority <= LOG_ERR && g.err[0] == '\0' && m->msg) {
+	if (m && m->priority <= LOG_WARNING && g.err[0] == '\0' && m->msg) {
 		size_t n;
 		snprintf(g.err, sizeof(g.err), "%s", m->msg);
 		n = strlen(g.err);
@@ -995,24 +998,21 @@ static void remember(const char *fmt, const char *word)
 	netsnmp_config_remember(line);   /* copies; parsed by init_snmp */
 }
 
+static int rm_entry(const char *path, const struct stat *st, int flag,
+		    struct FTW *ftw)
+{
+	(void)st; (void)flag; (void)ftw;
+	remove(path);
+	return 0;
+}
+
+/* The private state directory and what net-snmp put there (its
+ * persistent file, cert_indexes/...). */
 static void rm_state_dir(void)
 {
-	DIR *d;
-	struct dirent *de;
-	char p[PATH_MAX + 256];
-
 	if (!g.tmp_state || !g.state_dir[0])
 		return;
-	if ((d = opendir(g.state_dir)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (de->d_name[0] == '.')
-				continue;
-			snprintf(p, sizeof(p), "%s/%s", g.state_dir, de->d_name);
-			unlink(p);
-		}
-		closedir(d);
-	}
-	rmdir(g.state_dir);
+	nftw(g.state_dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 	g.tmp_state = false;
 }
 
@@ -1045,11 +1045,46 @@ static int pick_state_dir(const struct agent_options *o, struct diag *d)
 	return 0;
 }
 
+/* net-snmp 5.9 crashes on "createUser NAME PROTO" without a passphrase:
+ * refuse that before it sees the file.  Everything else it checks. */
+static int check_config_file(const char *path, struct diag *d)
+{
+	char line[AGENT_LINE_MAX * 2];
+	unsigned lineno = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		diag_error(d, 0, 0, "SNMP config file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *save = NULL, *tok = strtok_r(line, " \t\r\n", &save);
+		unsigned n = 0;
+		lineno++;
+		if (!tok || strcasecmp(tok, "createUser") != 0)
+			continue;
+		while ((tok = strtok_r(NULL, " \t\r\n", &save)) != NULL) {
+			if (n == 0 && strcmp(tok, "-e") == 0) {
+				strtok_r(NULL, " \t\r\n", &save);   /* engine ID */
+				continue;
+			}
+			n++;
+		}
+		if (n == 2) {
+			diag_error(d, 0, 0, "SNMP config file %s:%u: createUser "
+				   "needs an authentication passphrase", path, lineno);
+			fclose(f);
+			return -1;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
 static int check_options(const struct agent_options *o, struct diag *d)
 {
 	const char *rc = o->read_community ? o->read_community
 					   : AGENT_DEFAULT_COMMUNITY;
-	FILE *f;
 
 	if (*rc && !plain_word(rc)) {
 		diag_error(d, 0, 0, "read community: use 1..127 printable "
@@ -1068,12 +1103,8 @@ static int check_options(const struct agent_options *o, struct diag *d)
 				   "absolute path", o->config);
 			return -1;
 		}
-		if ((f = fopen(o->config, "r")) == NULL) {
-			diag_error(d, 0, 0, "SNMP config file %s: %s",
-				   o->config, strerror(errno));
+		if (check_config_file(o->config, d) != 0)
 			return -1;
-		}
-		fclose(f);
 	}
 	return 0;
 }
@@ -1087,6 +1118,24 @@ static void fail_cleanup(void)
 	rm_state_dir();
 	free(g.meter_name);
 	memset(&g, 0, sizeof(g));
+}
+
+/* init_snmp without loading MIB modules: the agent needs none, and
+ * without the system's snmp.conf ("mibs :" on Debian) net-snmp would try
+ * its default list and log every module it cannot find. */
+static void init_snmp_quiet(void)
+{
+	char *old = getenv("MIBS");
+	char *saved = old ? strdup(old) : NULL;
+
+	setenv("MIBS", "", 1);
+	init_snmp(AGENT_APP);
+	if (saved) {
+		setenv("MIBS", saved, 1);
+		free(saved);
+	} else {
+		unsetenv("MIBS");
+	}
 }
 
 int agent_start(const struct agent_options *o, struct mctl *m,
@@ -1124,6 +1173,10 @@ int agent_start(const struct agent_options *o, struct mctl *m,
 	/* the caller's loop runs net-snmp's timers: no SIGALRM */
 	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID,
 			       NETSNMP_DS_LIB_ALARM_DONT_USE_SIG, 1);
+	/* the largest response: a GETBULK answer above it is cut to fewer
+	 * repetitions (RFC 3416 4.2.3), never a datagram UDP cannot send */
+	netsnmp_ds_set_int(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_MSG_SEND_MAX,
+			   AGENT_MSG_MAX);
 	/* no system or user config: a search path with nothing in it */
 	snprintf(none, sizeof(none), "%s/none", g.state_dir);
 	netsnmp_ds_set_string(NETSNMP_DS_LIBRARY_ID,
@@ -1170,7 +1223,7 @@ int agent_start(const struct agent_options *o, struct mctl *m,
 		fail_cleanup();
 		return -1;
 	}
-	init_snmp(AGENT_APP);
+	init_snmp_quiet();
 	if (g.err[0]) {
 		/* a bad line in the config file, most likely */
 		diag_error(d, 0, 0, "SNMP configuration%s%s: %s",
