@@ -45,7 +45,7 @@ void rdconf_init(struct rdconf *c)
 {
 	memset(c, 0, sizeof *c);
 	meter_init(&c->defaults);
-	c->max_repetitions = DEFAULT_REPS;
+	c->bulk_reps = DEFAULT_REPS;
 	c->timeout_ms = DEFAULT_TIMEOUT_MS;
 	c->retries = DEFAULT_RETRIES;
 }
@@ -216,7 +216,7 @@ static int global_key(struct rdconf *c, const char *k, size_t kl,
 			*why = "max-repetitions must be a number from 1 to 1000";
 			return -1;
 		}
-		c->max_repetitions = u;
+		c->bulk_reps = u;
 	} else if (word_is(k, kl, "timeout-ms")) {
 		if (parse_uint(v, vl, 10, TIMEOUT_MS_MAX, &u)) {
 			*why = "timeout-ms must be a number from 10 to 600000";

@@ -54,7 +54,7 @@ struct rdconf {
 	struct rdconf_meter defaults;   /* meter keys given before any `meter` */
 	char *log;               /* NULL = stderr */
 	char *owner;             /* flowRule/Manager/ReaderOwner we use */
-	unsigned max_repetitions;   /* GETBULK size */
+	unsigned bulk_reps;       /* GETBULK max-repetitions */
 	unsigned timeout_ms;     /* one SNMP attempt */
 	unsigned retries;        /* net-snmp retries per request */
 	struct rdconf_meter *meters;

@@ -51,7 +51,7 @@ static void full_file(void **state)
 	assert_int_equal(d.errors, 0);
 	assert_string_equal(c.log, "/var/log/ntm-reader.log");
 	assert_string_equal(c.owner, "nemac@campus");
-	assert_int_equal(c.max_repetitions, 20);
+	assert_int_equal(c.bulk_reps, 20);
 	assert_int_equal(c.timeout_ms, 1500);
 	assert_int_equal(c.retries, 3);
 	assert_int_equal(c.n_meters, 2);
