@@ -9,6 +9,15 @@
  * there is more than one, and starts the port; the last close stops and
  * closes it.
  *
+ * A device that cannot spread n_queues ways by itself (no RSS on IP/UDP/
+ * TCP, or fewer RX queues: net_pcap, net_ring, net_null) gets one hardware
+ * queue and software spreading instead: whichever source polls takes the
+ * device's queue if no other source is at it (a try-lock per poll, never a
+ * wait), and hands each packet to the ring of the source that a symmetric
+ * hash of its IP addresses picks (both directions of a conversation, and
+ * every fragment, go to the same source); each source reads its own ring.
+ * A full ring drops the packet, counted with the port's drops.
+ *
  * Timestamps: when the port offers hardware RX timestamps and a readable
  * clock, the mbuf's timestamp dynamic field converted from NIC clock ticks
  * (calibrated against CLOCK_REALTIME at start); on net_pcap, the field it
@@ -17,8 +26,10 @@
  * CLOCK_REALTIME at start (the dynamic field's unit is driver-defined, so
  * it is not trusted elsewhere).
  *
- * Drops (imissed + rx_nombuf) are per port, not per queue: queue 0's source
- * reports them so that the sum over a port's sources is the port's count.
+ * Drops (imissed + rx_nombuf, + full software rings) are per port, not per
+ * queue: queue 0's source reports them so that the sum over a port's
+ * sources is the port's count.  With software spreading the TSC timestamp
+ * is taken when a source takes the packet from its ring.
  */
 #include "cap_impl.h"
 
@@ -54,6 +65,8 @@ struct cap *cap_dpdk_open(const char *ifname, const struct cap_options *o,
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 #include <rte_mempool.h>
+#include <rte_ring.h>
+#include <rte_spinlock.h>
 
 /* Packets asked of the NIC per rte_eth_rx_burst call. */
 #define DPDK_BURST 32u
@@ -80,6 +93,24 @@ struct cap *cap_dpdk_open(const char *ifname, const struct cap_options *o,
 #define DPDK_IDLE_SPINS 64u
 #define DPDK_IDLE_SLEEP_NS 100000L
 #define DPDK_TIMEOUT_MS_DEFAULT 100u
+/* Software spreading: ring per source (a power of two), bursts taken from
+ * the device per poll at most. */
+#define DPDK_SOFT_RING 4096u
+#define DPDK_SOFT_BURSTS 4u
+/* What the spreading hash reads of a frame. */
+#define DPDK_ETH_HLEN 14u
+#define DPDK_ETH_TYPE_OFF 12u
+#define DPDK_VLAN_HLEN 4u
+#define DPDK_ETHERTYPE_IPV4 0x0800u
+#define DPDK_ETHERTYPE_IPV6 0x86ddu
+#define DPDK_ETHERTYPE_VLAN 0x8100u
+#define DPDK_ETHERTYPE_QINQ 0x88a8u
+#define DPDK_IPV4_HLEN 20u
+#define DPDK_IPV4_SRC_OFF 12u
+#define DPDK_IPV4_DST_OFF 16u
+#define DPDK_IPV6_HLEN 40u
+#define DPDK_IPV6_SRC_OFF 8u
+#define DPDK_IPV6_DST_OFF 24u
 /* NIC clock calibration interval. */
 #define DPDK_CLOCK_CAL_MS 50u
 #define DPDK_MS_PER_SEC 1000u
@@ -112,6 +143,11 @@ struct dpdk_port {
 	struct dpdk_clock nic;     /* for DPDK_TS_DYN_CLOCK */
 	uint64_t drop_base;        /* imissed + rx_nombuf at start */
 	char name[RTE_ETH_NAME_MAX_LEN];
+	/* software spreading (soft): device queue 0 feeds ring[source] */
+	bool soft;
+	rte_spinlock_t pull_lock;
+	uint64_t soft_drops;       /* atomic: packets a full ring refused */
+	struct rte_ring *ring[DPDK_QUEUES_MAX];
 };
 
 struct dpdk_cap {
@@ -234,6 +270,28 @@ static int eal_run(int argc, char **argv, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * At exit, when no source is open any more: close the ports no source ever
+ * took (their devices hold resources, e.g. net_pcap's open trace) and
+ * release EAL.  With a source still open another thread may be polling it,
+ * so everything is left as it is.
+ */
+static void eal_atexit(void)
+{
+	uint16_t pid;
+
+	pthread_mutex_lock(&dpdk_lock);
+	for (pid = 0; pid < RTE_MAX_ETHPORTS; pid++)
+		if (ports[pid].refs != 0) {
+			pthread_mutex_unlock(&dpdk_lock);
+			return;
+		}
+	RTE_ETH_FOREACH_DEV(pid)
+		(void)rte_eth_dev_close(pid);
+	(void)rte_eal_cleanup();
+	pthread_mutex_unlock(&dpdk_lock);
+}
+
 static int eal_init(const char *args, char *err, size_t errlen)
 {
 	static char buf[DPDK_EAL_CHARS_MAX];
@@ -265,6 +323,7 @@ static int eal_init(const char *args, char *err, size_t errlen)
 		return -1;
 	}
 	eal_state = 1;
+	atexit(eal_atexit);
 	if (rte_mbuf_dyn_rx_timestamp_register(&ts_dynfield, &ts_dynflag) < 0) {
 		ts_dynfield = -1;
 		ts_dynflag = 0;
@@ -374,16 +433,53 @@ static uint64_t port_drops(uint16_t pid)
 	return s.imissed + s.rx_nombuf;
 }
 
+/* Free the software rings with the mbufs still in them. */
+static void soft_free(struct dpdk_port *p)
+{
+	for (unsigned q = 0; q < DPDK_QUEUES_MAX; q++) {
+		struct rte_mbuf *m;
+
+		if (p->ring[q] == NULL)
+			continue;
+		while (rte_ring_dequeue(p->ring[q], (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+		rte_ring_free(p->ring[q]);
+		p->ring[q] = NULL;
+	}
+}
+
+static int soft_setup(struct dpdk_port *p, int sock, char *err, size_t errlen)
+{
+	char name[RTE_RING_NAMESIZE];
+
+	rte_spinlock_init(&p->pull_lock);
+	for (uint16_t q = 0; q < p->n_queues; q++) {
+		snprintf(name, sizeof name, "ntm_sw_%u_%u", p->id, q);
+		/* one consumer (the source); producers take turns under
+		 * pull_lock, so single-producer is enough */
+		p->ring[q] = rte_ring_create(name, DPDK_SOFT_RING, sock,
+		                             RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (p->ring[q] == NULL) {
+			cap_fmterr(err, errlen, "dpdk: %s: software ring %u: %s",
+			           p->name, q, rte_strerror(rte_errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static void port_shutdown(struct dpdk_port *p)
 {
 	/* errors here leave nothing to undo */
 	(void)rte_eth_dev_stop(p->id);
 	(void)rte_eth_dev_close(p->id);
+	soft_free(p);
 	rte_mempool_free(p->pool);
 	memset(p, 0, sizeof *p);
 }
 
-/* Configure n_queues RX queues (and no TX queue), start the port. */
+/* Configure n_queues RX queues (and no TX queue), or one queue and
+ * software spreading; start the port. */
 static int port_setup(struct dpdk_port *p, uint16_t pid, uint16_t nq,
                       const struct cap_options *o, char *err, size_t errlen)
 {
@@ -391,7 +487,8 @@ static int port_setup(struct dpdk_port *p, uint16_t pid, uint16_t nq,
 	struct rte_eth_dev_info info;
 	struct rte_eth_rxconf rxc;
 	uint8_t key[DPDK_RSS_KEY_MAX];
-	uint16_t nrxd, ntxd = 0;
+	uint16_t nrxd, ntxd = 0, hwq;
+	uint64_t hf;
 	unsigned n_mbufs;
 	char pool_name[RTE_MEMPOOL_NAMESIZE];
 	int r, sock;
@@ -407,24 +504,13 @@ static int port_setup(struct dpdk_port *p, uint16_t pid, uint16_t nq,
 		           rte_strerror(-r));
 		return -1;
 	}
-	if (nq > info.max_rx_queues) {
-		cap_fmterr(err, errlen, "dpdk: %s (%s) has %u RX queue%s, %u "
-		           "wanted (one per worker)", p->name, info.driver_name,
-		           info.max_rx_queues, info.max_rx_queues == 1 ? "" : "s",
-		           nq);
-		return -1;
-	}
 	memset(&conf, 0, sizeof conf);
-	if (nq > 1) {
-		uint64_t hf = DPDK_RSS_HF & info.flow_type_rss_offloads;
+	hf = DPDK_RSS_HF & info.flow_type_rss_offloads;
+	p->soft = nq > 1 && (hf == 0 || nq > info.max_rx_queues);
+	hwq = p->soft ? 1 : nq;
+	if (hwq > 1) {
 		unsigned klen = info.hash_key_size ? info.hash_key_size : 40u;
 
-		if (hf == 0) {
-			cap_fmterr(err, errlen, "dpdk: %s (%s) has no RSS on IP/UDP/"
-			           "TCP, so %u workers cannot share it symmetrically "
-			           "(use one worker)", p->name, info.driver_name, nq);
-			return -1;
-		}
 		if (klen > sizeof key)
 			klen = sizeof key;
 		symmetric_key(key, klen);
@@ -440,15 +526,15 @@ static int port_setup(struct dpdk_port *p, uint16_t pid, uint16_t nq,
 	if ((info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP) &&
 	    ts_dynfield >= 0)
 		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TIMESTAMP;
-	r = rte_eth_dev_configure(pid, nq, 0, &conf);
+	r = rte_eth_dev_configure(pid, hwq, 0, &conf);
 	if (r == -EINVAL) {
 		/* some PMDs want at least one TX queue */
 		ntxd = 1;
-		r = rte_eth_dev_configure(pid, nq, 1, &conf);
+		r = rte_eth_dev_configure(pid, hwq, 1, &conf);
 	}
 	if (r != 0) {
 		cap_fmterr(err, errlen, "dpdk: %s: configure %u RX queue%s: %s",
-		           p->name, nq, nq == 1 ? "" : "s", rte_strerror(-r));
+		           p->name, hwq, hwq == 1 ? "" : "s", rte_strerror(-r));
 		return -1;
 	}
 	nrxd = info.default_rxportconf.ring_size ? info.default_rxportconf.ring_size
@@ -464,8 +550,9 @@ static int port_setup(struct dpdk_port *p, uint16_t pid, uint16_t nq,
 		return -1;
 	}
 	/* every descriptor of every ring holds an mbuf, every source may hold
-	 * a batch, lcore caches keep some */
-	n_mbufs = (unsigned)nq * (nrxd + DPDK_HOLD_MAX) + ntxd +
+	 * a batch (and fill its software ring), lcore caches keep some */
+	n_mbufs = (unsigned)hwq * nrxd + (unsigned)nq * DPDK_HOLD_MAX + ntxd +
+	          (p->soft ? (unsigned)nq * DPDK_SOFT_RING : 0) +
 	          DPDK_POOL_CACHE * rte_lcore_count() + DPDK_POOL_SLACK;
 	sock = rte_eth_dev_socket_id(pid);
 	if (sock < 0)
@@ -479,9 +566,11 @@ static int port_setup(struct dpdk_port *p, uint16_t pid, uint16_t nq,
 		           rte_strerror(rte_errno));
 		return -1;
 	}
+	if (p->soft && soft_setup(p, sock, err, errlen) < 0)
+		goto fail;
 	rxc = info.default_rxconf;
 	rxc.offloads = conf.rxmode.offloads;
-	for (uint16_t q = 0; q < nq; q++) {
+	for (uint16_t q = 0; q < hwq; q++) {
 		r = rte_eth_rx_queue_setup(pid, q, nrxd, (unsigned)sock, &rxc,
 		                           p->pool);
 		if (r != 0) {
@@ -525,6 +614,7 @@ static int port_setup(struct dpdk_port *p, uint16_t pid, uint16_t nq,
 	return 0;
 fail:
 	(void)rte_eth_dev_close(pid);
+	soft_free(p);
 	rte_mempool_free(p->pool);
 	memset(p, 0, sizeof *p);
 	return -1;
@@ -552,6 +642,100 @@ static void release_held(struct dpdk_cap *d)
 	}
 }
 
+/* Fold an IP address to 64 bits (IPv4: its 32 bits). */
+static inline uint64_t addr_fold(const uint8_t *a, bool v6)
+{
+	if (!v6)
+		return cap_be32(a);
+	return (uint64_t)(cap_be32(a) ^ cap_be32(a + 8)) << 32 |
+	       (cap_be32(a + 4) ^ cap_be32(a + 12));
+}
+
+/*
+ * The source a frame is spread to: a hash of its two IP addresses taken in
+ * sorted order, so both directions (and every fragment) agree.  Frames
+ * that are not IPv4/IPv6 (after up to two VLAN tags) go to source 0.
+ */
+static inline uint16_t soft_queue(const struct rte_mbuf *m, uint16_t nq)
+{
+	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t len = rte_pktmbuf_data_len(m), off = DPDK_ETH_HLEN;
+	uint16_t type;
+	uint64_t a, b, lo, hi, h;
+	bool v6;
+
+	if (len < DPDK_ETH_HLEN)
+		return 0;
+	type = cap_be16(f + DPDK_ETH_TYPE_OFF);
+	for (unsigned tags = 0; tags < 2 && (type == DPDK_ETHERTYPE_VLAN ||
+	                                     type == DPDK_ETHERTYPE_QINQ); tags++) {
+		if (off + DPDK_VLAN_HLEN > len)
+			return 0;
+		type = cap_be16(f + off + 2);
+		off += DPDK_VLAN_HLEN;
+	}
+	if (type == DPDK_ETHERTYPE_IPV4 && off + DPDK_IPV4_HLEN <= len) {
+		v6 = false;
+		a = addr_fold(f + off + DPDK_IPV4_SRC_OFF, v6);
+		b = addr_fold(f + off + DPDK_IPV4_DST_OFF, v6);
+	} else if (type == DPDK_ETHERTYPE_IPV6 && off + DPDK_IPV6_HLEN <= len) {
+		v6 = true;
+		a = addr_fold(f + off + DPDK_IPV6_SRC_OFF, v6);
+		b = addr_fold(f + off + DPDK_IPV6_DST_OFF, v6);
+	} else {
+		return 0;
+	}
+	lo = a < b ? a : b;
+	hi = a < b ? b : a;
+	/* splitmix64's finaliser over the ordered pair */
+	h = lo * 0x9e3779b97f4a7c15ull ^ hi;
+	h = (h ^ h >> 30) * 0xbf58476d1ce4e5b9ull;
+	h = (h ^ h >> 27) * 0x94d049bb133111ebull;
+	h ^= h >> 31;
+	return (uint16_t)((h >> 32) * nq >> 32);
+}
+
+/* Move what the device holds into the sources' rings, unless another
+ * source is doing it right now. */
+static void soft_pull(struct dpdk_port *p)
+{
+	struct rte_mbuf *in[DPDK_BURST];
+	uint64_t dropped = 0;
+
+	if (!rte_spinlock_trylock(&p->pull_lock))
+		return;
+	for (unsigned b = 0; b < DPDK_SOFT_BURSTS; b++) {
+		uint16_t n = rte_eth_rx_burst(p->id, 0, in, DPDK_BURST);
+
+		for (uint16_t i = 0; i < n; i++) {
+			uint16_t q = soft_queue(in[i], p->n_queues);
+
+			if (rte_ring_sp_enqueue(p->ring[q], in[i]) != 0) {
+				rte_pktmbuf_free(in[i]);
+				dropped++;
+			}
+		}
+		if (n < DPDK_BURST)
+			break;
+	}
+	rte_spinlock_unlock(&p->pull_lock);
+	if (dropped != 0)
+		__atomic_fetch_add(&p->soft_drops, dropped, __ATOMIC_RELAXED);
+}
+
+/* Up to want packets of this source into mb. */
+static inline unsigned take(struct dpdk_cap *d, struct rte_mbuf **mb,
+                            unsigned want)
+{
+	struct dpdk_port *p = d->port;
+
+	if (!p->soft)
+		return rte_eth_rx_burst(p->id, d->queue, mb, (uint16_t)want);
+	soft_pull(p);
+	return rte_ring_sc_dequeue_burst(p->ring[d->queue], (void **)mb, want,
+	                                 NULL);
+}
+
 /* Wait (bounded by the timeout) for the first burst. */
 static unsigned first_burst(struct dpdk_cap *d, unsigned want)
 {
@@ -559,8 +743,7 @@ static unsigned first_burst(struct dpdk_cap *d, unsigned want)
 	unsigned spins = 0;
 
 	for (;;) {
-		uint16_t n = rte_eth_rx_burst(d->port->id, d->queue, d->mb,
-		                              (uint16_t)want);
+		unsigned n = take(d, d->mb, want);
 		uint64_t now;
 
 		if (n != 0)
@@ -594,7 +777,7 @@ static int dpdk_next_batch(struct cap *c, struct pkt *pkts, unsigned max)
 	/* keep taking bursts while they come full and there is room */
 	while (n == want && got < max) {
 		want = max - got < DPDK_BURST ? max - got : DPDK_BURST;
-		n = rte_eth_rx_burst(p->id, d->queue, d->mb + got, (uint16_t)want);
+		n = take(d, d->mb + got, want);
 		got += n;
 	}
 	if (got == 0)
@@ -623,9 +806,11 @@ static void dpdk_stats(struct cap *c, struct cap_stats *st)
 	struct dpdk_cap *d = (struct dpdk_cap *)c;
 
 	if (d->queue == 0) {
-		uint64_t now = port_drops(d->port->id);
+		const struct dpdk_port *p = d->port;
+		uint64_t now = port_drops(p->id);
 
-		st->drops = now > d->port->drop_base ? now - d->port->drop_base : 0;
+		st->drops = (now > p->drop_base ? now - p->drop_base : 0) +
+		            __atomic_load_n(&p->soft_drops, __ATOMIC_RELAXED);
 	}
 }
 

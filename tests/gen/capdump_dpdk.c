@@ -3,10 +3,11 @@
  * port, one line each in capdump's format ("ts_ns caplen wirelen ifindex
  * link fnv1a64(bytes)"), so a trace replayed through net_pcap can be diffed
  * against `capdump TRACE`.
- *   capdump_dpdk [-s] [-q QUEUES] [-t TIMEOUT_MS] [-n SNAPLEN] [-b BATCH]
- *                [-c COUNT] -e "EAL ARGS" PORT
+ *   capdump_dpdk [-s] [-q QUEUES] [-Q] [-t TIMEOUT_MS] [-n SNAPLEN] [-b BATCH]
+ *                [-c COUNT] [-r RULES] -e "EAL ARGS" PORT
  *   -c  stop after COUNT packets (for endless sources such as net_null)
  *   -q  open QUEUES sources (queues 0..QUEUES-1) and read them in turn
+ *   -Q  end each packet line with the queue that read it
  *   -s  finish with "# queue Q packets P bytes B drops D" per queue and
  *       "# packets P bytes B drops D"
  *   -r  run the packets through the meter's engine (decode + PME with
@@ -36,7 +37,7 @@
 #define QUEUES_MAX 16u
 
 static const char usage[] =
-	"usage: capdump_dpdk [-s] [-q QUEUES] [-t TIMEOUT_MS] [-n SNAPLEN] "
+	"usage: capdump_dpdk [-s] [-q QUEUES] [-Q] [-t TIMEOUT_MS] [-n SNAPLEN] "
 	"[-b BATCH] [-c COUNT] [-r RULES] -e \"EAL ARGS\" PORT\n";
 
 static double thread_cpu_s(void)
@@ -97,13 +98,14 @@ int main(int argc, char **argv)
 	struct engine eng;
 	struct ruleset rs;
 	double cpu0 = 0, cpu1 = 0;
-	bool stats = false, idle;
+	bool stats = false, show_queue = false, idle;
 	char err[256];
 	int opt, rc = 0;
 
-	while ((opt = getopt(argc, argv, "sq:t:n:b:c:r:e:")) != -1) {
+	while ((opt = getopt(argc, argv, "sq:Qt:n:b:c:r:e:")) != -1) {
 		switch (opt) {
 		case 's': stats = true; break;
+		case 'Q': show_queue = true; break;
 		case 'q': nq = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 't': o.timeout_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'n': o.snaplen = (uint32_t)strtoul(optarg, NULL, 10); break;
@@ -165,9 +167,12 @@ int main(int argc, char **argv)
 			for (int i = 0; i < n; i++) {
 				const struct pkt *p = &pkts[i];
 
-				printf("%" PRIu64 " %u %u %u %u %016" PRIx64 "\n",
+				printf("%" PRIu64 " %u %u %u %u %016" PRIx64,
 				       p->ts_ns, p->caplen, p->wirelen, p->ifindex,
 				       p->link, fnv1a64(p->data, p->caplen));
+				if (show_queue)
+					printf(" %u", q);
+				putchar('\n');
 			}
 			if (count != 0 && seen >= count)
 				break;
