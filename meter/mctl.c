@@ -377,7 +377,8 @@ static enum mctl_err rs_resize(struct mctl *m, struct mctl_rs *r, uint32_t n)
 		nr = calloc(n, sizeof *nr);
 		if (!nr)
 			return MCTL_RESOURCE_UNAVAILABLE;
-		memcpy(nr, r->rules, (n < r->size ? n : r->size) * sizeof *nr);
+		if (r->size)
+			memcpy(nr, r->rules, (n < r->size ? n : r->size) * sizeof *nr);
 	}
 	rs_drop_rules(m, r);
 	r->rules = nr;

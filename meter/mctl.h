@@ -17,6 +17,76 @@
  *
  * Not thread-safe: one control thread (the agent's) calls everything,
  * between packets (a single-worker meter) or while workers are held.
+ *
+ * Decisions where RFC 2720 leaves room (doc/mib.md explains them):
+ *  - Rows live at fixed indexes: rulesets 1..max_rulesets (at most 65535:
+ *    a flow key files its ruleset in 16 bits), readers 1..max_readers,
+ *    managers 1..max_managers, interfaces 1..n_interfaces.  A row index
+ *    outside its range gives noCreation.
+ *  - RuleSet 1 is built in (RFC 2722 §4.4), owner "ntm", name "default",
+ *    active, frozen (every write: notWritable), never destroyed, and not
+ *    running until a manager names it.  Its two rules:
+ *        1  Null           & 00 00 = 00 00  GotoAct   2
+ *        2  SourcePeerType & ff 00 = 00 00  CountPkt  0
+ *    (rule 1 always succeeds and switches off rule 2's test; rule 2 pushes
+ *    the packet's SourcePeerType and counts: one flow per peer type).
+ *  - flowRuleSetInfoTable: createAndWait makes a notReady(3) row; setting
+ *    Size (0..max_rules, zeroed rule rows; rules already set are kept up to
+ *    the new size; above max_rules: resourceUnavailable) makes it
+ *    notInService(2) (Size 0: notReady again).  active(1) runs the
+ *    load-time checks (rulecheck, pme_load, the RFC 2724 parameters); a set
+ *    that fails them gets inconsistentValue and stays as it was.  RulesReady
+ *    (deprecated) true(1) = Status active(1), false(2) = notInService(2),
+ *    and reads true exactly when the set is active.  A set named by any
+ *    manager row (active or not, Current or Standby) cannot leave active(1)
+ *    nor be destroyed (inconsistentValue).  TimeStamp moves on every change
+ *    of the row or its rules.
+ *  - createAndGo (any table) creates the row at its varbind and activates
+ *    it once every varbind of the request is in, so the other columns may
+ *    follow it in the same PDU; if it cannot be activated the request fails
+ *    at the createAndGo varbind.  active(1), notInService(2) and destroy(6)
+ *    take effect in varbind order; a reference (Current, Standby) is
+ *    checked at its varbind.  notReady(3) is never writable (wrongValue);
+ *    createAndWait/createAndGo on an existing row and active/notInService
+ *    on a missing one: inconsistentValue; destroy of a missing row: no error.
+ *  - flowRuleTable: Selector 0 (Null) or an attribute attr.h knows that
+ *    may be tested or pushed (v1..v5 and the RFC 2724 distributions
+ *    included), else wrongValue; Mask and MatchedValue 0..20 octets
+ *    (wrongLength above; the rule's length is the longer of the two, the
+ *    shorter padded with zeros), read back at least 2 octets wide (1-byte
+ *    attributes padded on the right); Action 1..17; Parameter 0..65535
+ *    (0 for the actions that take none, as RFC 2722's examples write it).
+ *  - flowManagerInfoTable: createAndWait gives notInService(2) (every
+ *    column has a default: Current 0, Standby 0, HighWaterMark 0 =
+ *    disabled).  An active row with Current != 0 is an engine task (at most
+ *    ENGINE_TASKS_MAX: resourceUnavailable beyond).  Current and Standby name
+ *    0 or an active set that no other manager row names (two tasks on one
+ *    set would count every packet twice into the same flows), else
+ *    inconsistentValue; on an active row Current, Standby, HighWaterMark
+ *    and RunningStandby stay writable, Owner and CounterWrap do not
+ *    (notWritable).  CounterWrap accepts wrap(1) only: the counters are
+ *    Counter64 and wrap; scale(2) is wrongValue.  RunningStandby: the meter
+ *    sets true(1) when the engine switched to the standby set; a manager may
+ *    write false(2) to switch back now, true(1) is inconsistentValue.  With
+ *    no manager action the engine also switches back by itself once usage
+ *    falls below half the mark (engine.h).
+ *  - flowReaderInfoTable: a new row is notReady(3) until RuleSet (1..the
+ *    table's rulesets; above: inconsistentValue) is given; LastTime starts
+ *    at the creation time (the Timeout runs from there) and PreviousTime at
+ *    0, so nothing of the set counts as collected before the reader has
+ *    set LastTime twice.  Any SET of LastTime (TimeTicks; the value written
+ *    is ignored) makes PreviousTime := LastTime, LastTime := now.  Once
+ *    active, only LastTime, Timeout and Status may change (notWritable).
+ *  - flowInterfaceTable: SampleRate 1 (every packet) or 0 (the engine
+ *    drops the interface's packets, interfaces 1..ENGINE_IF_IGNORE_MAX);
+ *    1-in-N sampling is not implemented, any other value is wrongValue.
+ *  - Scalars: FloodMark 0..100 (0 and 100 disable), InactivityTimeout
+ *    1..2^31-1 s (0 would make every flow idle at once: wrongValue),
+ *    FloodMode accepts false(2) (back to normal mode; the engine enters
+ *    flood mode again if the table is still above FloodMark) and refuses
+ *    true(1) (inconsistentValue: only the meter enters flood mode).
+ *  - Unknown tables and columns, index columns and read-only columns give
+ *    notWritable.
  */
 #ifndef NTM_MCTL_H
 #define NTM_MCTL_H
@@ -93,7 +163,9 @@ struct mctl;
  * Control state over engine e (which must outlive it), meter started at
  * start_ns.  RuleSet 1 is the built-in default (RFC 2722 §4.4): active,
  * frozen, never destroyed; it counts everything into one flow per
- * SourcePeerType (doc/mib.md).  NULL when out of memory.
+ * SourcePeerType (above).  The scalars start from e's configuration.
+ * NULL when out of memory or max_rulesets / max_managers is 0.  mctl_free
+ * leaves the engine's tasks to engine_free.
  */
 struct mctl *mctl_create(struct engine *e, const struct mctl_config *c,
 			 uint64_t start_ns);
@@ -126,7 +198,9 @@ bool mctl_task_running(const struct mctl *m);
  * mctl_next_row: the first row index strictly after `after` (n_after
  * sub-ids, 0 = from the start; a partial index sorts before its
  * completions) in the table's index order; true with out[] set (1 or 2
- * sub-ids), false when there is none.
+ * sub-ids), false when there is none (always for MCTL_T_SCALAR: the
+ * scalars' one instance is .0, idx is ignored by mctl_get).  A ruleset
+ * with Size 0 has no rule rows.
  */
 int mctl_get(const struct mctl *m, enum mctl_table t, unsigned col,
 	     const uint32_t *idx, struct mctl_value *out);
@@ -148,7 +222,11 @@ bool mctl_next_row(const struct mctl *m, enum mctl_table t,
  *   inconsistentValue  a RowStatus transition or a reference the state
  *                      refuses (activating an invalid ruleset, destroying a
  *                      running one, naming a ruleset that is not active);
- *   resourceUnavailable  no free row / task slot / memory.
+ *   resourceUnavailable  no free row / task slot / memory, Size above
+ *                      max_rules.
+ * A request that runs or stops tasks loads the engine programs after every
+ * varbind passed; if that fails (memory) the request fails with
+ * resourceUnavailable at position 0 and nothing changes.
  */
 enum mctl_err mctl_set(struct mctl *m, const struct mctl_set *sets, size_t n,
 		       bool commit, size_t *failed);
@@ -158,10 +236,11 @@ void mctl_set_interface_lost(struct mctl *m, uint32_t ifindex, uint64_t lost);
 
 /*
  * Periodic housekeeping at the current clock (call about once a second of
- * meter time): readers past their timeout are deleted, DNS requests past
- * their timeout become lost, and the garbage collector runs with the
- * collected point of each ruleset (the oldest PreviousTime of its readers;
- * RFC 2722 §4.5).
+ * meter time): readers past their timeout are deleted (now >= LastTime +
+ * Timeout), DNS requests past their timeout become lost, and the garbage
+ * collector walks the whole flow table with the collected point of each
+ * ruleset: the oldest PreviousTime of its active readers, or "everything"
+ * when it has none (RFC 2722 §4.5); InactivityTimeout decides what is idle.
  */
 void mctl_tick(struct mctl *m);
 
