@@ -27,7 +27,9 @@ top_packets=400000
 die() { echo "bench-afpacket: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "needs root (network namespace, packet sockets)"
 command -v tcpreplay >/dev/null || die "tcpreplay not installed"
-[ -x "$bin/capdump" ] && [ -x "$bin/gen_trace" ] || die "build first (make): no $bin/capdump"
+if [ ! -x "$bin/capdump" ] || [ ! -x "$bin/gen_trace" ]; then
+	die "build first (make): no $bin/capdump or $bin/gen_trace"
+fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ntm-bench-afp.XXXXXX")
 ns="ntm-bafp-$$"

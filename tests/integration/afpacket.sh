@@ -58,8 +58,9 @@ ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
 	net.ipv6.conf.default.disable_ipv6=1 2>/dev/null
 ip -n "$ns" link add "$cap_if" type veth peer name "$send_if" 2>"$tmp/veth.err" ||
 	skip_all "kernel refuses a veth pair: $(head -1 "$tmp/veth.err")"
-ip -n "$ns" link set "$cap_if" up && ip -n "$ns" link set "$send_if" up ||
+if ! ip -n "$ns" link set "$cap_if" up || ! ip -n "$ns" link set "$send_if" up; then
 	skip_all "cannot bring the veth pair up"
+fi
 
 # capture OUT PCAP [CAPDUMP ARGS...]: capdump listens on cap_if (with -s,
 # so OUT ends with one stats line per socket) while tcpreplay sends PCAP.
