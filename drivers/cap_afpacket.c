@@ -92,8 +92,10 @@ struct afp {
 	uint32_t n_done;           /* read blocks before blk, returned at the
 	                              next batch */
 	uint32_t done_max;         /* blocks one batch may hold */
-	/* PACKET_STATISTICS resets on read: totals kept here */
-	uint64_t drops, freezes;
+	/* PACKET_STATISTICS resets on read: the total is kept here.  Its
+	 * tp_freeze_q_cnt counts ring-full episodes, not packets, so only
+	 * tp_drops is a loss. */
+	uint64_t drops;
 	char ifname[IF_NAMESIZE];
 };
 
@@ -258,10 +260,8 @@ static void afp_stats(struct cap *c, struct cap_stats *st)
 	struct tpacket_stats_v3 ks;
 	socklen_t len = sizeof ks;
 
-	if (getsockopt(a->fd, SOL_PACKET, PACKET_STATISTICS, &ks, &len) == 0) {
+	if (getsockopt(a->fd, SOL_PACKET, PACKET_STATISTICS, &ks, &len) == 0)
 		a->drops += ks.tp_drops;
-		a->freezes += ks.tp_freeze_q_cnt;
-	}
 	st->drops = a->drops;
 }
 
