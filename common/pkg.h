@@ -3,16 +3,20 @@
  * ntmPackageTable): one flow's attribute values as one BER SEQUENCE, in
  * selector order; and the index part of a package instance OID.
  *
- * Element syntax per attribute (doc/mib.md): INTEGER for small numbers
- * (types, interfaces, ruleset, index, class/kind, scales, the Distributions
- * bitmask), OCTET STRING for addresses, masks and ids, Counter64 for 64-bit
- * counters and ns times, TimeTicks for FirstTime/LastActiveTime, OCTET
- * STRING in ntm's distribution encodings for attributes 66..75, and NULL
- * for a value the flow does not have.
+ * Element syntax per attribute (doc/packages.md is normative): INTEGER for
+ * small numbers (types, interfaces, ruleset, index, class/kind, scales, the
+ * Distributions bitmask), OCTET STRING for addresses, masks and ids,
+ * Counter64 for 64-bit counters and ns times, TimeTicks for
+ * FirstTime/LastActiveTime, OCTET STRING in ntm's distribution encodings
+ * for attributes 66..75, and NULL for a value the flow does not have.
  *
  * The meter encodes (pkg_encode) from flowattr values; the reader decodes
  * (pkg_decode) into coll values that the collector (coll.h) turns into
- * records.  Encoding then decoding gives back the same values.
+ * records.  Encoding then decoding gives back the same values, widths
+ * included (pkg_number_width), so records render byte-identically.
+ * Distributions travel whole and cumulative: a decoded struct dist has the
+ * live one's count, histogram and ring values (not its ring timestamps),
+ * which is all dist_interval reads.
  */
 #ifndef NTM_PKG_H
 #define NTM_PKG_H
