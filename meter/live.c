@@ -70,6 +70,7 @@ struct live {
 	uint64_t base_trace, base_wall;
 	unsigned rate;              /* LIVE_SPEED_MAX: as fast as possible */
 	bool held;                  /* waiting for a manager's task */
+	bool running;               /* in the loop (started) */
 	int fatal;                  /* exit status of a failure mid-run */
 	char meter_name[256];
 };
@@ -114,6 +115,19 @@ static void note(const struct live *s, const char *fmt, ...)
 	fflush(s->o->log);
 }
 
+/* A capture error about `what` (trace or interface): the drivers usually
+ * name it already; otherwise say which. */
+static void cap_problem(struct live *s, const char *what, const char *msg)
+{
+	size_t len = strlen(what);
+	if (strncmp(msg, what, len) == 0 && msg[len] == ':')
+		diag_error(s->d, 0, 0, "%s", msg);
+	else
+		diag_error(s->d, 0, 0, "%s: %s", what, msg);
+	if (s->running)   /* main prints the list only at exit */
+		note(s, "%s", s->d->msgs[s->d->n - 1].text);
+}
+
 /* ---- replay clock ---- */
 
 /* The replay clock at wall time `wall` (saturating: a huge speed times a
@@ -152,8 +166,7 @@ static const struct pkt *replay_peek(struct live *s)
 			r->path = s->o->replay[r->next++];
 			r->c = cap_open_file(r->path, err, sizeof err);
 			if (!r->c) {
-				diag_error(s->d, 0, 0, "%s: %s", r->path, err);
-				note(s, "%s: %s", r->path, err);
+				cap_problem(s, r->path, err);
 				r->damaged = true;
 				continue;
 			}
@@ -163,8 +176,7 @@ static const struct pkt *replay_peek(struct live *s)
 		r->n_batch = n > 0 ? n : 0;
 		if (n <= 0) {
 			if (n < 0) {
-				diag_error(s->d, 0, 0, "%s: %s", r->path, cap_error(r->c));
-				note(s, "%s: %s", r->path, cap_error(r->c));
+				cap_problem(s, r->path, cap_error(r->c));
 				r->damaged = true;
 			}
 			struct cap_stats cs;
@@ -245,7 +257,7 @@ static void capture_turn(struct live *s, uint64_t wall)
 		do {
 			n = cap_next_batch(s->caps[i], batch, BATCH);
 			if (n < 0) {
-				diag_error(s->d, 0, 0, "%s: %s", s->o->ifaces[i], cap_error(s->caps[i]));
+				cap_problem(s, s->o->ifaces[i], cap_error(s->caps[i]));
 				s->fatal = 2;
 				break;
 			}
@@ -350,7 +362,7 @@ static int open_sources(struct live *s, uint64_t *start_ns)
 			char err[256];
 			struct cap *c = cap_open_file(o->replay[i], err, sizeof err);
 			if (!c) {
-				diag_error(s->d, 0, 0, "%s: %s", o->replay[i], err);
+				cap_problem(s, o->replay[i], err);
 				return -1;
 			}
 			cap_close(c);
@@ -382,7 +394,7 @@ static int open_sources(struct live *s, uint64_t *start_ns)
 		s->caps[i] = cap_open_live(o->driver ? o->driver : "pcap", o->ifaces[i],
 					   &co, err, sizeof err);
 		if (!s->caps[i]) {
-			diag_error(s->d, 0, 0, "%s", err);
+			cap_problem(s, o->ifaces[i], err);
 			return -1;
 		}
 		s->n_caps = i + 1;
@@ -489,6 +501,7 @@ static uint64_t deadline_sleep(const struct live *s, uint64_t wall, bool *over)
 static void loop(struct live *s, const sigset_t *wait_mask)
 {
 	uint64_t sleep_ns = 0;
+	s->running = true;
 	while (!stop_signal && !s->fatal) {
 		fd_set fds;
 		int maxfd = -1;
