@@ -16,7 +16,11 @@
  * wait), and hands each packet to the ring of the source that a symmetric
  * hash of its IP addresses picks (both directions of a conversation, and
  * every fragment, go to the same source); each source reads its own ring.
- * A full ring drops the packet, counted with the port's drops.
+ * Packets are taken from the device only while every ring has room for
+ * them: a slow source holds the device queue back, so the device drops and
+ * counts (imissed) as a NIC with a full ring does, and a trace replayed by
+ * net_pcap loses nothing.  Packets for a source that has closed are
+ * dropped and counted.
  *
  * Timestamps: when the port offers hardware RX timestamps and a readable
  * clock, the mbuf's timestamp dynamic field converted from NIC clock ticks
@@ -125,6 +129,10 @@ enum dpdk_ts {
 #define DPDK_PCAP_DRIVER "net_pcap"
 #define DPDK_NS_PER_US 1000u
 
+/* A source's queue: not opened yet (its packets wait in its ring), open,
+ * or closed after use (its packets are dropped). */
+enum dpdk_qstate { DPDK_Q_WAITING = 0, DPDK_Q_OPEN, DPDK_Q_CLOSED };
+
 /* A linear map from a counter (TSC or NIC clock) to ns since the epoch. */
 struct dpdk_clock {
 	uint64_t base_ticks;
@@ -137,7 +145,7 @@ struct dpdk_port {
 	uint16_t id;
 	uint16_t n_queues;
 	uint16_t refs;
-	bool claimed[DPDK_QUEUES_MAX];
+	uint8_t qstate[DPDK_QUEUES_MAX]; /* enum dpdk_qstate; atomic */
 	struct rte_mempool *pool;
 	enum dpdk_ts ts;
 	struct dpdk_clock nic;     /* for DPDK_TS_DYN_CLOCK */
@@ -146,7 +154,7 @@ struct dpdk_port {
 	/* software spreading (soft): device queue 0 feeds ring[source] */
 	bool soft;
 	rte_spinlock_t pull_lock;
-	uint64_t soft_drops;       /* atomic: packets a full ring refused */
+	uint64_t soft_drops;       /* atomic: packets for closed sources */
 	struct rte_ring *ring[DPDK_QUEUES_MAX];
 };
 
@@ -695,27 +703,52 @@ static inline uint16_t soft_queue(const struct rte_mbuf *m, uint16_t nq)
 	return (uint16_t)((h >> 32) * nq >> 32);
 }
 
+/* Packets that may be taken from the device now: any of them may go to
+ * any source, so the least room in a live source's ring. */
+static unsigned soft_room(const struct dpdk_port *p)
+{
+	unsigned room = DPDK_SOFT_BURSTS * DPDK_BURST;
+
+	for (uint16_t q = 0; q < p->n_queues; q++) {
+		unsigned f;
+
+		if (__atomic_load_n(&p->qstate[q], __ATOMIC_ACQUIRE) == DPDK_Q_CLOSED)
+			continue;
+		f = rte_ring_free_count(p->ring[q]);
+		if (f < room)
+			room = f;
+	}
+	return room;
+}
+
 /* Move what the device holds into the sources' rings, unless another
- * source is doing it right now. */
+ * source is doing it right now.  Only this (lock-holding) producer fills
+ * the rings, so the room measured first can only grow meanwhile. */
 static void soft_pull(struct dpdk_port *p)
 {
 	struct rte_mbuf *in[DPDK_BURST];
 	uint64_t dropped = 0;
+	unsigned room;
 
 	if (!rte_spinlock_trylock(&p->pull_lock))
 		return;
-	for (unsigned b = 0; b < DPDK_SOFT_BURSTS; b++) {
-		uint16_t n = rte_eth_rx_burst(p->id, 0, in, DPDK_BURST);
+	room = soft_room(p);
+	while (room != 0) {
+		unsigned want = room < DPDK_BURST ? room : DPDK_BURST;
+		uint16_t n = rte_eth_rx_burst(p->id, 0, in, (uint16_t)want);
 
+		room -= n;
 		for (uint16_t i = 0; i < n; i++) {
 			uint16_t q = soft_queue(in[i], p->n_queues);
 
-			if (rte_ring_sp_enqueue(p->ring[q], in[i]) != 0) {
+			if (__atomic_load_n(&p->qstate[q], __ATOMIC_ACQUIRE) ==
+			        DPDK_Q_CLOSED ||
+			    rte_ring_sp_enqueue(p->ring[q], in[i]) != 0) {
 				rte_pktmbuf_free(in[i]);
 				dropped++;
 			}
 		}
-		if (n < DPDK_BURST)
+		if (n < want)
 			break;
 	}
 	rte_spinlock_unlock(&p->pull_lock);
@@ -821,7 +854,7 @@ static void dpdk_close(struct cap *c)
 
 	release_held(d);
 	pthread_mutex_lock(&dpdk_lock);
-	p->claimed[d->queue] = false;
+	__atomic_store_n(&p->qstate[d->queue], DPDK_Q_CLOSED, __ATOMIC_RELEASE);
 	if (--p->refs == 0)
 		port_shutdown(p);
 	pthread_mutex_unlock(&dpdk_lock);
@@ -856,12 +889,12 @@ static struct dpdk_port *port_attach(const char *ifname,
 		           nq);
 		return NULL;
 	}
-	if (p->claimed[o->queue]) {
-		cap_fmterr(err, errlen, "dpdk: %s: RX queue %u is already open",
+	if (p->qstate[o->queue] != DPDK_Q_WAITING) {
+		cap_fmterr(err, errlen, "dpdk: %s: RX queue %u was opened before",
 		           p->name, o->queue);
 		return NULL;
 	}
-	p->claimed[o->queue] = true;
+	__atomic_store_n(&p->qstate[o->queue], DPDK_Q_OPEN, __ATOMIC_RELEASE);
 	p->refs++;
 	return p;
 }

@@ -3,11 +3,13 @@
  * port, one line each in capdump's format ("ts_ns caplen wirelen ifindex
  * link fnv1a64(bytes)"), so a trace replayed through net_pcap can be diffed
  * against `capdump TRACE`.
- *   capdump_dpdk [-s] [-q QUEUES] [-Q] [-t TIMEOUT_MS] [-n SNAPLEN] [-b BATCH]
+ *   capdump_dpdk [-s] [-q QUEUES] [-Q] [-T] [-t TIMEOUT_MS] [-n SNAPLEN] [-b BATCH]
  *                [-c COUNT] [-r RULES] -e "EAL ARGS" PORT
  *   -c  stop after COUNT packets (for endless sources such as net_null)
  *   -q  open QUEUES sources (queues 0..QUEUES-1) and read them in turn
  *   -Q  end each packet line with the queue that read it
+ *   -T  read each queue in a thread of its own, as meter workers do (lines
+ *       are printed queue by queue after the last thread ends)
  *   -s  finish with "# queue Q packets P bytes B drops D" per queue and
  *       "# packets P bytes B drops D"
  *   -r  run the packets through the meter's engine (decode + PME with
@@ -19,6 +21,7 @@
  * (or after COUNT packets).
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +40,7 @@
 #define QUEUES_MAX 16u
 
 static const char usage[] =
-	"usage: capdump_dpdk [-s] [-q QUEUES] [-Q] [-t TIMEOUT_MS] [-n SNAPLEN] "
+	"usage: capdump_dpdk [-s] [-q QUEUES] [-Q] [-T] [-t TIMEOUT_MS] [-n SNAPLEN] "
 	"[-b BATCH] [-c COUNT] [-r RULES] -e \"EAL ARGS\" PORT\n";
 
 static double thread_cpu_s(void)
@@ -87,6 +90,85 @@ static uint64_t fnv1a64(const uint8_t *p, uint32_t n)
 	return h;
 }
 
+static void print_batch(FILE *out, const struct pkt *pkts, int n, unsigned q,
+                        bool show_queue)
+{
+	for (int i = 0; i < n; i++) {
+		const struct pkt *p = &pkts[i];
+
+		fprintf(out, "%" PRIu64 " %u %u %u %u %016" PRIx64, p->ts_ns,
+		        p->caplen, p->wirelen, p->ifindex, p->link,
+		        fnv1a64(p->data, p->caplen));
+		if (show_queue)
+			fprintf(out, " %u", q);
+		fputc('\n', out);
+	}
+}
+
+/* -T: one thread per queue, reading until nothing arrives in the timeout,
+ * its lines kept in memory. */
+struct reader {
+	pthread_t tid;
+	struct cap *c;
+	unsigned q, batch;
+	bool show_queue;
+	char *text;
+	size_t len;
+	int rc;
+};
+
+static void *reader_main(void *arg)
+{
+	struct reader *r = arg;
+	struct pkt *pkts = calloc(r->batch, sizeof *pkts);
+	FILE *out = open_memstream(&r->text, &r->len);
+	int n;
+
+	if (pkts == NULL || out == NULL) {
+		fprintf(stderr, "capdump_dpdk: out of memory\n");
+		r->rc = 1;
+	} else {
+		while ((n = cap_next_batch(r->c, pkts, r->batch)) > 0)
+			print_batch(out, pkts, n, r->q, r->show_queue);
+		if (n < 0) {
+			fprintf(stderr, "capdump_dpdk: %s\n", cap_error(r->c));
+			r->rc = 1;
+		}
+	}
+	if (out != NULL)
+		fclose(out);
+	free(pkts);
+	return NULL;
+}
+
+static int read_threaded(struct cap **caps, unsigned nq, unsigned batch,
+                         bool show_queue)
+{
+	struct reader r[QUEUES_MAX];
+	unsigned started = 0;
+	int rc = 0;
+
+	memset(r, 0, sizeof r);
+	for (unsigned q = 0; q < nq; q++) {
+		r[q] = (struct reader){ .c = caps[q], .q = q, .batch = batch,
+		                        .show_queue = show_queue };
+		if (pthread_create(&r[q].tid, NULL, reader_main, &r[q]) != 0) {
+			fprintf(stderr, "capdump_dpdk: cannot start a thread\n");
+			rc = 1;
+			break;
+		}
+		started++;
+	}
+	for (unsigned q = 0; q < started; q++) {
+		pthread_join(r[q].tid, NULL);
+		if (r[q].text != NULL)
+			fwrite(r[q].text, 1, r[q].len, stdout);
+		free(r[q].text);
+		rc |= r[q].rc;
+	}
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static struct pkt pkts[BATCH_MAX];
@@ -98,14 +180,15 @@ int main(int argc, char **argv)
 	struct engine eng;
 	struct ruleset rs;
 	double cpu0 = 0, cpu1 = 0;
-	bool stats = false, show_queue = false, idle;
+	bool stats = false, show_queue = false, threaded = false, idle;
 	char err[256];
 	int opt, rc = 0;
 
-	while ((opt = getopt(argc, argv, "sq:Qt:n:b:c:r:e:")) != -1) {
+	while ((opt = getopt(argc, argv, "sq:QTt:n:b:c:r:e:")) != -1) {
 		switch (opt) {
 		case 's': stats = true; break;
 		case 'Q': show_queue = true; break;
+		case 'T': threaded = true; break;
 		case 'q': nq = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 't': o.timeout_ms = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'n': o.snaplen = (uint32_t)strtoul(optarg, NULL, 10); break;
@@ -122,7 +205,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind + 1 != argc || nq == 0 || nq > QUEUES_MAX) {
+	if (optind + 1 != argc || nq == 0 || nq > QUEUES_MAX ||
+	    (threaded && (rules != NULL || count != 0))) {
 		fputs(usage, stderr);
 		return 2;
 	}
@@ -137,6 +221,10 @@ int main(int argc, char **argv)
 			rc = 1;
 			goto out;
 		}
+	}
+	if (threaded) {
+		rc = read_threaded(caps, nq, batch, show_queue);
+		goto done;
 	}
 	do {
 		idle = true;
@@ -164,20 +252,12 @@ int main(int argc, char **argv)
 					cpu1 = thread_cpu_s();
 				continue;
 			}
-			for (int i = 0; i < n; i++) {
-				const struct pkt *p = &pkts[i];
-
-				printf("%" PRIu64 " %u %u %u %u %016" PRIx64,
-				       p->ts_ns, p->caplen, p->wirelen, p->ifindex,
-				       p->link, fnv1a64(p->data, p->caplen));
-				if (show_queue)
-					printf(" %u", q);
-				putchar('\n');
-			}
+			print_batch(stdout, pkts, n, q, show_queue);
 			if (count != 0 && seen >= count)
 				break;
 		}
 	} while (!idle && !(count != 0 && seen >= count));
+done:
 	if (stats) {
 		struct cap_stats sum = { 0 };
 
