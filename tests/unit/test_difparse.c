@@ -220,6 +220,38 @@ static void truncated_file(void **state)
 	free(s);
 }
 
+/* ntm-reader's #Restart: record (doc §3.1) between intervals, and right
+ * after the header of a new file: ignored as information, every interval
+ * delivered, no error. */
+static void restart_record(void **state)
+{
+	(void)state;
+	static const char text[] =
+		"%s"
+		"#Restart: 2026-11-23T00:00:00Z 1795392000 m1 the meter started again\n"
+		T(0, 5)
+		"1 | 198.41.0.4 3 5:2:100,200\n"
+		"#Enddata: 1\n"
+		"#Restart: 2026-11-23T00:05:00Z 1795392300 m1 uptime went back from 30000 to 12 cs\n"
+		T(5, 6)
+		"2 | 2001:500:200::b 1 5:0\n"
+		"#Enddata: 1\n";
+	char buf[2048];
+	snprintf(buf, sizeof buf, text, ntm_head);
+	for (size_t chunk = 0; chunk < 8; chunk += 7) {
+		struct seen *s = parse("restart.dif", buf, chunk);
+		assert_int_equal(s->errors, 0);
+		assert_int_equal(s->headers, 1);
+		assert_int_equal(s->intervals, 2);
+		assert_int_equal(s->iv[0].line, 4);
+		assert_int_equal(s->iv[0].n_records, 1);
+		assert_int_equal(s->iv[1].line, 8);
+		assert_int_equal(s->iv[1].n_records, 1);
+		assert_string_equal(s->iv[1].first_fields[0], "2");
+		free(s);
+	}
+}
+
 /* A bad record is reported with its line and skipped; the interval is
  * still delivered, and so is every other. */
 static void bad_records(void **state)
@@ -452,6 +484,7 @@ int main(void)
 		cmocka_unit_test(records_need_context),
 		cmocka_unit_test(ntm_file_medians),
 		cmocka_unit_test(overlong_line),
+		cmocka_unit_test(restart_record),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
