@@ -410,6 +410,145 @@ static void dynamic_and_static(void **state)
 	stop(&x);
 }
 
+/* ---- run-time task management (what meter/mctl drives) ----------------- */
+
+static void compile(const char *src, struct ruleset *rs)
+{
+	struct diag d;
+	diag_init(&d, "test");
+	assert_int_equal(srl_compile("test", src, strlen(src), rs, &d), 0);
+	diag_free(&d);
+}
+
+/* Slots are filled, skipped when empty, stopped and replaced between
+ * packets; a failed load leaves the slot as it was. */
+static void task_slots(void **state)
+{
+	(void)state;
+	struct fx x;
+	struct ruleset rs7, bad;
+	assert_int_equal(start(&x, HEAD("9") TAIL, 0), 0);
+	compile("SET 7;\nif SourceTransType == 17 {\n  save DestPeerAddress /32;\n"
+		"  count;\n}\nnomatch;\n", &rs7);
+	assert_int_equal(engine_task_set(&x.e, 3, &rs7, NULL, 0, &x.d), 0);
+	assert_int_equal(x.e.n_tasks, 4);
+	assert_true(engine_task_active(&x.e, 0));
+	assert_false(engine_task_active(&x.e, 1));
+	assert_false(engine_task_active(&x.e, 2));
+	assert_true(engine_task_active(&x.e, 3));
+	assert_false(engine_task_active(&x.e, ENGINE_TASKS_MAX));
+	feed(&x.e, false, 100, T0);
+	assert_int_equal(x.e.st.counted, 2);
+	assert_int_equal(engine_set_flows(&x.e, 9), 1);
+	assert_int_equal(engine_set_flows(&x.e, 7), 1);
+
+	/* stopped: no more counting, its flows stay */
+	engine_task_stop(&x.e, 0);
+	assert_false(engine_task_active(&x.e, 0));
+	feed(&x.e, false, 100, T0 + MS);
+	assert_int_equal(x.e.st.counted, 3);
+	assert_int_equal(engine_set_flows(&x.e, 9), 1);
+	assert_int_equal(engine_remove_set_flows(&x.e, 9), 1);
+	assert_int_equal(engine_set_flows(&x.e, 9), 0);
+	assert_int_equal(engine_set_flows(&x.e, 7), 1);
+
+	/* a ruleset that fails to load changes nothing */
+	ruleset_init(&bad);
+	struct rule r = { .attr = ATTR_NULL, .op = 0 };
+	assert_int_equal(ruleset_add_rule(&bad, &r, NULL), 0);
+	assert_int_equal(engine_task_set(&x.e, 3, &bad, NULL, 0, &x.d), -1);
+	assert_true(engine_task_active(&x.e, 3));
+	assert_int_equal(pme_ruleset(x.e.task[3].current), 7);
+	assert_int_equal(engine_task_set(&x.e, ENGINE_TASKS_MAX, &rs7, NULL, 0, &x.d), -1);
+
+	/* replaced: the slot now files under 9, set 7's flows stay */
+	assert_int_equal(engine_task_set(&x.e, 3, &x.rs, &rs7, 70, &x.d), 0);
+	assert_int_equal(pme_ruleset(x.e.task[3].current), 9);
+	assert_int_equal(x.e.task[3].high_water, 70);
+	engine_task_set_high_water(&x.e, 3, 60);
+	assert_int_equal(x.e.task[3].high_water, 60);
+	x.e.task[3].running_standby = true;
+	engine_task_return(&x.e, 3);
+	assert_false(x.e.task[3].running_standby);
+	feed(&x.e, false, 100, T0 + 2 * MS);
+	assert_int_equal(engine_set_flows(&x.e, 9), 1);
+	assert_int_equal(engine_set_flows(&x.e, 7), 1);
+	/* engine_add_task appends after the highest slot */
+	assert_int_equal(engine_add_task(&x.e, &rs7, NULL, 0, &x.d), 0);
+	assert_int_equal(x.e.n_tasks, 5);
+	ruleset_free(&bad);
+	ruleset_free(&rs7);
+	stop(&x);
+}
+
+/* Stopping a task counts its unanswered DNS requests as lost. */
+static void task_stop_loses_pending(void **state)
+{
+	(void)state;
+	struct fx x;
+	assert_int_equal(start(&x, HEAD("53") TAIL, 0), 0);
+	feed_dns(&x.e, false, T0);
+	struct flow *f = only_flow(&x);
+	assert_int_equal(f->dns.requests, 1);
+	assert_int_equal(f->dns.lost, 0);
+	engine_task_stop(&x.e, 0);
+	assert_int_equal(f->dns.lost, 1);
+	/* the slot keeps its (empty) pending table for the next task */
+	assert_non_null(x.e.task[0].pair);
+	assert_int_equal(engine_task_set(&x.e, 0, &x.rs, NULL, 0, &x.d), 0);
+	feed_dns(&x.e, false, T0 + MS);
+	feed_dns(&x.e, true, T0 + 3 * MS);
+	assert_int_equal(f->dns.answered, 1);
+	stop(&x);
+}
+
+static void interface_ignored(void **state)
+{
+	(void)state;
+	struct fx x;
+	assert_int_equal(start(&x, HEAD("9") TAIL, 0), 0);
+	assert_int_equal(engine_ignore_interface(&x.e, 0, true), -1);
+	assert_int_equal(engine_ignore_interface(&x.e, ENGINE_IF_IGNORE_MAX + 1, true), -1);
+	assert_int_equal(engine_ignore_interface(&x.e, 1, true), 0);
+	feed(&x.e, false, 100, T0);
+	assert_int_equal(x.e.st.ignored_if, 1);
+	assert_int_equal(x.e.st.packets, 0);
+	assert_int_equal(engine_ignore_interface(&x.e, 1, false), 0);
+	feed(&x.e, false, 100, T0);
+	assert_int_equal(x.e.st.packets, 1);
+	assert_int_equal(x.e.st.counted, 1);
+	stop(&x);
+}
+
+/* Each ruleset's idle flows wait for its own collected point. */
+static void gc_per_ruleset(void **state)
+{
+	(void)state;
+	struct fx x;
+	struct ruleset rs7;
+	assert_int_equal(start(&x, HEAD("9") TAIL, 0), 0);
+	compile("SET 7;\nif SourceTransType == 17 {\n  save DestPeerAddress /32;\n"
+		"  count;\n}\nnomatch;\n", &rs7);
+	assert_int_equal(engine_add_task(&x.e, &rs7, NULL, 0, &x.d), 0);
+	feed(&x.e, false, 100, T0);
+	uint64_t collected[10];
+	for (size_t i = 0; i < 10; i++)
+		collected[i] = UINT64_MAX;
+	collected[9] = T0;              /* collected before the last packet */
+	collected[7] = T0 + 1;          /* after it */
+	uint64_t now = T0 + ENGINE_DEFAULT_INACTIVITY_S * SEC;
+	engine_gc_rulesets(&x.e, now - 1, collected, 10);   /* not idle yet */
+	assert_int_equal(engine_set_flows(&x.e, 7), 1);
+	engine_gc_rulesets(&x.e, now, collected, 10);
+	assert_int_equal(engine_set_flows(&x.e, 7), 0);
+	assert_int_equal(engine_set_flows(&x.e, 9), 1);
+	/* a set past n has no reader: everything idle goes */
+	engine_gc_rulesets(&x.e, now, collected, 9);
+	assert_int_equal(engine_set_flows(&x.e, 9), 0);
+	ruleset_free(&rs7);
+	stop(&x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -422,6 +561,10 @@ int main(void)
 		cmocka_unit_test(pool_bounds_and_recovery),
 		cmocka_unit_test(load_errors),
 		cmocka_unit_test(dynamic_and_static),
+		cmocka_unit_test(task_slots),
+		cmocka_unit_test(task_stop_loses_pending),
+		cmocka_unit_test(interface_ignored),
+		cmocka_unit_test(gc_per_ruleset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -478,6 +478,10 @@ static void ruleset_errors(void **state)
 	/* rules: wrongValue for selector, action, parameter; wrongLength */
 	assert_int_equal(set1(x, RI(STATUS, 8, MIB_RS_NOT_IN_SERVICE)), MCTL_OK);
 	assert_int_equal(set1(x, RU(SELECTOR, 8, 1, 999)), MCTL_WRONG_VALUE);       /* unknown */
+	assert_int_equal(set1(x, RU(SELECTOR, 8, 1, 60)), MCTL_WRONG_VALUE);
+	assert_int_equal(set1(x, RU(SELECTOR, 8, 1, ATTR_MATCHING_STOD)), MCTL_OK);
+	assert_int_equal(set1(x, RU(SELECTOR, 8, 1, ATTR_V1)), MCTL_OK);
+	assert_int_equal(set1(x, RU(SELECTOR, 8, 1, ATTR_TO_PACKET_SIZE)), MCTL_OK);
 	assert_int_equal(set1(x, RU(SELECTOR, 8, 1, ATTR_TO_OCTETS)), MCTL_WRONG_VALUE);
 	assert_int_equal(set1(x, RU(SELECTOR, 8, 1, -1)), MCTL_WRONG_VALUE);
 	assert_int_equal(set1(x, RU(ACTION, 8, 1, 0)), MCTL_WRONG_VALUE);
