@@ -1200,12 +1200,14 @@ int agent_start(const struct agent_options *o, struct mctl *m,
 				      o->listen ? o->listen : AGENT_DEFAULT_LISTEN);
 	}
 
+	/* a sub-agent has no access control of its own: the master's
+	 * communities and users apply (and VACM's tokens are not loaded) */
 	rc = o->read_community ? o->read_community : AGENT_DEFAULT_COMMUNITY;
-	if (*rc) {
+	if (*rc && !g.subagent) {
 		remember("rocommunity %s default", rc);
 		remember("rocommunity6 %s default", rc);
 	}
-	if (o->write_community) {
+	if (o->write_community && !g.subagent) {
 		remember("rwcommunity %s default", o->write_community);
 		remember("rwcommunity6 %s default", o->write_community);
 	}
