@@ -294,7 +294,7 @@ tap $? "a good value for the same rule of set 5 is accepted"
 snmpset -v2c -c public -On -t 2 -r 1 "127.0.0.1:$port" $FLOW.1.1.1.5.7 i 5 >"$tmp/ro.out" 2>&1
 rc=$?
 [ $rc -ne 0 ] && grep -qE 'Reason: (noAccess|notWritable|authorizationError)' "$tmp/ro.out" &&
-	[ -z "$(get $FLOW.1.1.1.5.7)" ]
+	get $FLOW.1.1.1.5.7 | grep -q '^No Such Instance'
 r=$?
 [ $r -eq 0 ] || show "$tmp/ro.out" 4
 tap $r "the read community cannot write ($(grep -o 'Reason: [A-Za-z]*' "$tmp/ro.out"))"
