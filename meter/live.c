@@ -418,9 +418,14 @@ static int start_agent(struct live *s, uint64_t start_ns)
 	int rc = agent_start(&ao, s->m, &s->e, &d);
 	if (rc) {
 		const char *where = ao.agentx ? ao.agentx : ao.listen ? ao.listen : AGENT_DEFAULT_LISTEN;
-		for (size_t i = 0; i < d.n; i++)
-			diag_error(s->d, 0, 0, "SNMP %s %s: %s", ao.agentx ? "AgentX master" : "agent on",
-				   where, d.msgs[i].text);
+		/* every line names the address (the agent's own usually do) */
+		for (size_t i = 0; i < d.n; i++) {
+			if (strstr(d.msgs[i].text, where))
+				diag_error(s->d, 0, 0, "%s", d.msgs[i].text);
+			else
+				diag_error(s->d, 0, 0, "SNMP %s %s: %s", ao.agentx ? "AgentX master" :
+					   "agent on", where, d.msgs[i].text);
+		}
 		if (!d.n)
 			diag_error(s->d, 0, 0, "SNMP agent on %s: cannot start", where);
 	}
