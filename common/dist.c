@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "attr.h"
+
 /* ---- histogram geometry ---- */
 
 unsigned dist_bin_of(uint32_t v)
@@ -256,4 +258,18 @@ int dist_static_interval(const struct dist_static_spec *s,
 	out->d.n_counts = s->buckets + 1u;
 	out->d.counts = out->counts;
 	return 0;
+}
+
+unsigned dist_ruleset_nbins(const struct ruleset *rs)
+{
+	for (size_t i = 0; i < rs->n_rules; i++) {
+		const struct rule *r = &rs->rules[i];
+		if (r->attr == ATTR_TO_TURNAROUND_TIME &&
+		    (r->op == RULE_PUSH_PKT_TO || r->op == RULE_PUSH_PKT_TO_ACT)) {
+			uint8_t v[DIST_RULE_BYTES] = {0};
+			memcpy(v, r->value, r->len < DIST_RULE_BYTES ? r->len : DIST_RULE_BYTES);
+			return dist_nbins_from_rule(v);
+		}
+	}
+	return DIF_DIST_DEFAULT_BINS;
 }

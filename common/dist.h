@@ -90,6 +90,9 @@ int dist_interval(const struct dist *prev, const struct dist *cur,
 
 /* Type-6 N from a distribution rule's value field (byte 1); default 60. */
 unsigned dist_nbins_from_rule(const uint8_t value[DIST_RULE_BYTES]);
+/* The type-6 N a ruleset asks for: that of its first ToTurnaroundTime
+ * distribution rule (PushPktTo[Act]), else DIF_DIST_DEFAULT_BINS. */
+unsigned dist_ruleset_nbins(const struct ruleset *rs);
 
 /* ---- RFC 2724 static distributions ---- */
 

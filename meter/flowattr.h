@@ -46,4 +46,15 @@ static inline uint64_t flowattr_changed_ns(const struct flow *f)
 	return f->dns.lost_ns > f->last_ns ? f->dns.lost_ns : f->last_ns;
 }
 
+/*
+ * Has f changed since a reading at t_ns (a reader's previous collection)?
+ * A packet at or after t_ns, or a request lost after t_ns: the DNS expiry
+ * runs before each reading, so a loss at exactly t_ns was in that reading.
+ * The agent's TimeFilter passes t_ns = start_ns + T × 10 ms.
+ */
+static inline bool flowattr_changed_since(const struct flow *f, uint64_t t_ns)
+{
+	return f->last_ns >= t_ns || f->dns.lost_ns > t_ns;
+}
+
 #endif
