@@ -3,7 +3,9 @@
  *
  * ifname names an ethdev port (a port name such as net_pcap0 or 0000:03:00.0,
  * or a port number).  EAL is initialised once per process, from the first
- * open's cap_options.dpdk_args; every later open must pass the same string.
+ * open's cap_options.dpdk_args (when NULL: the environment variable
+ * NTM_DPDK_ARGS, for programs without an option for them); every later
+ * open must pass the same string.
  * Each source owns one RX queue (cap_options.queue of n_queues): the first
  * open of a port configures all n_queues queues, with symmetric RSS when
  * there is more than one, and starts the port; the last close stops and
@@ -84,6 +86,8 @@ struct cap *cap_dpdk_open(const char *ifname, const struct cap_options *o,
 #define DPDK_POOL_SLACK 1024u
 /* Queues per port this back end will set up. */
 #define DPDK_QUEUES_MAX 128u
+/* Where the EAL arguments come from when cap_options has none. */
+#define DPDK_ARGS_ENV "NTM_DPDK_ARGS"
 /* EAL argument vector: words and total characters. */
 #define DPDK_EAL_ARGS_MAX 64u
 #define DPDK_EAL_CHARS_MAX 4096u
@@ -876,7 +880,8 @@ static struct dpdk_port *port_attach(const char *ifname,
 	struct dpdk_port *p;
 	uint16_t pid;
 
-	if (eal_init(o->dpdk_args, err, errlen) < 0)
+	if (eal_init(o->dpdk_args ? o->dpdk_args : getenv(DPDK_ARGS_ENV), err,
+	             errlen) < 0)
 		return NULL;
 	if (find_port(ifname, &pid, err, errlen) < 0)
 		return NULL;
