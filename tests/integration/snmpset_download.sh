@@ -3,8 +3,8 @@
 # download by plain snmpset (RFC 2720 §3.2):
 #   - offline: for every rules file in the tree (and srlc -o of every worked
 #     ruleset), the snmpset commands the script would send carry exactly the
-#     rules ntm's own rules-file reader finds (a C program linked with
-#     libntm prints them), 1-byte values padded to 2 octets; bad files are
+#     rules ntm's own rules-file reader finds (a C program built from
+#     common/rulesfile.c prints them), 1-byte values padded to 2 octets; bad files are
 #     refused with FILE:LINE and nothing sent;
 #   - live: ntm-meter --replay with its agent and no -r holds at the first
 #     packet; the script downloads dns-root and starts a task; the meter runs
@@ -25,7 +25,6 @@ tap_init snmpset-download
 
 script="$NTM_ROOT/tools/snmpset-rules.sh"
 meter="$NTM_BIN/ntm-meter"
-lib="$NTM_BIN/../libntm.a"
 export SNMPCONFPATH="$tmp"        # no user or system snmp.conf
 export MIBS='' MIBDIRS="$tmp"       # numeric OIDs only, no MIB files
 export HOME="$tmp"
@@ -67,11 +66,14 @@ int main(int argc, char **argv)
 	return 0;
 }
 CEOF
-"${CC:-cc}" -std=c11 -D_GNU_SOURCE -I"$NTM_ROOT/common" -o "$tmp/dump" "$tmp/dump.c" \
-	"$lib" -lpcap -lm 2>"$tmp/cc.err"
+# built from the reader's sources, so it does not depend on how (or with
+# which sanitizers) the library was built
+c="$NTM_ROOT/common"
+"${CC:-cc}" -std=c11 -D_GNU_SOURCE -I"$c" -o "$tmp/dump" "$tmp/dump.c" \
+	"$c/rulesfile.c" "$c/value.c" "$c/attr.c" "$c/rule.c" "$c/diag.c" 2>"$tmp/cc.err"
 r=$?
 [ $r -eq 0 ] || show "$tmp/cc.err"
-tap $r "a rules dumper builds against libntm"
+tap $r "a rules dumper builds from ntm's rules-file reader (common/rulesfile.c)"
 
 # the rules as the script would send them: "SEL MASK VALUE ACTION PARAM"
 script_rules() {   # file
