@@ -333,6 +333,10 @@ static void collect(struct rdmeter *r);
 
 static void finish(struct rdmeter *r)
 {
+	/* once only: closing the session at free time ends the requests in
+	 * flight through their callbacks */
+	if (r->phase == PH_DONE)
+		return;
 	r->phase = PH_DONE;
 	evtimer_del(r->timer);
 	if (r->env->done)
@@ -1409,10 +1413,9 @@ void rdmeter_free(struct rdmeter *r)
 		return;
 	r->phase = PH_DONE;
 	r->stop = true;
+	rdsnmp_close(r->snmp);
 	if (r->timer)
 		event_free(r->timer);
-	r->timer = NULL;
-	rdsnmp_close(r->snmp);
 	coll_free(r->coll);
 	pkg_decoded_fini(&r->dec);
 	ruleset_free(&r->rs);
