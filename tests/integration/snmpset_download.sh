@@ -75,6 +75,33 @@ r=$?
 [ $r -eq 0 ] || show "$tmp/cc.err"
 tap $r "a rules dumper builds from ntm's rules-file reader (common/rulesfile.c)"
 
+# every attribute of common/attr.c by name (and alias), "& 1 = 1": a lone
+# number fills the attribute's whole width, so this checks the script's copy
+# of the attribute table (names, numbers, widths) against the code's
+cat >"$tmp/attrs.c" <<'CEOF'
+#include <stdio.h>
+#include "attr.h"
+
+int main(void)
+{
+	const struct attr_info *a;
+	puts("RULES");
+	for (size_t i = 0; (a = attr_at(i)) != NULL; i++) {
+		if (a->num == ATTR_NULL)
+			continue;
+		printf("  %s & 1 = 1: Count, 0;\n", a->name);
+		if (a->alias)
+			printf("  %s & 2 = 2: Count, 0;\n", a->alias);
+	}
+	return 0;
+}
+CEOF
+"${CC:-cc}" -std=c11 -D_GNU_SOURCE -I"$c" -o "$tmp/attrs" "$tmp/attrs.c" "$c/attr.c" 2>"$tmp/cc.err" &&
+	"$tmp/attrs" >"$tmp/every-attribute.rules"
+r=$?
+[ $r -eq 0 ] || show "$tmp/cc.err"
+tap $r "a rules file naming every attribute of common/attr.c ($(($(wc -l <"$tmp/every-attribute.rules") - 1)) rules)"
+
 # the rules as the script would send them: "SEL MASK VALUE ACTION PARAM"
 script_rules() {   # file
 	"$script" -n "$1" 127.0.0.1:1 w 2>"$tmp/script.err" | awk '
@@ -92,7 +119,8 @@ mkdir -p "$tmp/rules"
 for f in "$NTM_ROOT"/rulesets/*.srl; do
 	"$NTM_BIN/srlc" -o "$tmp/rules/$(basename "$f" .srl).rules" "$f" 2>/dev/null
 done
-files=("$NTM_ROOT"/tests/data/rules/*.rules "$NTM_ROOT"/tests/data/rulesets/*.rules "$tmp"/rules/*.rules)
+files=("$NTM_ROOT"/tests/data/rules/*.rules "$NTM_ROOT"/tests/data/rulesets/*.rules "$tmp"/rules/*.rules
+	"$tmp/every-attribute.rules")
 for f in "${files[@]}"; do
 	name=${f#"$NTM_ROOT"/}
 	name=${name#"$tmp"/}
