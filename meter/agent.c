@@ -1226,6 +1226,12 @@ int agent_start(const struct agent_options *o, struct mctl *m,
 		return -1;
 	}
 	init_snmp_quiet();
+	if (g.subagent && !main_session) {
+		diag_error(d, 0, 0, "AgentX master at %s is unreachable",
+			   o->agentx);
+		fail_cleanup();
+		return -1;
+	}
 	if (g.err[0]) {
 		/* a bad line in the config file, most likely */
 		diag_error(d, 0, 0, "SNMP configuration%s%s: %s",
@@ -1233,14 +1239,7 @@ int agent_start(const struct agent_options *o, struct mctl *m,
 		fail_cleanup();
 		return -1;
 	}
-	if (g.subagent) {
-		if (!main_session) {
-			diag_error(d, 0, 0, "AgentX master at %s is unreachable",
-				   o->agentx);
-			fail_cleanup();
-			return -1;
-		}
-	} else if (init_master_agent() != 0) {
+	if (!g.subagent && init_master_agent() != 0) {
 		diag_error(d, 0, 0, "SNMP agent cannot listen on %s%s%s",
 			   o->listen ? o->listen : AGENT_DEFAULT_LISTEN,
 			   g.err[0] ? ": " : "", g.err);
