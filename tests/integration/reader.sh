@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # reader.sh — ntm-reader against a replaying ntm-meter gives, interval by
 # interval, the flow records `ntm-meter --read` writes offline for the same
-# trace and ruleset; an unreachable meter is retried (logged, no crash) and
-# collected once it comes up.
+# trace and ruleset; with two meters in one config, the one that answers is
+# collected while the other is retried (logged, no crash), and that one is
+# collected once it comes up; a bad config is refused line by line.
 #
 # The trace is quiet for 30 s of trace time on each side of every 300 s
 # boundary: a collection over SNMP happens when the replay clock passes
@@ -51,23 +52,53 @@ tap $? "the flow records of each of the 4 intervals equal offline's ($(tr '\n' '
 tap $? "ntm-dif reads the reader's file without errors"
 stop_meter
 
-# --- an unreachable meter: retried, then collected once it is up ---
+# --- two meters in one reader (config file): one up, one not answering ---
+# The meter that is up is collected while the other is retried (logged,
+# no crash); once the second comes up it is set up and collected too.
+printf 'interval 300\nmeter x\nbad-key 1\nport 0\n' >"$tmp/bad.conf"
+"$NTM_BIN/ntm-reader" -c "$tmp/bad.conf" 2>"$tmp/bad.err"
+rc=$?
+[ $rc -eq 2 ] && grep -q "^$tmp/bad.conf:3: error: unknown keyword 'bad-key'" "$tmp/bad.err" &&
+	grep -q "^$tmp/bad.conf:4: error: port must be" "$tmp/bad.err"
+tap $? "a bad config file: exit 2, every bad line as FILE:LINE: error: ... (rc $rc)"
+
+start_meter "$tmp/t.pcap" 60 "$wc" "$tmp/meter-up.log"
+tap $? "a second run of the meter on port $port"
+up_port=$port up_pid=$meter_pid other_pids=$meter_pid
 pick_port
-"$NTM_BIN/ntm-reader" -i 300 -r "$root/rulesets/dns-root.srl" "127.0.0.1:$port" \
-	-o "$tmp/out2" --write-community "$wc" 2>"$tmp/reader2.log" &
+down_port=$port
+cat >"$tmp/two.conf" <<EOF
+interval 300
+output $tmp/out2
+rules $root/rulesets/dns-root.srl
+write-community $wc
+timeout-ms 300
+retries 1
+meter up
+  address 127.0.0.1
+  port $up_port
+meter down
+  address 127.0.0.1
+  port $down_port
+EOF
+"$NTM_BIN/ntm-reader" -c "$tmp/two.conf" 2>"$tmp/reader2.log" &
 reader_pid=$!
-sleep 4
+wait_intervals "$tmp/out2/up/2023-11-14.dif" 2 40
+tap $? "the meter that answers is collected (2 intervals) while the other does not answer"
 kill -0 $reader_pid 2>/dev/null
-tap $? "the reader keeps running while nothing answers"
-retries=$(grep -c 'no response from 127.0.0.1:'"$port"' (timeout)' "$tmp/reader2.log")
-grep -q 'retrying setup in' "$tmp/reader2.log" && [ "$retries" -ge 1 ]
-tap $? "timeouts and retries are logged ($retries timeouts)"
-start_meter "$tmp/t.pcap" 60 "$wc" "$tmp/meter2.log" "$port"
-dif2="$tmp/out2/127.0.0.1_$port/2023-11-14.dif"
-wait_intervals "$dif2" 1 40
-tap $? "the meter started later is set up and collected ($(grep -c '^#Enddata' "$dif2" 2>/dev/null) intervals)"
+tap $? "the reader keeps running"
+retries=$(grep -c "down: .*no response from 127.0.0.1:$down_port (timeout)" "$tmp/reader2.log")
+grep -q 'down: retrying setup in' "$tmp/reader2.log" && [ "$retries" -ge 2 ]
+tap $? "timeouts and retries of the silent meter are logged ($retries timeouts)"
+start_meter "$tmp/t.pcap" 60 "$wc" "$tmp/meter-down.log" "$down_port"
+down_pid=$meter_pid
+wait_intervals "$tmp/out2/down/2023-11-14.dif" 1 40
+tap $? "the meter started later is set up and collected ($(grep -c '^#Enddata' "$tmp/out2/down/2023-11-14.dif" 2>/dev/null) intervals)"
 kill -TERM $reader_pid
 wait $reader_pid
 tap $? "the reader exits 0"
-stop_meter
+reader_pid=
+kill -TERM $up_pid $down_pid 2>/dev/null
+wait $up_pid $down_pid 2>/dev/null
+meter_pid=
 [ "$failures" -eq 0 ]

@@ -3,10 +3,10 @@
 # replaying meter on a free port, waiting for intervals, comparing the
 # reader's records with offline's.  Sourced after tap_init ($tmp set).
 
-meter_pid= reader_pid=
+meter_pid= reader_pid= other_pids=
 reader_cleanup() {
-	[ -n "$reader_pid" ] && kill -9 "$reader_pid" 2>/dev/null
-	[ -n "$meter_pid" ] && kill -9 "$meter_pid" 2>/dev/null
+	local p
+	for p in $reader_pid $meter_pid $other_pids; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	rm -rf "$tmp"
 }
@@ -57,6 +57,7 @@ start_meter() {
 		kill -9 "$meter_pid" 2>/dev/null
 		wait "$meter_pid" 2>/dev/null
 		meter_pid=
+		sed 's/^/# meter: /' "$log" | head -5
 		[ -n "$fixed" ] && return 1
 	done
 	return 1
