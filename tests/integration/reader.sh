@@ -3,7 +3,8 @@
 # interval, the flow records `ntm-meter --read` writes offline for the same
 # trace and ruleset; with two meters in one config, the one that answers is
 # collected while the other is retried (logged, no crash), and that one is
-# collected once it comes up; a bad config is refused line by line.
+# collected once it comes up; a bad config is refused line by line; an
+# SNMPv3 authPriv user (SHA/AES) downloads and collects.
 #
 # The trace is quiet for 30 s of trace time on each side of every 300 s
 # boundary: a collection over SNMP happens when the replay clock passes
@@ -101,4 +102,34 @@ reader_pid=
 kill -TERM $up_pid $down_pid 2>/dev/null
 wait $up_pid $down_pid 2>/dev/null
 meter_pid=
+
+# --- SNMPv3: a USM user with SHA/AES (authPriv) downloads and collects ---
+cat >"$tmp/agent-v3.conf" <<EOF
+createUser ntmmgr SHA "mgr-auth-key1" AES "mgr-priv-key1"
+rwuser ntmmgr authpriv
+EOF
+pick_port
+"$NTM_BIN/ntm-meter" --replay "$tmp/t.pcap" --speed 60 --snmp "127.0.0.1:$port" \
+	--community "" --snmp-config "$tmp/agent-v3.conf" >"$tmp/meter-v3.log" 2>&1 &
+meter_pid=$!
+sleep 1
+cat >"$tmp/v3.conf" <<EOF
+output $tmp/out3
+rules $root/rulesets/dns-root.srl
+meter v3
+  address 127.0.0.1
+  port $port
+  user ntmmgr
+  auth-protocol SHA
+  auth-password mgr-auth-key1
+  priv-protocol AES
+  priv-password mgr-priv-key1
+EOF
+"$NTM_BIN/ntm-reader" -c "$tmp/v3.conf" --once 2>"$tmp/reader3.log"
+rc=$?
+[ $rc -eq 0 ] && [ "$(grep -c '^#Enddata' "$tmp/out3/v3/2023-11-14.dif" 2>/dev/null)" -eq 1 ] &&
+	grep -q 'v3: downloaded dns-root.srl' "$tmp/reader3.log"
+tap $? "an SNMPv3 authPriv user (SHA/AES) downloads and collects once (rc $rc)"
+[ $rc -eq 0 ] || sed 's/^/# v3: /' "$tmp/reader3.log" | head -5
+stop_meter
 [ "$failures" -eq 0 ]
