@@ -67,7 +67,8 @@ void rdmeter_free(struct rdmeter *r);
 /*
  * The flowRuleInfoName a ruleset is downloaded under: the file's base name,
  * '#', and a 64-bit FNV-1a hash of the rule table in hex, so one name
- * always means the same rules (at most 127 bytes with the NUL... of 128).
+ * always means the same rules.  At most 127 characters (flowRuleInfoName
+ * is SIZE (0..127)): a long base name is cut.
  */
 #define RDMETER_RULESET_NAME_MAX 128
 void rdmeter_ruleset_name(const char *path, const struct ruleset *rs,
