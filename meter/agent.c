@@ -1144,12 +1144,12 @@ int agent_start(const struct agent_options *o, struct mctl *m,
 	const char *rc;
 	char none[PATH_MAX + 16];
 
+	if (check_options(o, d) != 0)
+		return -1;
 	if (g.running) {
 		diag_error(d, 0, 0, "the SNMP agent is already running");
 		return -1;
 	}
-	if (check_options(o, d) != 0)
-		return -1;
 	memset(&g, 0, sizeof(g));
 	if (pick_state_dir(o, d) != 0)
 		return -1;
