@@ -319,6 +319,14 @@ static int read_rulesets(struct live *s)
 		diag_free(&d);
 		if (failed)
 			return -1;
+		/* as offline: two files naming the same SET is a mistake, not a
+		 * renumbering (a file without SET gets a free number later) */
+		for (size_t j = 0; j < i && s->rs[i].set; j++)
+			if (s->rs[j].set == s->rs[i].set) {
+				diag_error(s->d, 0, 0, "%s: ruleset number %u is also used by %s", path,
+					   s->rs[i].set, j < o->n_rules ? o->rules[j] : o->standby);
+				return -1;
+			}
 	}
 	return 0;
 }
