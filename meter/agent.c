@@ -141,7 +141,6 @@ static struct {
 	u_int in_pkts;                       /* STAT_SNMPINPKTS seen so far */
 	char state_dir[PATH_MAX];
 	char err[AGENT_ERR_MAX];             /* first error net-snmp logged */
-	netsnmp_handler_registration *reg[3];
 	uint8_t pkg[AGENT_PKG_MAX];
 } g;
 
@@ -954,10 +953,9 @@ static int reg_tree(size_t i, const char *name)
 	if (!reg)
 		return -1;
 	reg->handler->myvoid = (void *)tr;
-	if (netsnmp_register_handler(reg) != MIB_REGISTERED_OK)
-		return -1;       /* net-snmp freed reg */
-	g.reg[i] = reg;
-	return 0;
+	/* on failure net-snmp frees reg; on success it owns it until
+	 * shutdown */
+	return netsnmp_register_handler(reg) == MIB_REGISTERED_OK ? 0 : -1;
 }
 
 /* ---------- start-up and loop ---------- */

@@ -15,6 +15,15 @@
  * Secure by default (doc/mib.md): listens on udp:127.0.0.1:161 unless
  * told otherwise; v2c read community "public"; no write access until a
  * write community or an SNMPv3 user is configured.
+ *
+ * The configuration is exactly agent_options plus the optional config file
+ * (snmpd.conf syntax: createUser, rouser, rwuser, view, access, ...); the
+ * system's snmpd.conf / snmp.conf and ~/.snmp are never read, and no MIB
+ * module is loaded.  A line net-snmp warns about is an error.  As an AgentX
+ * sub-agent the master's communities and users apply: read_community and
+ * write_community are ignored, and sysDescr/sysUpTime are the master's
+ * (stand-alone, the agent serves sysDescr, sysObjectID, sysUpTime = meter
+ * uptime and sysName itself).
  */
 #ifndef NTM_AGENT_H
 #define NTM_AGENT_H
@@ -66,7 +75,7 @@ void agent_select_info(fd_set *fds, int *maxfd, struct timeval *tv);
 
 /* Handle the requests whose descriptors are set in *fds (may be NULL for
  * timers only) and run net-snmp's due timers.  Returns the number of SNMP
- * messages received. */
+ * messages received (a sub-agent's AgentX traffic is not counted). */
 int agent_process(fd_set *fds);
 
 /* Meter statistics the agent publishes (ntmMeterPackets). */
