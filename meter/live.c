@@ -216,15 +216,15 @@ static void replay_turn(struct live *s, uint64_t wall)
 		p = replay_peek(s);
 	uint64_t clock = s->held ? s->clock : p && p->ts_ns <= target ? p->ts_ns : target;
 	if (!s->held && !p && !s->rp.ended) {
+		uint64_t end = max_u64(s->clock, s->e.st.last_ns);
 		s->rp.ended = true;
-		clock = max_u64(s->clock, s->e.st.last_ns);
 		note(s, "end of replay: %" PRIu64 " packets, %.3f s of trace in %.3f s",
-		     s->e.st.packets, (double)(clock - mctl_start_ns(s->m)) / 1e9,
+		     s->e.st.packets, (double)(end - mctl_start_ns(s->m)) / 1e9,
 		     (double)(wall - s->wall_start) / 1e9);
 		if (s->rate == LIVE_SPEED_MAX) {
-			/* the clock runs on at wall speed */
+			/* the clock runs on at wall speed from the last packet */
 			s->rate = 1;
-			s->base_trace = clock;
+			s->base_trace = clock = end;
 			s->base_wall = wall;
 		}
 	}
