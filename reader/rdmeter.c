@@ -396,7 +396,12 @@ static void retry(struct rdmeter *r, bool in_setup)
 		finish(r);
 		return;
 	}
-	unsigned cap = r->m->interval < RDMETER_BACKOFF_CAP_S ? r->m->interval : RDMETER_BACKOFF_CAP_S;
+	/* never wait longer than one interval of the meter's clock takes on
+	 * the wall clock (a replay at speed N runs N times faster) */
+	unsigned speed = r->clock.speed ? r->clock.speed : 1;
+	unsigned cap = r->m->interval / speed;
+	if (cap > RDMETER_BACKOFF_CAP_S)
+		cap = RDMETER_BACKOFF_CAP_S;
 	unsigned d = rdtime_backoff_s(r->failures, cap ? cap : 1);
 	logf_(r, "retrying %s in %u s (attempt %u)", in_setup ? "setup" : "the collection",
 	      d, r->failures + 1);
