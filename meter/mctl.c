@@ -959,16 +959,21 @@ static bool mark_enabled(unsigned percent)
 	return percent > 0 && percent < MCTL_PERCENT_MAX;
 }
 
+/* The scalars and interfaces the request changed (before undo_commit:
+ * the undo log says what was touched). */
 static void engine_apply(struct mctl *m)
 {
 	struct engine *e = m->e;
-	e->cfg.flood_mark = m->sc.flood_mark;
-	e->cfg.inactivity_ns = (uint64_t)m->sc.inactivity_s * MCTL_NS_PER_S;
-	if (m->sc.flood_clear || !mark_enabled(m->sc.flood_mark))
-		e->flood_mode = false;
-	m->sc.flood_clear = false;
+	if (undo_find(m, &m->sc)) {
+		e->cfg.flood_mark = m->sc.flood_mark;
+		e->cfg.inactivity_ns = (uint64_t)m->sc.inactivity_s * MCTL_NS_PER_S;
+		if (m->sc.flood_clear || !mark_enabled(m->sc.flood_mark))
+			e->flood_mode = false;
+		m->sc.flood_clear = false;
+	}
 	for (size_t i = 0; i < m->cfg.n_interfaces && i < ENGINE_IF_IGNORE_MAX; i++)
-		engine_ignore_interface(e, (uint32_t)i + 1, m->ifs[i].sample_rate == 0);
+		if (undo_find(m, &m->ifs[i]))
+			engine_ignore_interface(e, (uint32_t)i + 1, m->ifs[i].sample_rate == 0);
 }
 
 static enum mctl_err set_one(struct mctl *m, const struct mctl_set *s,
