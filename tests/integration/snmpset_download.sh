@@ -197,16 +197,18 @@ awk '/^#Format:/ { k = 0; for (i = 2; i <= NF; i++) if ($i !~ /^"/) c[$i] = ++k;
 noff=$(wc -l <"$tmp/off.flows")
 
 W="w$$rite"
+mname="snmpset-download-$$"
 start_meter() {
 	local try
 	for try in 1 2 3 4 5; do
 		port=$((20000 + ($$ + try * 7919) % 20000))
 		"$meter" --replay "$tmp/t.pcap" --speed max --snmp "127.0.0.1:$port" \
-			--write-community "$W" >"$tmp/meter.out" 2>"$tmp/meter.err" &
+			--write-community "$W" --meter "$mname" >"$tmp/meter.out" 2>"$tmp/meter.err" &
 		mpid=$!
 		for _ in $(seq 50); do
-			if snmpget -v2c -c public -On -t 0.2 -r 0 "127.0.0.1:$port" \
-				1.3.6.1.4.1.8072.9999.9999.40.1.3.0 >/dev/null 2>&1; then
+			# ours, not another test's meter on the same port
+			if [ "$(snmpget -v2c -c public -Oqv -t 0.2 -r 0 "127.0.0.1:$port" \
+				1.3.6.1.4.1.8072.9999.9999.40.1.2.0 2>/dev/null)" = "\"$mname\"" ]; then
 				return 0
 			fi
 			kill -0 "$mpid" 2>/dev/null || break
