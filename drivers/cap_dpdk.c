@@ -32,8 +32,8 @@
  * CLOCK_REALTIME at start (the dynamic field's unit is driver-defined, so
  * it is not trusted elsewhere).
  *
- * Drops (imissed + rx_nombuf, + full software rings) are per port, not per
- * queue: queue 0's source reports them so that the sum over a port's
+ * Drops (imissed + rx_nombuf, + packets spread to a closed source) are per
+ * port, not per queue: queue 0's source reports them so that the sum over a port's
  * sources is the port's count.  With software spreading the TSC timestamp
  * is taken when a source takes the packet from its ring.
  */
@@ -210,6 +210,16 @@ static const char *const eal_prefix[] = {
 	 * and wins */
 	"--log-level=warning",
 };
+#define DPDK_EAL_PREFIX_N (sizeof eal_prefix / sizeof eal_prefix[0])
+/* Words of the user's string: the vector also ends with NULL. */
+#define DPDK_EAL_USER_MAX (DPDK_EAL_ARGS_MAX - DPDK_EAL_PREFIX_N - 1u)
+
+/* EAL answers these by printing and exiting the process. */
+static bool eal_exits(const char *w)
+{
+	return strcmp(w, "-h") == 0 || strcmp(w, "--help") == 0 ||
+	       strcmp(w, "-v") == 0 || strcmp(w, "--log-level=help") == 0;
+}
 
 /* Split args on blanks into argv (words point into buf). */
 static int eal_split(const char *args, char *buf, char **argv, int *argc,
@@ -219,7 +229,7 @@ static int eal_split(const char *args, char *buf, char **argv, int *argc,
 	char *p = buf;
 
 	*argc = 0;
-	for (size_t i = 0; i < sizeof eal_prefix / sizeof eal_prefix[0]; i++)
+	for (size_t i = 0; i < DPDK_EAL_PREFIX_N; i++)
 		argv[(*argc)++] = (char *)eal_prefix[i];
 	if (n >= DPDK_EAL_CHARS_MAX) {
 		cap_fmterr(err, errlen, "dpdk: EAL arguments longer than %u "
@@ -232,14 +242,22 @@ static int eal_split(const char *args, char *buf, char **argv, int *argc,
 			*p++ = '\0';
 		if (*p == '\0')
 			break;
-		if ((unsigned)*argc + 1 >= DPDK_EAL_ARGS_MAX) {
-			cap_fmterr(err, errlen, "dpdk: more than %u EAL arguments",
-			           DPDK_EAL_ARGS_MAX - 2);
+		if ((size_t)*argc - DPDK_EAL_PREFIX_N >= DPDK_EAL_USER_MAX) {
+			cap_fmterr(err, errlen, "dpdk: more than %zu EAL arguments",
+			           (size_t)DPDK_EAL_USER_MAX);
 			return -1;
 		}
 		argv[(*argc)++] = p;
 		while (*p != '\0' && !isspace((unsigned char)*p))
 			p++;
+		if (*p != '\0')
+			*p++ = '\0';
+		if (eal_exits(argv[*argc - 1])) {
+			cap_fmterr(err, errlen, "dpdk: EAL argument '%s' is not "
+			           "accepted here (EAL would exit the meter)",
+			           argv[*argc - 1]);
+			return -1;
+		}
 	}
 	argv[*argc] = NULL;
 	return 0;
