@@ -218,7 +218,7 @@ static const char *const eal_prefix[] = {
 static bool eal_exits(const char *w)
 {
 	return strcmp(w, "-h") == 0 || strcmp(w, "--help") == 0 ||
-	       strcmp(w, "-v") == 0 || strcmp(w, "--log-level=help") == 0;
+	       strcmp(w, "--log-level=help") == 0;
 }
 
 /* Split args on blanks into argv (words point into buf). */
