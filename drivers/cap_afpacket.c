@@ -115,16 +115,22 @@ static uint32_t afp_next_block(const struct afp *a, uint32_t i)
 	return i + 1 == a->block_nr ? 0 : i + 1;
 }
 
+/* The open block is read to its end: it is returned with the batch's
+ * other blocks when the next batch starts. */
+static void afp_finish_block(struct afp *a)
+{
+	a->open = false;
+	a->n_done++;
+	a->blk = afp_next_block(a, a->blk);
+}
+
 /* Give the blocks read by the previous batch back to the kernel. */
 static void afp_release(struct afp *a)
 {
 	uint32_t i;
 
-	if (a->open && a->left == 0) {
-		a->open = false;
-		a->n_done++;
-		a->blk = afp_next_block(a, a->blk);
-	}
+	if (a->open && a->left == 0)
+		afp_finish_block(a);
 	i = (a->blk + a->block_nr - a->n_done) % a->block_nr;
 	for (; a->n_done > 0; a->n_done--, i = afp_next_block(a, i))
 		__atomic_store_n(&afp_block(a, i)->hdr.bh1.block_status,
@@ -209,9 +215,7 @@ static int afp_next(struct cap *c, struct pkt *pkts, unsigned max)
 			struct tpacket_block_desc *bd;
 
 			if (a->open) {
-				a->open = false;
-				a->n_done++;
-				a->blk = afp_next_block(a, a->blk);
+				afp_finish_block(a);
 				if (a->n_done >= a->done_max)
 					break;
 			}
