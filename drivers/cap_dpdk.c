@@ -95,6 +95,7 @@ struct cap *cap_dpdk_open(const char *ifname, const struct cap_options *o,
  * swapping source and destination leaves the Toeplitz hash unchanged. */
 #define DPDK_RSS_KEY_WORD 0x6d5au
 #define DPDK_RSS_KEY_MAX 64u
+#define DPDK_RSS_KEY_LEN_DEFAULT 40u  /* Toeplitz key of most NICs */
 #define DPDK_RSS_HF (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP | RTE_ETH_RSS_TCP)
 /* Waiting for packets: spin this many empty polls, then sleep between
  * polls (an idle meter should not hold a core at 100 %). */
@@ -539,7 +540,8 @@ static int port_setup(struct dpdk_port *p, uint16_t pid, uint16_t nq,
 	p->soft = nq > 1 && (hf == 0 || nq > info.max_rx_queues);
 	hwq = p->soft ? 1 : nq;
 	if (hwq > 1) {
-		unsigned klen = info.hash_key_size ? info.hash_key_size : 40u;
+		unsigned klen = info.hash_key_size ? info.hash_key_size
+		                                   : DPDK_RSS_KEY_LEN_DEFAULT;
 
 		if (klen > sizeof key)
 			klen = sizeof key;
