@@ -97,6 +97,7 @@ struct rdmeter {
 	enum phase phase;
 	unsigned failures;
 	bool stop, primed, failed;
+	bool recreated;                      /* setup had to download or register */
 	long reps;                           /* GETBULK max-repetitions now */
 	struct table tab;
 
@@ -644,6 +645,7 @@ static void on_dl_created(void *arg, const struct rdsnmp_reply *rep)
 static void download(struct rdmeter *r, uint32_t index)
 {
 	const struct ruleset *rs = dl_ruleset(r);
+	r->recreated = true;
 	r->dl_index = index;
 	netsnmp_pdu *p = snmp_pdu_create(SNMP_MSG_SET);
 	add_col_int(p, oid_ruleinfo_entry, MIB_RULEINFO_STATUS, index, MIB_RS_CREATE_AND_WAIT);
@@ -830,6 +832,7 @@ static void setup_reader(struct rdmeter *r)
 		return;
 	}
 	r->reader = first_free(r, 1);
+	r->recreated = true;
 	netsnmp_pdu *p = snmp_pdu_create(SNMP_MSG_SET);
 	add_col_int(p, oid_reader_entry, MIB_READER_STATUS, r->reader, MIB_RS_CREATE_AND_WAIT);
 	add_col_str(p, oid_reader_entry, MIB_READER_OWNER, r->reader, r->env->conf->owner);
@@ -922,6 +925,7 @@ static void on_probe(void *arg, const struct rdsnmp_reply *rep)
 		r->start_ns = start;
 	r->dl_which = 0;
 	r->set = r->sbset = 0;
+	r->recreated = false;
 	walk_table(r, oid_ruleinfo_entry, setup_rulesets);
 }
 
@@ -980,6 +984,11 @@ static void on_resync(void *arg, const struct rdsnmp_reply *rep)
  * to schedule. */
 static void setup_done(struct rdmeter *r)
 {
+	/* we had collected from this meter, and our rows were gone: it
+	 * restarted while we were away (a replay of the same trace even
+	 * keeps its start time) */
+	if (r->recreated && r->st.set && !r->restart_note[0])
+		note_restart(r, "our ruleset or reader row was gone");
 	netsnmp_pdu *p = snmp_pdu_create(SNMP_MSG_GET);
 	add_clock_vars(p);
 	send_or_retry(r, p, false, on_resync, true);
