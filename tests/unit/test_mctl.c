@@ -450,7 +450,9 @@ static void ruleset_errors(void **state)
 	assert_int_equal(set1(x, RU(ACTION, 8, 2, RULE_COUNT)), MCTL_OK);
 	assert_int_equal(set1(x, RI(STATUS, 8, MIB_RS_ACTIVE)), MCTL_INCONSISTENT_VALUE);
 	assert_int_equal(set1(x, RU(PARAMETER, 8, 1, 2)), MCTL_OK);
-	assert_int_equal(set1(x, RI(STATUS, 8, MIB_RS_ACTIVE)), MCTL_OK);
+	/* the deprecated RulesReady true(1) activates like Status active(1) */
+	assert_int_equal(set1(x, RI(RULES_READY, 8, MIB_TRUE)), MCTL_OK);
+	assert_int_equal(STATUS(x, 8), MIB_RS_ACTIVE);
 	/* createAndWait on an existing row; active(1) on a missing one */
 	assert_int_equal(set1(x, RI(STATUS, 8, MIB_RS_CREATE_AND_WAIT)), MCTL_INCONSISTENT_VALUE);
 	assert_int_equal(set1(x, RI(STATUS, 9, MIB_RS_ACTIVE)), MCTL_INCONSISTENT_VALUE);
