@@ -6,7 +6,10 @@
 #     previous ended) and the records equal offline's;
 #   * the meter killed and started again: the reader logs the restart,
 #     downloads its ruleset again, registers again, notes the restart in
-#     the file (#Restart:) and collects again.
+#     the file (#Restart:) and collects again;
+#   * both killed, the meter started again, then the reader: the restart
+#     it missed is noted too (a replay of the same trace keeps its start
+#     time, but our rows are gone).
 # The trace is quiet around the interval boundaries (see reader.sh).
 set -u
 : "${NTM_BIN:?NTM_BIN must name the build/bin directory}"
@@ -83,6 +86,29 @@ after=$(awk '/^#Restart:/ { r = 1 } r && !/^#/ { n++ } END { print n + 0 }' "$di
 tap $? "flows are collected after the restart ($after records; $before intervals before)"
 "$NTM_BIN/ntm-dif" csv "$dif" >/dev/null 2>"$tmp/dif.err"
 tap $? "ntm-dif reads the file with the #Restart: record"
+# --- the meter restarts while the reader is down ---
+kill -9 $reader_pid
+wait $reader_pid 2>/dev/null
+reader_pid=
+kill -9 "$meter_pid"
+wait "$meter_pid" 2>/dev/null
+meter_pid=
+start_meter "$tmp/t.pcap" 60 "$wc" "$tmp/meter3.log" "$port"
+tap $? "reader and meter killed; the meter started again"
+run_reader
+ok=1
+for i in $(seq 300); do
+	if [ "$(grep -c '^#Restart:' "$dif")" -ge 2 ] &&
+		[ "$(awk '/^#Restart:/ { r++ } r == 2 && /^#Enddata/ { n++ } END { print n + 0 }' "$dif")" -ge 1 ]; then
+		ok=0
+		break
+	fi
+	sleep 0.1
+done
+tap $ok "the new reader notes the restart it missed and collects after it"
+grep -q 'meter restart: our ruleset or reader row was gone' "$tmp/reader.log"
+tap $? "and logs it"
+
 kill -TERM $reader_pid
 wait $reader_pid
 tap $? "the reader exits 0 on SIGTERM"
