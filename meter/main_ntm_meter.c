@@ -57,6 +57,7 @@ static void usage(FILE *out)
 "                      fast as possible)\n"
 "  -i, --interface IF  capture on IF (repeatable: ifIndex 1, 2, ...)\n"
 "  --driver NAME       capture driver: pcap (default), afpacket, dpdk\n"
+"  --dpdk \"EAL ARGS\"   DPDK EAL arguments (--driver dpdk; default $NTM_DPDK_ARGS)\n"
 "  --filter BPF        capture filter (pcap syntax)\n"
 "  --snaplen N         bytes kept per packet (default %u)\n"
 "  --buffer BYTES      kernel capture buffer (k, m, g suffixes)\n"
@@ -267,7 +268,7 @@ enum {
 	OPT_HIGH_WATER, OPT_METER, OPT_STATS, OPT_MAX_DISTS,
 	OPT_REPLAY, OPT_SPEED, OPT_DRIVER, OPT_FILTER, OPT_SNAPLEN, OPT_BUFFER,
 	OPT_DURATION, OPT_IDLE_EXIT, OPT_SNMP, OPT_COMMUNITY, OPT_WRITE_COMMUNITY,
-	OPT_SNMP_CONFIG, OPT_AGENTX
+	OPT_SNMP_CONFIG, OPT_AGENTX, OPT_DPDK
 };
 
 #define MAX_RUN_S (86400u * 366u)   /* --duration / --idle-exit bound */
@@ -307,6 +308,7 @@ int main(int argc, char **argv)
 		{ "write-community", required_argument, NULL, OPT_WRITE_COMMUNITY },
 		{ "snmp-config", required_argument, NULL, OPT_SNMP_CONFIG },
 		{ "agentx",      required_argument, NULL, OPT_AGENTX },
+		{ "dpdk",        required_argument, NULL, OPT_DPDK },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct common c = {
@@ -365,6 +367,7 @@ int main(int argc, char **argv)
 			break;
 		case OPT_DRIVER:    lo.driver = optarg; live_opt = "--driver"; break;
 		case OPT_FILTER:    lo.cap.filter = optarg; live_opt = "--filter"; break;
+		case OPT_DPDK:      lo.cap.dpdk_args = optarg; live_opt = "--dpdk"; break;
 		case OPT_SNAPLEN:
 			lo.cap.snaplen = (uint32_t)number("--snaplen", optarg, 1, CAP_SNAPLEN_DEFAULT);
 			live_opt = "--snaplen";
