@@ -103,7 +103,33 @@ static void print_diag(const struct diag *d)
 	}
 }
 
-int main(int argc, char **argv)
+/* One command-line value through the config parser, so it is checked
+ * exactly as the same key in a file.  0, or -1 (message printed). */
+static int cli_key(struct rdconf *conf, const char *key, const char *value)
+{
+	char name[64];
+	snprintf(name, sizeof name, "--%s", key);
+	struct diag d;
+	diag_init(&d, name);
+	char *line = NULL;
+	int rc = -1;
+	if (strchr(value, '\n'))
+		fprintf(stderr, "%s: %s: a value on one line, please\n", PROG, name);
+	else if (asprintf(&line, "%s %s", key, value) < 0)
+		fprintf(stderr, "%s: out of memory\n", PROG);
+	else if (rdconf_parse(line, strlen(line), conf, &d))
+		fprintf(stderr, "%s: %s %s: %s\n", PROG, name, value,
+			d.n ? d.msgs[0].text : "bad value");
+	else
+		rc = 0;
+	free(line);
+	diag_free(&d);
+	return rc;
+}
+
+/* The command line (and config file) into conf.  0 to run, else the exit
+ * status (-1: exit 0 at once, e.g. --help). */
+static int configure(int argc, char **argv, struct rdconf *conf, bool *once)
 {
 	enum { O_ONCE = 256, O_COMMUNITY, O_WRITE_COMMUNITY, O_OWNER, O_STANDBY,
 	       O_HIGH_WATER, O_LOG, O_VERSION };
@@ -123,16 +149,9 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct run run = { .log = stderr };
-	rdconf_init(&run.conf);
-	struct diag d;
-	diag_init(&d, PROG);
 	const char *config = NULL, *rules = NULL;
-	bool once = false, short_opts = false;
-	char text[64];
+	bool short_opts = false;
 	int c;
-	/* command-line values go through the config parser, so they are
-	 * checked exactly as the same keys in a file */
 	while ((c = getopt_long(argc, argv, "c:i:r:o:h", longopts, NULL)) != -1) {
 		const char *key = NULL;
 		switch (c) {
@@ -146,55 +165,52 @@ int main(int argc, char **argv)
 		case O_HIGH_WATER: key = "high-water"; break;
 		case O_OWNER: key = "owner"; break;
 		case O_LOG: key = "log"; break;
-		case O_ONCE: once = true; break;
-		case O_VERSION: printf("%s %s\n", PROG, NTM_VERSION); return 0;
-		case 'h': usage(stdout); return 0;
+		case O_ONCE: *once = true; break;
+		case O_VERSION: printf("%s %s\n", PROG, NTM_VERSION); return -1;
+		case 'h': usage(stdout); return -1;
 		default: usage(stderr); return EXIT_USAGE;
 		}
-		if (key) {
-			if (strcmp(key, "log"))
-				short_opts = short_opts || strcmp(key, "owner");
-			char *line = NULL;
-			if (asprintf(&line, "%s %s", key, optarg) < 0)
-				return EXIT_FAIL;
-			snprintf(text, sizeof text, "--%s", key);
-			struct diag od;
-			diag_init(&od, text);
-			if (strchr(optarg, '\n') || rdconf_parse(line, strlen(line), &run.conf, &od)) {
-				fprintf(stderr, "%s: --%s %s: %s\n", PROG, key, optarg,
-					od.n ? od.msgs[0].text : "bad value");
-				return EXIT_USAGE;
-			}
-			diag_free(&od);
-			free(line);
-		}
+		if (!key)
+			continue;
+		/* --log and --owner also go with -c; the rest is the short form */
+		if (strcmp(key, "log") && strcmp(key, "owner"))
+			short_opts = true;
+		if (cli_key(conf, key, optarg))
+			return EXIT_USAGE;
 	}
 	if (config && (short_opts || optind < argc)) {
 		fprintf(stderr, "%s: with -c, put meters, rules and their options in the config file\n", PROG);
 		return EXIT_USAGE;
 	}
-	if (config) {
-		struct diag cd;
-		diag_init(&cd, config);
-		if (rdconf_parse_file(config, &run.conf, &cd) || rdconf_finish(&run.conf, &cd)) {
-			print_diag(&cd);
-			return EXIT_USAGE;
-		}
-		diag_free(&cd);
-	} else {
-		if (!rules || optind != argc - 1) {
-			usage(stderr);
-			return EXIT_USAGE;
-		}
-		if (rdconf_add_meter_spec(&run.conf, argv[optind], rules, &d) ||
-		    rdconf_finish(&run.conf, &d)) {
-			print_diag(&d);
-			return EXIT_USAGE;
-		}
+	if (!config && (!rules || optind != argc - 1)) {
+		usage(stderr);
+		return EXIT_USAGE;
 	}
+	struct diag d;
+	diag_init(&d, config ? config : PROG);
+	int rc = config ? rdconf_parse_file(config, conf, &d)
+			: rdconf_add_meter_spec(conf, argv[optind], rules, &d);
+	if (!rc)
+		rc = rdconf_finish(conf, &d);
+	if (rc)
+		print_diag(&d);
 	diag_free(&d);
+	return rc ? EXIT_USAGE : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct run run = { .log = stderr };
+	rdconf_init(&run.conf);
+	bool once = false;
+	int rc = configure(argc, argv, &run.conf, &once);
+	if (rc) {
+		rdconf_free(&run.conf);
+		return rc < 0 ? 0 : rc;
+	}
 	if (run.conf.log && !(run.log = fopen(run.conf.log, "a"))) {
 		fprintf(stderr, "%s: %s: %s\n", PROG, run.conf.log, strerror(errno));
+		rdconf_free(&run.conf);
 		return EXIT_FAIL;
 	}
 

@@ -250,11 +250,17 @@ static int load_rules(const char *path, struct ruleset *rs, char *err, size_t er
 	if (rc || d.errors) {
 		size_t at = 0;
 		err[0] = '\0';
-		for (size_t i = 0; i < d.n && at + 1 < errlen; i++)
-			if (d.msgs[i].level == DIAG_ERROR)
+		for (size_t i = 0; i < d.n && at + 1 < errlen; i++) {
+			const struct diag_msg *m = &d.msgs[i];
+			if (m->level != DIAG_ERROR)
+				continue;
+			if (m->line)
 				at += (size_t)snprintf(err + at, errlen - at, "%s%s:%u:%u: error: %s",
-						       at ? "\n" : "", path, d.msgs[i].line,
-						       d.msgs[i].col, d.msgs[i].text);
+						       at ? "\n" : "", path, m->line, m->col, m->text);
+			else
+				at += (size_t)snprintf(err + at, errlen - at, "%s%s: error: %s",
+						       at ? "\n" : "", path, m->text);
+		}
 		if (!at)
 			snprintf(err, errlen, "%s: cannot load the ruleset", path);
 		diag_free(&d);
