@@ -169,7 +169,8 @@ bad_case "  DestPeerAddress & ffff:: = 2001:db8::1::2 : Count, 0;" '"2001:db8::1
 tap $? "an unreadable rules file: exit 2"
 
 # ---- live: a replaying meter, downloaded by snmpset ----------------------------
-if ! "$meter" --help 2>&1 | grep -q -- '--snmp'; then
+# (a sanitizer's leak report at exit must not swallow the buffered help text)
+if ! ASAN_OPTIONS=detect_leaks=0 "$meter" --help 2>&1 | grep -q -- '--snmp'; then
 	n=$((n + 1))
 	echo "ok $n # SKIP agent not in this build (ntm-meter --help has no --snmp)"
 	exit $((failures > 0))
