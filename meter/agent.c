@@ -20,7 +20,8 @@
  *
  * Persistent state (engineBoots, engineID) goes to the state directory:
  * agent_options.state_dir, else /var/lib/ntm when writable, else a
- * private temporary directory removed by agent_stop.
+ * private temporary directory, removed as soon as net-snmp has started
+ * (nothing is saved there at the end: engineBoots stays 1).
  */
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
@@ -1011,7 +1012,6 @@ static void rm_state_dir(void)
 	if (!g.tmp_state || !g.state_dir[0])
 		return;
 	nftw(g.state_dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-	g.tmp_state = false;
 }
 
 static int pick_state_dir(const struct agent_options *o, struct diag *d)
@@ -1181,6 +1181,9 @@ int agent_start(const struct agent_options *o, struct mctl *m,
 			      NETSNMP_DS_LIB_CONFIGURATION_DIR, none);
 	netsnmp_ds_set_string(NETSNMP_DS_LIBRARY_ID,
 			      NETSNMP_DS_LIB_PERSISTENT_DIR, g.state_dir);
+	if (g.tmp_state)   /* nothing worth keeping: never write state */
+		netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID,
+				       NETSNMP_DS_LIB_DONT_PERSIST_STATE, 1);
 	if (o->config)
 		netsnmp_ds_set_string(NETSNMP_DS_LIBRARY_ID,
 				      NETSNMP_DS_LIB_OPTIONALCONFIG, o->config);
@@ -1224,6 +1227,9 @@ int agent_start(const struct agent_options *o, struct mctl *m,
 		return -1;
 	}
 	init_snmp_quiet();
+	/* a private state directory has served its purpose (net-snmp made
+	 * its files there): gone now, so even a killed meter leaves none */
+	rm_state_dir();
 	if (g.subagent && !main_session) {
 		diag_error(d, 0, 0, "AgentX master at %s is unreachable",
 			   o->agentx);

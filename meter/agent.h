@@ -59,8 +59,9 @@ struct agent_options {
 	uint64_t start_ns;            /* meter clock at uptime 0 (ntmMeterStartNs) */
 	const char *state_dir;        /* net-snmp's persistent state (engineBoots,
 	                                 engineID); NULL = /var/lib/ntm when
-	                                 writable, else a private directory
-	                                 under $TMPDIR removed by agent_stop */
+	                                 writable, else none kept (a private
+	                                 directory under $TMPDIR, removed once
+	                                 net-snmp has started) */
 };
 
 /* Start serving m (control) and e (flows); 0, or -1 with the reason in d
