@@ -186,7 +186,9 @@ done
 tap $? "generated a 120 s trace"
 "$NTM_BIN/srlc" -o "$tmp/dns-root.rules" "$NTM_ROOT/rulesets/dns-root.srl"
 "$meter" --read "$tmp/t.pcap" -r "$tmp/dns-root.rules" -o "$tmp/off.dif" --interval 60 -q --stats 2>"$tmp/off.err"
-tap $? "offline meter on the trace"
+r=$?
+[ $r -eq 0 ] || show "$tmp/off.err" 6
+tap $r "offline meter on the trace"
 npk=$(awk '$1 == "packets" { print $2; exit }' "$tmp/off.err")
 # offline flows: "address topdus frompdus tooctets fromoctets" from the last
 # reading of each flow (columns by #Format name)
