@@ -119,6 +119,7 @@ struct rdmeter {
 	size_t n_records;
 	unsigned bad_pkgs;
 	char restart_note[256];              /* "" = none pending */
+	char *checked_path;                  /* file whose #Format is ours */
 };
 
 /* ---------- small helpers ---------- */
@@ -990,10 +991,10 @@ static void on_resync(void *arg, const struct rdsnmp_reply *rep)
  * to schedule. */
 static void setup_done(struct rdmeter *r)
 {
-	/* we had collected from this meter, and our rows were gone: it
-	 * restarted while we were away (a replay of the same trace even
-	 * keeps its start time) */
-	if (r->recreated && r->st.set && !r->restart_note[0])
+	/* we had collected this ruleset from this meter, and our rows were
+	 * gone: it restarted while we were away (a replay of the same trace
+	 * even keeps its start time) */
+	if (r->recreated && r->st.set && r->st.set == r->set && !r->restart_note[0])
 		note_restart(r, "our ruleset or reader row was gone");
 	netsnmp_pdu *p = snmp_pdu_create(SNMP_MSG_GET);
 	add_clock_vars(p);
@@ -1267,6 +1268,82 @@ static int write_restart(const struct rdmeter *r, const char *path, int64_t when
 	return 0;
 }
 
+/* The last "#Format:" line of the file at path into *out (malloc'd; NULL
+ * when it has none).  0, or -1 with errno. */
+static int last_format_line(const char *path, char **out)
+{
+	*out = NULL;
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int rc = 0;
+	while ((len = getline(&line, &cap, f)) >= 0) {
+		if (strncmp(line, "#Format:", 8))
+			continue;
+		free(*out);
+		if (!(*out = strdup(line))) {
+			rc = -1;
+			break;
+		}
+	}
+	if (ferror(f))
+		rc = -1;
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+/*
+ * Before the first interval this run appends to an existing file: if the
+ * file's last #Format is not ours (the rules changed since it was begun),
+ * append our header, so the intervals that follow are read with our
+ * columns (doc/dif-format.md §2: a new #Format applies to what follows).
+ */
+static int check_header(struct rdmeter *r, const char *path, int64_t start)
+{
+	if (r->checked_path && !strcmp(r->checked_path, path))
+		return 0;
+	struct stat sb;
+	if (stat(path, &sb) == 0 && sb.st_size > 0) {
+		char *buf = NULL, *theirs = NULL;
+		size_t len = 0;
+		FILE *mem = open_memstream(&buf, &len);
+		if (!mem)
+			return -1;
+		struct dif_header h;
+		fill_header(r, &h, start);
+		int rc = dif_write_header(mem, &h);
+		if (fclose(mem) || rc || last_format_line(path, &theirs)) {
+			free(buf);
+			free(theirs);
+			return -1;
+		}
+		const char *ours = strstr(buf, "\n#Format:");
+		if (ours && (!theirs || strcmp(ours + 1, theirs))) {
+			int fd = open(path, O_WRONLY | O_APPEND);
+			ssize_t w = fd < 0 ? -1 : write(fd, buf, len);
+			int err = errno;
+			if (fd >= 0)
+				close(fd);
+			if (w != (ssize_t)len) {
+				free(buf);
+				free(theirs);
+				errno = w < 0 ? err : EIO;
+				return -1;
+			}
+			logf_(r, "%s: begun with another #Format: our header appended", path);
+		}
+		free(buf);
+		free(theirs);
+	}
+	free(r->checked_path);
+	r->checked_path = strdup(path);
+	return 0;
+}
+
 static void write_interval(struct rdmeter *r)
 {
 	size_t n = 0;
@@ -1282,6 +1359,8 @@ static void write_interval(struct rdmeter *r)
 			logf_(r, "%s: cannot note the restart: %s", path, strerror(errno));
 		r->restart_note[0] = '\0';
 	}
+	if (check_header(r, path, (int64_t)(start_ns / RDTIME_NS_PER_S)))
+		logf_(r, "%s: cannot check its #Format: %s", path, strerror(errno));
 	struct dif_header h;
 	fill_header(r, &h, (int64_t)(start_ns / RDTIME_NS_PER_S));
 	struct dif_interval iv = {
@@ -1443,5 +1522,6 @@ void rdmeter_free(struct rdmeter *r)
 	free(r->fmt_items);
 	free(r->tab.c);
 	rdstate_free(&r->st);
+	free(r->checked_path);
 	free(r);
 }
