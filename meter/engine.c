@@ -159,8 +159,12 @@ int engine_task_prepare(struct engine *e, size_t slot,
 			struct engine_task_load *ld, struct diag *d)
 {
 	memset(ld, 0, sizeof *ld);
-	if (slot >= ENGINE_TASKS_MAX || !current) {
+	if (slot >= ENGINE_TASKS_MAX) {
 		diag_error(d, 0, 0, "at most %d rulesets run at once", ENGINE_TASKS_MAX);
+		return -1;
+	}
+	if (!current) {
+		diag_error(d, 0, 0, "a task needs a current ruleset");
 		return -1;
 	}
 	ld->current = pme_load(current, d);

@@ -149,7 +149,8 @@ struct engine_task_load {
 	struct dnspair *pair;            /* NULL when the slot keeps its own */
 };
 
-/* 0, or -1 with load errors in d (nothing allocated then). */
+/* 0, or -1 with load errors in d (nothing is left allocated then, except
+ * the static-distribution pool once a ruleset asked for it). */
 int engine_task_prepare(struct engine *e, size_t slot,
 			const struct ruleset *current,
 			const struct ruleset *standby,
