@@ -8,7 +8,9 @@
  * allocated at open, because libpcap reuses its buffer on the next call
  * while our contract keeps a whole batch valid.
  */
+#include <errno.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +28,8 @@ struct live {
 	uint32_t frac_to_ns;       /* 1 if pcap gives ns, 1000 if µs */
 	uint16_t link;
 	uint16_t ifindex;
+	int fd;                    /* selectable descriptor (non-blocking) */
+	int timeout_ms;
 	/* the batch being filled by the callback */
 	struct pkt *pkts;
 	unsigned n;
@@ -57,21 +61,43 @@ static void live_cb(u_char *user, const struct pcap_pkthdr *h,
 		pcap_breakloop(l->p);
 }
 
+/* One pcap_dispatch into the arena; the count, or -1. */
+static int live_dispatch(struct live *l, unsigned max)
+{
+	int r = pcap_dispatch(l->p, max > (unsigned)INT32_MAX ? INT32_MAX : (int)max,
+	                      live_cb, (u_char *)l);
+	if (r == PCAP_ERROR) {
+		cap_seterr(&l->c, "%s", pcap_geterr(l->p));
+		return -1;
+	}
+	return (int)l->n;          /* includes PCAP_ERROR_BREAK */
+}
+
+/*
+ * Linux libpcap's ring ignores the read timeout while nothing arrives
+ * (pcap_dispatch would block until the next packet), so the handle is
+ * non-blocking and an empty ring is waited for with poll(): the caller's
+ * loop gets control back after timeout_ms either way.
+ */
 static int live_next(struct cap *c, struct pkt *pkts, unsigned max)
 {
 	struct live *l = (struct live *)c;
-	int r;
 
 	l->pkts = pkts;
 	l->n = 0;
 	l->arena_used = 0;
-	r = pcap_dispatch(l->p, max > (unsigned)INT32_MAX ? INT32_MAX : (int)max,
-	                  live_cb, (u_char *)l);
-	if (r == PCAP_ERROR) {
-		cap_seterr(c, "%s", pcap_geterr(l->p));
+	int r = live_dispatch(l, max);
+	if (r != 0 || l->fd < 0)
+		return r;
+	struct pollfd pfd = { .fd = l->fd, .events = POLLIN };
+	int pr = poll(&pfd, 1, l->timeout_ms);
+	if (pr < 0) {
+		if (errno == EINTR)
+			return 0;
+		cap_seterr(c, "poll: %s", strerror(errno));
 		return -1;
 	}
-	return (int)l->n;          /* includes PCAP_ERROR_BREAK */
+	return pr == 0 ? 0 : live_dispatch(l, max);
 }
 
 static void live_stats(struct cap *c, struct cap_stats *st)
@@ -113,8 +139,8 @@ static int live_setup(struct live *l, const char *ifname,
 	}
 	pcap_set_snaplen(l->p, (int)l->snaplen);
 	pcap_set_promisc(l->p, o->promisc);
-	pcap_set_timeout(l->p, (int)(o->timeout_ms ? o->timeout_ms :
-	                             LIVE_TIMEOUT_MS_DEFAULT));
+	l->timeout_ms = (int)(o->timeout_ms ? o->timeout_ms : LIVE_TIMEOUT_MS_DEFAULT);
+	pcap_set_timeout(l->p, l->timeout_ms);
 	if (o->immediate)
 		pcap_set_immediate_mode(l->p, 1);
 	if (o->buffer_size)
@@ -130,6 +156,11 @@ static int live_setup(struct live *l, const char *ifname,
 	l->frac_to_ns = pcap_get_tstamp_precision(l->p) == PCAP_TSTAMP_PRECISION_NANO ? 1 : 1000;
 	l->link = (uint16_t)pcap_datalink(l->p);
 	l->snaplen = (uint32_t)pcap_snapshot(l->p);
+	l->fd = pcap_get_selectable_fd(l->p);
+	if (l->fd >= 0 && pcap_setnonblock(l->p, 1, ebuf) < 0) {
+		cap_fmterr(err, errlen, "%s: %s", ifname, ebuf);
+		return -1;
+	}
 	if (o->filter != NULL && *o->filter != '\0') {
 		struct bpf_program prog;
 
@@ -162,6 +193,7 @@ struct cap *cap_pcap_live_open(const char *ifname, const struct cap_options *o,
 	l->c.ops = &live_ops;
 	l->c.live = true;
 	l->ifindex = o->ifindex ? o->ifindex : 1;
+	l->fd = -1;
 	l->snaplen = o->snaplen && o->snaplen < CAP_SNAPLEN_DEFAULT ?
 	             o->snaplen : CAP_SNAPLEN_DEFAULT;
 	if (live_setup(l, ifname, o, err, errlen) < 0) {
