@@ -92,3 +92,17 @@ void diag_print(const struct diag *d, FILE *out)
 	}
 	free(sorted);
 }
+
+void diag_forward(struct diag *to, const char *path, const struct diag *from)
+{
+	for (size_t m = 0; m < from->n; m++) {
+		const struct diag_msg *dm = &from->msgs[m];
+		char where[32] = "";
+		if (dm->line)
+			snprintf(where, sizeof where, ":%u:%u", dm->line, dm->col);
+		if (dm->level == DIAG_ERROR)
+			diag_error(to, 0, 0, "%s%s: %s", path, where, dm->text);
+		else
+			diag_warning(to, 0, 0, "%s%s: %s", path, where, dm->text);
+	}
+}

@@ -30,6 +30,9 @@ void diag_error(struct diag *d, unsigned line, unsigned col, const char *fmt, ..
 	__attribute__((format(printf, 4, 5)));
 void diag_warning(struct diag *d, unsigned line, unsigned col, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* Copy the messages of `from` (about file `path`) into `to`, each as
+ * "PATH:LINE:COL: text" (or "PATH: text" for whole-file messages). */
+void diag_forward(struct diag *to, const char *path, const struct diag *from);
 /* Sorted by position, one line each. */
 void diag_print(const struct diag *d, FILE *out);
 

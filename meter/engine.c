@@ -1,6 +1,7 @@
 /* engine.c — one worker's pipeline (see engine.h). */
 #include "engine.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -534,3 +535,43 @@ void engine_static_stats(const struct engine *e, struct statdist_stats *out)
 {
 	statdist_stats(e->sdist, out);
 }
+void engine_print_stats(const struct engine *e, FILE *out)
+{
+	const struct engine_stats *st = &e->st;
+	struct flow_stats fst;
+	flow_table_stats(e->flows, &fst);
+	for (int b = 0; b < PKT_BAD_MAX; b++)
+		if (st->bad[b])
+			fprintf(out, "decode %s %" PRIu64 "\n", decode_bad_name((enum pkt_bad)b), st->bad[b]);
+	fprintf(out, "counted %" PRIu64 " rtt_samples %" PRIu64 " later_fragments %" PRIu64 "\n",
+		st->counted, st->rtt_samples, st->later_fragments);
+	fprintf(out, "flows active %zu peak %zu created %" PRIu64 " recovered %" PRIu64
+		" capacity %zu table_full %" PRIu64 " flood_refused %" PRIu64
+		" flood_entries %" PRIu64 "\n",
+		fst.active, fst.peak, fst.created, fst.recovered, fst.capacity,
+		st->table_full, st->flood_refused, st->flood_entries);
+	struct statdist_stats sds;
+	engine_static_stats(e, &sds);
+	fprintf(out, "dists dynamic %zu of %zu refused %" PRIu64
+		" static %zu of %zu refused %" PRIu64 "\n",
+		fst.dist_used, fst.dist_slots, st->dist_refused,
+		sds.used, sds.slots, st->static_refused);
+	for (size_t i = 0; i < e->n_tasks; i++) {
+		if (!engine_task_active(e, i))
+			continue;
+		const struct engine_task *t = &e->task[i];
+		struct dnspair_stats ds;
+		dnspair_stats(t->pair, &ds);
+		fprintf(out, "ruleset %u matched %" PRIu64 " reversed %" PRIu64 " ignored %" PRIu64
+			" nomatch %" PRIu64 " standby_switches %" PRIu64 "\n",
+			pme_ruleset(t->current), t->pme.counted, t->pme.counted_reversed,
+			t->pme.ignored, t->pme.nomatch, t->standby_switches);
+		fprintf(out, "dns %u requests %" PRIu64 " retransmits %" PRIu64 " responses %" PRIu64
+			" answered %" PRIu64 " duplicates %" PRIu64 " unmatched %" PRIu64
+			" lost %" PRIu64 " evicted %" PRIu64 " peak_pending %zu\n",
+			pme_ruleset(t->current), ds.requests, ds.retransmits, ds.responses,
+			ds.answered, ds.duplicates, ds.unmatched, ds.lost, ds.evicted,
+			ds.peak_pending);
+	}
+}
+

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "diag.h"
 #include "dnspair.h"
@@ -216,5 +217,11 @@ const struct dist_static_spec *engine_static_spec(const struct engine *e,
 /* Pool statistics (all zero when no ruleset asked). */
 void engine_static_stats(const struct engine *e, struct statdist_stats *out);
 
+
+/* The run statistics both meter modes print with --stats, after their own
+ * first line: decode results, countings, flows, distributions, and per
+ * task the PME and DNS pairing figures (one "ruleset" and one "dns" line
+ * each).  Stable text: tests and scripts parse it. */
+void engine_print_stats(const struct engine *e, FILE *out);
 
 #endif

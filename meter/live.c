@@ -283,21 +283,6 @@ static const char *base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
-/* Copy the messages of `from` (about `path`) into the run's list. */
-static void pass_diag(struct live *s, const char *path, const struct diag *from)
-{
-	for (size_t m = 0; m < from->n; m++) {
-		const struct diag_msg *dm = &from->msgs[m];
-		char where[64] = "";
-		if (dm->line)
-			snprintf(where, sizeof where, ":%u:%u", dm->line, dm->col);
-		if (dm->level == DIAG_ERROR)
-			diag_error(s->d, 0, 0, "%s%s: %s", path, where, dm->text);
-		else
-			diag_warning(s->d, 0, 0, "%s%s: %s", path, where, dm->text);
-	}
-}
-
 /* Read and check every ruleset file (before anything starts). */
 static int read_rulesets(struct live *s)
 {
@@ -314,7 +299,7 @@ static int read_rulesets(struct live *s)
 		ruleset_init(&s->rs[i]);
 		s->n_rs = i + 1;
 		int rc = srl_load_ruleset(path, &s->rs[i], &d);
-		pass_diag(s, path, &d);
+		diag_forward(s->d, path, &d);
 		bool failed = rc != 0 || d.errors;
 		diag_free(&d);
 		if (failed)
@@ -341,7 +326,7 @@ static int start_tasks(struct live *s)
 		struct diag d;
 		diag_init(&d, path);
 		int rc = mctl_load_ruleset(s->m, &s->rs[i], base_name(path), OWNER, &set[i], &d);
-		pass_diag(s, path, &d);
+		diag_forward(s->d, path, &d);
 		diag_free(&d);
 		if (rc)
 			return -1;
@@ -560,42 +545,15 @@ static void loop(struct live *s, const sigset_t *wait_mask)
 
 static void print_stats(const struct live *s, FILE *out)
 {
-	const struct engine_stats *st = &s->e.st;
-	struct flow_stats fst;
-	flow_table_stats(s->e.flows, &fst);
 	fprintf(out, "packets %" PRIu64 " octets %" PRIu64 " uptime_cs %" PRIu32 "\n",
-		st->packets, st->octets, mctl_uptime_cs(s->m));
-	for (int b = 0; b < PKT_BAD_MAX; b++)
-		if (st->bad[b])
-			fprintf(out, "decode %s %" PRIu64 "\n", decode_bad_name((enum pkt_bad)b), st->bad[b]);
-	fprintf(out, "counted %" PRIu64 " rtt_samples %" PRIu64 " later_fragments %" PRIu64 "\n",
-		st->counted, st->rtt_samples, st->later_fragments);
-	fprintf(out, "flows active %zu peak %zu created %" PRIu64 " recovered %" PRIu64
-		" capacity %zu table_full %" PRIu64 " flood_refused %" PRIu64
-		" flood_entries %" PRIu64 "\n",
-		fst.active, fst.peak, fst.created, fst.recovered, fst.capacity,
-		st->table_full, st->flood_refused, st->flood_entries);
+		s->e.st.packets, s->e.st.octets, mctl_uptime_cs(s->m));
 	for (size_t i = 0; i < s->n_caps; i++) {
 		struct cap_stats cs;
 		cap_stats(s->caps[i], &cs);
 		fprintf(out, "interface %zu %s captured %" PRIu64 " dropped %" PRIu64 "\n",
 			i + 1, s->o->ifaces[i], cs.packets, cs.drops);
 	}
-	for (size_t i = 0; i < s->e.n_tasks; i++) {
-		const struct engine_task *t = &s->e.task[i];
-		struct dnspair_stats ds;
-		dnspair_stats(t->pair, &ds);
-		fprintf(out, "ruleset %u matched %" PRIu64 " reversed %" PRIu64 " ignored %" PRIu64
-			" nomatch %" PRIu64 " standby_switches %" PRIu64 "\n",
-			pme_ruleset(t->current), t->pme.counted, t->pme.counted_reversed,
-			t->pme.ignored, t->pme.nomatch, t->standby_switches);
-		fprintf(out, "dns %u requests %" PRIu64 " retransmits %" PRIu64 " responses %" PRIu64
-			" answered %" PRIu64 " duplicates %" PRIu64 " unmatched %" PRIu64
-			" lost %" PRIu64 " evicted %" PRIu64 " peak_pending %zu\n",
-			pme_ruleset(t->current), ds.requests, ds.retransmits, ds.responses,
-			ds.answered, ds.duplicates, ds.unmatched, ds.lost, ds.evicted,
-			ds.peak_pending);
-	}
+	engine_print_stats(&s->e, out);
 }
 
 static void live_free(struct live *s)

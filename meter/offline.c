@@ -175,13 +175,7 @@ static int load_rulesets(struct offline *s)
 		ruleset_init(&s->rs[i]);
 		int rc = srl_load_ruleset(path, &s->rs[i], &d);
 		/* the file's own messages, as FILE:LINE:COL, go to the caller's list */
-		for (size_t m = 0; m < d.n; m++) {
-			const struct diag_msg *dm = &d.msgs[m];
-			if (dm->level == DIAG_ERROR)
-				diag_error(s->d, 0, 0, "%s:%u:%u: %s", path, dm->line, dm->col, dm->text);
-			else
-				diag_warning(s->d, 0, 0, "%s:%u:%u: %s", path, dm->line, dm->col, dm->text);
-		}
+		diag_forward(s->d, path, &d);
 		bool failed = rc != 0 || d.errors;
 		diag_free(&d);
 		s->n_rs = i + 1;
@@ -284,42 +278,9 @@ out:
 
 static void print_stats(const struct offline *s, FILE *out)
 {
-	const struct engine_stats *st = &s->e.st;
-	struct flow_stats fst;
-	flow_table_stats(s->e.flows, &fst);
 	fprintf(out, "packets %" PRIu64 " octets %" PRIu64 " intervals %" PRIu64 "\n",
-		st->packets, st->octets, s->intervals);
-	for (int b = 0; b < PKT_BAD_MAX; b++)
-		if (st->bad[b])
-			fprintf(out, "decode %s %" PRIu64 "\n", decode_bad_name((enum pkt_bad)b), st->bad[b]);
-	fprintf(out, "counted %" PRIu64 " rtt_samples %" PRIu64 " later_fragments %" PRIu64 "\n",
-		st->counted, st->rtt_samples, st->later_fragments);
-	fprintf(out, "flows active %zu peak %zu created %" PRIu64 " recovered %" PRIu64
-		" capacity %zu table_full %" PRIu64 " flood_refused %" PRIu64
-		" flood_entries %" PRIu64 "\n",
-		fst.active, fst.peak, fst.created, fst.recovered, fst.capacity,
-		st->table_full, st->flood_refused, st->flood_entries);
-	struct statdist_stats sds;
-	engine_static_stats(&s->e, &sds);
-	fprintf(out, "dists dynamic %zu of %zu refused %" PRIu64
-		" static %zu of %zu refused %" PRIu64 "\n",
-		fst.dist_used, fst.dist_slots, st->dist_refused,
-		sds.used, sds.slots, st->static_refused);
-	for (size_t i = 0; i < s->e.n_tasks; i++) {
-		const struct engine_task *t = &s->e.task[i];
-		struct dnspair_stats ds;
-		dnspair_stats(t->pair, &ds);
-		fprintf(out, "ruleset %u matched %" PRIu64 " reversed %" PRIu64 " ignored %" PRIu64
-			" nomatch %" PRIu64 " standby_switches %" PRIu64 "\n",
-			pme_ruleset(t->current), t->pme.counted, t->pme.counted_reversed,
-			t->pme.ignored, t->pme.nomatch, t->standby_switches);
-		fprintf(out, "dns %u requests %" PRIu64 " retransmits %" PRIu64 " responses %" PRIu64
-			" answered %" PRIu64 " duplicates %" PRIu64 " unmatched %" PRIu64
-			" lost %" PRIu64 " evicted %" PRIu64 " peak_pending %zu\n",
-			pme_ruleset(t->current), ds.requests, ds.retransmits, ds.responses,
-			ds.answered, ds.duplicates, ds.unmatched, ds.lost, ds.evicted,
-			ds.peak_pending);
-	}
+		s->e.st.packets, s->e.st.octets, s->intervals);
+	engine_print_stats(&s->e, out);
 }
 
 static void offline_free(struct offline *s)
