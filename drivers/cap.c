@@ -222,8 +222,10 @@ struct cap *cap_open_live(const char *driver, const char *ifname,
 		return cap_afpacket_open(ifname, o, err, errlen);
 	if (strcmp(driver, "dpdk") == 0)
 		return cap_dpdk_open(ifname, o, err, errlen);
+	if (strcmp(driver, "dag") == 0)
+		return cap_dag_open(ifname, o, err, errlen);
 	cap_fmterr(err, errlen, "unknown capture driver '%s' "
-	           "(drivers: pcap, afpacket, dpdk)", driver);
+	           "(drivers: pcap, afpacket, dpdk, dag)", driver);
 	return NULL;
 }
 

@@ -116,6 +116,9 @@ struct cap *cap_afpacket_open(const char *ifname, const struct cap_options *o,
                               char *err, size_t errlen);
 struct cap *cap_dpdk_open(const char *ifname, const struct cap_options *o,
                           char *err, size_t errlen);
+/* Endace DAG (cap_dag.c): refuses, naming what this build lacks. */
+struct cap *cap_dag_open(const char *ifname, const struct cap_options *o,
+                         char *err, size_t errlen);
 
 /* Does the buffer start like an ERF trace?  (ERF has no file header.) */
 bool cap_erf_probe(const uint8_t *p, size_t n);

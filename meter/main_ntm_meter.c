@@ -56,7 +56,7 @@ static void usage(FILE *out)
 "  --speed N|max       trace time runs N times wall time (default 1; max = as\n"
 "                      fast as possible)\n"
 "  -i, --interface IF  capture on IF (repeatable: ifIndex 1, 2, ...)\n"
-"  --driver NAME       capture driver: pcap (default), afpacket, dpdk\n"
+"  --driver NAME       capture driver: pcap (default), afpacket, dpdk, dag\n"
 "  --dpdk \"EAL ARGS\"   DPDK EAL arguments (--driver dpdk; default $NTM_DPDK_ARGS)\n"
 "  --filter BPF        capture filter (pcap syntax)\n"
 "  --snaplen N         bytes kept per packet (default %u)\n"

@@ -154,6 +154,12 @@ r=$?
 [ $r -eq 1 ] && grep -q "ntm-no-such-if0" "$tmp/noif.err"
 tap $? "a missing interface: exit $r naming it"
 
+# live DAG capture needs Endace's library, which this build cannot have
+"$meter" -i dag0 --driver dag --snmp 127.0.0.1:1 >/dev/null 2>"$tmp/dag.err"
+r=$?
+[ $r -eq 1 ] && grep -q "Endace's DAG library" "$tmp/dag.err" && grep -q -- "--read" "$tmp/dag.err"
+tap $? "--driver dag: exit $r naming the missing Endace library and the ERF file path"
+
 bad=0
 for args in "--replay $tmp/t.pcap --speed 0" "--replay $tmp/t.pcap --snmp nonsense" \
 	"--replay $tmp/t.pcap -o $tmp/x.dif" "--read $tmp/t.pcap -r $rules -o $tmp/x.dif --speed 2" \
