@@ -203,6 +203,16 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 "$BIN/mem_sizes" >"$WORK/sizes.txt"
 msz() { awk -v n="$1" '$1 == n { print $2 }' "$WORK/sizes.txt"; }
 
+# ---- live capture (issue 5) -------------------------------------------------
+# Both need root; a script that cannot run says why in the report.
+
+if live_afpacket=$(tools/bench-afpacket.sh 2>"$WORK/afpacket.err"); then :; else
+	live_afpacket="(not measured: $(tail -1 "$WORK/afpacket.err"))"
+fi
+if live_dpdk=$(tools/bench-dpdk.sh 2>"$WORK/dpdk-bench.err"); then :; else
+	live_dpdk="| DPDK | not measured: $(tail -1 "$WORK/dpdk-bench.err") |"
+fi
+
 # ---- verdicts ----------------------------------------------------------------
 
 ntm_pps=$(awk -v p="$packets" -v c="$(field ntm 2)" 'BEGIN { printf "%.0f", p / c }')
@@ -320,6 +330,22 @@ $(cat "$WORK/flow.log")
 From \`$BIN/mem_sizes\` (bytes the tables allocate); the tables are
 allocated once at start, so RSS does not grow with traffic —
 tests/integration/bounded.sh checks that with 1 M distinct sources.
+
+## Live capture (issue 5)
+
+AF_PACKET loss against offered rate: tcpreplay into one end of a veth pair
+in a network namespace, \`capdump --driver afpacket\` on the other end
+(\`tools/bench-afpacket.sh\`; "lost before the socket" is what the veth
+queue dropped before any packet socket saw it):
+
+$live_afpacket
+
+DPDK without a NIC: the net_pcap virtual device replaying a generated
+trace (\`tools/bench-dpdk.sh\`, EAL with \`--no-huge\`):
+
+| what | rate |
+|---|---|
+$live_dpdk
 
 ## Targets (issue 3)
 
