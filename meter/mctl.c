@@ -387,6 +387,27 @@ static enum mctl_err rs_resize(struct mctl *m, struct mctl_rs *r, uint32_t n)
 	return MCTL_OK;
 }
 
+
+/*
+ * A RowStatus write to row i of table t that does not exist (RFC 2579):
+ * destroy does nothing, createAndWait and createAndGo create it (*create is
+ * set: the caller fills the new row; createAndGo activates it at the end of
+ * the request), any other value is inconsistentValue.
+ */
+static enum mctl_err row_absent(struct mctl_req *rq, enum mctl_table t, size_t i,
+				size_t pos, int64_t status, bool *create)
+{
+	*create = false;
+	if (status == MIB_RS_DESTROY)
+		return MCTL_OK;
+	if (status != MIB_RS_CREATE_AND_WAIT && status != MIB_RS_CREATE_AND_GO)
+		return MCTL_INCONSISTENT_VALUE;
+	if (status == MIB_RS_CREATE_AND_GO)
+		rq->pend[rq->n_pend++] = (struct mctl_pending){ t, (uint32_t)i, pos };
+	*create = true;
+	return MCTL_OK;
+}
+
 static enum mctl_err set_ruleinfo(struct mctl *m, const struct mctl_set *s,
 				  struct mctl_req *rq, size_t pos)
 {
@@ -418,15 +439,13 @@ static enum mctl_err set_ruleinfo(struct mctl *m, const struct mctl_set *s,
 	if (!r->status) {
 		if (s->col != MIB_RULEINFO_STATUS)
 			return MCTL_NO_CREATION;
-		if (v->i == MIB_RS_DESTROY)
-			return MCTL_OK;         /* RFC 2579: nothing to destroy */
-		if (v->i != MIB_RS_CREATE_AND_WAIT && v->i != MIB_RS_CREATE_AND_GO)
-			return MCTL_INCONSISTENT_VALUE;
+		bool create;
+		enum mctl_err e = row_absent(rq, MCTL_T_RULEINFO, i, pos, v->i, &create);
+		if (e || !create)
+			return e;
 		if (save_rs(m, r))
 			return MCTL_RESOURCE_UNAVAILABLE;
 		rs_create(m, r);
-		if (v->i == MIB_RS_CREATE_AND_GO)
-			rq->pend[rq->n_pend++] = (struct mctl_pending){ MCTL_T_RULEINFO, (uint32_t)i, pos };
 		return MCTL_OK;
 	}
 	if (r->builtin)
@@ -632,15 +651,13 @@ static enum mctl_err set_manager(struct mctl *m, const struct mctl_set *s,
 	if (save(m, g, sizeof *g, false))
 		return MCTL_RESOURCE_UNAVAILABLE;
 	if (!g->status) {
-		if (v->i == MIB_RS_DESTROY)
-			return MCTL_OK;
-		if (v->i != MIB_RS_CREATE_AND_WAIT && v->i != MIB_RS_CREATE_AND_GO)
-			return MCTL_INCONSISTENT_VALUE;
+		bool create;
+		enum mctl_err e = row_absent(rq, MCTL_T_MANAGER, i, pos, v->i, &create);
+		if (e || !create)
+			return e;
 		memset(g, 0, sizeof *g);
 		g->status = MIB_RS_NOT_IN_SERVICE;   /* every column has a default */
 		g->stamp_ns = m->now_ns;
-		if (v->i == MIB_RS_CREATE_AND_GO)
-			rq->pend[rq->n_pend++] = (struct mctl_pending){ MCTL_T_MANAGER, (uint32_t)i, pos };
 		return MCTL_OK;
 	}
 	bool active = g->status == MIB_RS_ACTIVE;
@@ -747,18 +764,16 @@ static enum mctl_err set_reader(struct mctl *m, const struct mctl_set *s,
 	if (save(m, r, sizeof *r, false))
 		return MCTL_RESOURCE_UNAVAILABLE;
 	if (!r->status) {
-		if (v->i == MIB_RS_DESTROY)
-			return MCTL_OK;
-		if (v->i != MIB_RS_CREATE_AND_WAIT && v->i != MIB_RS_CREATE_AND_GO)
-			return MCTL_INCONSISTENT_VALUE;
+		bool create;
+		enum mctl_err e = row_absent(rq, MCTL_T_READER, i, pos, v->i, &create);
+		if (e || !create)
+			return e;
 		memset(r, 0, sizeof *r);
 		r->status = MIB_RS_NOT_READY;        /* until RuleSet is given */
 		/* the timeout runs from creation; nothing counts as collected
 		 * until the reader has collected twice */
 		r->last_ns = m->now_ns;
 		r->prev_ns = m->start_ns;
-		if (v->i == MIB_RS_CREATE_AND_GO)
-			rq->pend[rq->n_pend++] = (struct mctl_pending){ MCTL_T_READER, (uint32_t)i, pos };
 		return MCTL_OK;
 	}
 	bool active = r->status == MIB_RS_ACTIVE;
