@@ -488,8 +488,14 @@ void engine_expire_dns(struct engine *e, uint64_t now_ns)
 void engine_gc_rulesets(struct engine *e, uint64_t now_ns,
 			const uint64_t *collected, size_t n)
 {
-	flow_gc_rulesets(e->flows, now_ns, e->cfg.inactivity_ns, collected, n,
-			 flow_table_capacity(e->flows));
+	/* incremental (RFC 2123's collector): the cursor persists, so the
+	 * whole table is covered every ENGINE_GC_SPREAD calls — a tick per
+	 * meter second must not scan a million records each time */
+	size_t cap = flow_table_capacity(e->flows);
+	size_t inspect = cap / ENGINE_GC_SPREAD;
+	if (inspect < ENGINE_GC_MIN_INSPECT)
+		inspect = ENGINE_GC_MIN_INSPECT;
+	flow_gc_rulesets(e->flows, now_ns, e->cfg.inactivity_ns, collected, n, inspect);
 	engine_check_pressure(e);
 }
 

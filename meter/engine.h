@@ -181,9 +181,13 @@ size_t engine_remove_set_flows(struct engine *e, unsigned set);
 /* Flows of ruleset `set` in the table (current + idle). */
 size_t engine_set_flows(const struct engine *e, unsigned set);
 
-/* Garbage collection over the whole table with a collected point per
- * ruleset (flow_gc_rulesets: collected[r] for r < n, UINT64_MAX for the
- * others), then the fill-level policy. */
+/* Incremental garbage collection with a collected point per ruleset
+ * (flow_gc_rulesets: collected[r] for r < n, UINT64_MAX for the others):
+ * each call inspects 1/ENGINE_GC_SPREAD of the table (at least
+ * ENGINE_GC_MIN_INSPECT records) from where the last one stopped; then the
+ * fill-level policy. */
+#define ENGINE_GC_SPREAD       10u
+#define ENGINE_GC_MIN_INSPECT  4096u
 void engine_gc_rulesets(struct engine *e, uint64_t now_ns,
 			const uint64_t *collected, size_t n);
 

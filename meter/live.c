@@ -2,7 +2,9 @@
 #include "live.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -427,6 +429,32 @@ static int start_agent(struct live *s, uint64_t start_ns)
 	return rc;
 }
 
+/* Become `user` for good: groups, gid, then uid (the order that still has
+ * the right to change each), and check that root cannot be regained. */
+static int drop_privileges(struct live *s, const char *user)
+{
+	errno = 0;
+	struct passwd *pw = getpwnam(user);
+	if (!pw) {
+		diag_error(s->d, 0, 0, "--user %s: %s", user,
+			   errno ? strerror(errno) : "no such user");
+		return -1;
+	}
+	if (initgroups(pw->pw_name, pw->pw_gid) || setgid(pw->pw_gid) ||
+	    setuid(pw->pw_uid)) {
+		diag_error(s->d, 0, 0, "--user %s: cannot switch to uid %u gid %u: %s",
+			   user, (unsigned)pw->pw_uid, (unsigned)pw->pw_gid, strerror(errno));
+		return -1;
+	}
+	if (pw->pw_uid != 0 && setuid(0) == 0) {
+		diag_error(s->d, 0, 0, "--user %s: root could be regained; refusing to run", user);
+		return -1;
+	}
+	note(s, "running as %s (uid %u gid %u)", pw->pw_name, (unsigned)pw->pw_uid,
+	     (unsigned)pw->pw_gid);
+	return 0;
+}
+
 static int start(struct live *s)
 {
 	const struct live_options *o = s->o;
@@ -444,6 +472,9 @@ static int start(struct live *s)
 		return -1;
 	}
 	if (start_tasks(s) || start_agent(s, start_ns))
+		return -1;
+	/* everything that needs root is open: no packet is seen as root */
+	if (o->user && drop_privileges(s, o->user))
 		return -1;
 	s->clock = start_ns;
 	s->next_tick = start_ns + TICK_NS;

@@ -53,6 +53,11 @@ struct live_options {
 	unsigned idle_exit_s;        /* stop after so long without a packet,
 	                                wall seconds; 0 = never */
 
+	const char *user;            /* drop to this user (and its groups) once
+	                                the captures and the agent's sockets are
+	                                open, before the first packet; NULL =
+	                                stay */
+
 	struct agent_options agent;  /* start_ns and speed are set by the run */
 	struct engine_config cfg;
 	FILE *stats_out;             /* end-of-run statistics; NULL = none */

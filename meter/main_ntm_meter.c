@@ -63,6 +63,7 @@ static void usage(FILE *out)
 "  --buffer BYTES      kernel capture buffer (k, m, g suffixes)\n"
 "  --duration SEC      stop after SEC seconds (wall time)\n"
 "  --idle-exit SEC     stop after SEC seconds (wall time) without a packet\n"
+"  --user NAME         run as NAME once captures and SNMP sockets are open\n"
 "  --snmp ADDR:PORT    agent address(es), comma-separated: 127.0.0.1:1161,\n"
 "                      [::1]:1161 or net-snmp transports (udp:..., tcp:...)\n"
 "                      (default %s)\n"
@@ -268,7 +269,7 @@ enum {
 	OPT_HIGH_WATER, OPT_METER, OPT_STATS, OPT_MAX_DISTS,
 	OPT_REPLAY, OPT_SPEED, OPT_DRIVER, OPT_FILTER, OPT_SNAPLEN, OPT_BUFFER,
 	OPT_DURATION, OPT_IDLE_EXIT, OPT_SNMP, OPT_COMMUNITY, OPT_WRITE_COMMUNITY,
-	OPT_SNMP_CONFIG, OPT_AGENTX, OPT_DPDK
+	OPT_SNMP_CONFIG, OPT_AGENTX, OPT_DPDK, OPT_USER
 };
 
 #define MAX_RUN_S (86400u * 366u)   /* --duration / --idle-exit bound */
@@ -309,6 +310,7 @@ int main(int argc, char **argv)
 		{ "snmp-config", required_argument, NULL, OPT_SNMP_CONFIG },
 		{ "agentx",      required_argument, NULL, OPT_AGENTX },
 		{ "dpdk",        required_argument, NULL, OPT_DPDK },
+		{ "user",        required_argument, NULL, OPT_USER },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct common c = {
@@ -368,6 +370,7 @@ int main(int argc, char **argv)
 		case OPT_DRIVER:    lo.driver = optarg; live_opt = "--driver"; break;
 		case OPT_FILTER:    lo.cap.filter = optarg; live_opt = "--filter"; break;
 		case OPT_DPDK:      lo.cap.dpdk_args = optarg; live_opt = "--dpdk"; break;
+		case OPT_USER:      lo.user = optarg; live_opt = "--user"; break;
 		case OPT_SNAPLEN:
 			lo.cap.snaplen = (uint32_t)number("--snaplen", optarg, 1, CAP_SNAPLEN_DEFAULT);
 			live_opt = "--snaplen";

@@ -190,6 +190,28 @@ tap $? "no -r: the replay holds at the first packet (packets $h1, $h2; uptime $u
 [ $rc -eq 0 ] && grep -q "^packets 0 " "$tmp/meter.err"
 tap $? "--duration 4 ends the held run: exit $rc, --stats says packets 0"
 
+# ---- --user: no packet is metered as root ------------------------------------
+if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
+	nobody_uid=$(id -u nobody)
+	start_meter -r "$rules" --replay "$tmp/t.pcap" --speed 10 --user nobody --duration 3 --stats
+	r=$?
+	uid=$(awk '/^Uid:/ { print $2 "/" $3 "/" $4 }' "/proc/$mpid/status" 2>/dev/null)
+	p1=$(get $PACKETS)
+	wait "$mpid"
+	rc=$?
+	mpid=
+	[ $r -eq 0 ] && [ "$uid" = "$nobody_uid/$nobody_uid/$nobody_uid" ] && [ "${p1:-0}" -gt 0 ] &&
+		[ $rc -eq 0 ]
+	tap $? "--user nobody: real/effective/saved uid $uid (nobody is $nobody_uid) while metering ($p1 packets), exit $rc"
+else
+	echo "ok $((n += 1)) # SKIP --user needs root and a user nobody"
+fi
+"$meter" -r "$rules" --replay "$tmp/t.pcap" --user ntm-no-such-user --snmp 127.0.0.1:1 \
+	>/dev/null 2>"$tmp/user.err"
+r=$?
+[ $r -eq 1 ] && grep -q "ntm-no-such-user" "$tmp/user.err"
+tap $? "--user with an unknown user: exit $r naming it"
+
 # ---- --speed max = offline; several traces in turn -----------------------------
 "$meter" --read "$tmp/t.pcap" -r "$rules" -o "$tmp/off.dif" -q --stats 2>"$tmp/off.stats"
 "$gen" -o "$tmp/t2.pcap" --duration 5 --rate 40 --seed 8 --start 1700000100 >/dev/null 2>&1
