@@ -321,10 +321,7 @@ static bool scalar_value(const struct branch *b, struct answer *a)
 			ans_int(a, ASN_TIMETICKS, (long)mctl_uptime_cs(g.m));
 			return true;
 		case MIB_NTM_TIME_NS:
-			/* mctl keeps the clock at centisecond resolution
-			 * for us; that is what the reader schedules by */
-			ans_u64(a, mctl_start_ns(g.m) +
-				(uint64_t)mctl_uptime_cs(g.m) * FLOWATTR_NS_PER_CS);
+			ans_u64(a, mctl_now_ns(g.m));
 			return true;
 		case MIB_NTM_START_NS:
 			ans_u64(a, mctl_start_ns(g.m));

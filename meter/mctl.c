@@ -101,6 +101,8 @@ struct mctl {
 	struct engine *e;
 	struct mctl_config cfg;
 	uint64_t start_ns, now_ns;
+	bool hold_gc_set;            /* mctl_hold_gc: a local reader's bound */
+	uint64_t hold_gc_ns;
 	struct mctl_rs *rs;      /* [max_rulesets]: index = position + 1 */
 	struct mctl_reader *rd;  /* [max_readers] */
 	struct mctl_mgr *mg;     /* [max_managers] */
@@ -1156,6 +1158,17 @@ uint64_t mctl_start_ns(const struct mctl *m)
 	return m->start_ns;
 }
 
+uint64_t mctl_now_ns(const struct mctl *m)
+{
+	return m->now_ns;
+}
+
+void mctl_hold_gc(struct mctl *m, uint64_t until_ns)
+{
+	m->hold_gc_set = true;
+	m->hold_gc_ns = until_ns;
+}
+
 uint32_t mctl_uptime_cs(const struct mctl *m)
 {
 	return uptime_cs(m, m->now_ns);
@@ -1575,6 +1588,10 @@ void mctl_tick(struct mctl *m)
 		if (r->status == MIB_RS_ACTIVE && r->set <= n && r->prev_ns < m->collected[r->set])
 			m->collected[r->set] = r->prev_ns;
 	}
+	if (m->hold_gc_set)
+		for (size_t i = 0; i <= n; i++)
+			if (m->hold_gc_ns < m->collected[i])
+				m->collected[i] = m->hold_gc_ns;
 	engine_expire_dns(m->e, m->now_ns);
 	engine_gc_rulesets(m->e, m->now_ns, m->collected, n + 1);
 }

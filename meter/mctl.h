@@ -174,6 +174,8 @@ void mctl_free(struct mctl *m);
 /* The meter clock now (monotonic; earlier values are ignored). */
 void mctl_now(struct mctl *m, uint64_t now_ns);
 uint64_t mctl_start_ns(const struct mctl *m);
+/* The clock as last set by mctl_now (ns since the epoch). */
+uint64_t mctl_now_ns(const struct mctl *m);
 
 /*
  * Start-up (`ntm-meter -r FILE`): an active ruleset at index rs->set (or
@@ -230,6 +232,11 @@ bool mctl_next_row(const struct mctl *m, enum mctl_table t,
  */
 enum mctl_err mctl_set(struct mctl *m, const struct mctl_set *sets, size_t n,
 		       bool commit, size_t *failed);
+
+/* A reader inside the meter (a live run writing its own .dif) has read
+ * everything before until_ns: no flow changed since is recovered, for any
+ * ruleset, whatever the SNMP readers have collected.  0 = no such reader. */
+void mctl_hold_gc(struct mctl *m, uint64_t until_ns);
 
 /* Drops reported by the capture for interface ifindex (cumulative). */
 void mctl_set_interface_lost(struct mctl *m, uint32_t ifindex, uint64_t lost);
