@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "decode.h"
+#include "difout.h"
 #include "mctl.h"
 #include "rule.h"
 #include "srl.h"
@@ -74,6 +75,7 @@ struct live {
 	bool held;                  /* waiting for a manager's task */
 	bool running;               /* in the loop (started) */
 	int fatal;                  /* exit status of a failure mid-run */
+	struct difout *out;         /* -o / --samples, NULL = none */
 	char meter_name[256];
 };
 
@@ -202,6 +204,14 @@ static uint64_t replay_drops(const struct live *s)
 	return drops;
 }
 
+/* The run's own .dif: close the intervals that ended by `t`.  A write
+ * failure ends the run (exit 2) rather than losing data silently. */
+static void write_due(struct live *s, uint64_t t)
+{
+	if (difout_advance(s->out, t))
+		s->fatal = 2;
+}
+
 /* Meter the packets the clock has reached; move the clock. */
 static void replay_turn(struct live *s, uint64_t wall)
 {
@@ -209,6 +219,8 @@ static void replay_turn(struct live *s, uint64_t wall)
 	const struct pkt *p = NULL;
 	unsigned budget = TURN_BUDGET;
 	while (!s->held && budget && (p = replay_peek(s)) && p->ts_ns <= target) {
+		if (s->out && difout_due(s->out, p->ts_ns))
+			write_due(s, p->ts_ns);
 		engine_packet(&s->e, p);
 		s->rp.pos++;
 		budget--;
@@ -264,6 +276,8 @@ static void capture_turn(struct live *s, uint64_t wall)
 				break;
 			}
 			for (int j = 0; j < n; j++) {
+				if (s->out && difout_due(s->out, batch[j].ts_ns))
+					write_due(s, batch[j].ts_ns);
 				engine_packet(&s->e, &batch[j]);
 				s->clock = max_u64(s->clock, batch[j].ts_ns);
 			}
@@ -473,6 +487,18 @@ static int start(struct live *s)
 	}
 	if (start_tasks(s) || start_agent(s, start_ns))
 		return -1;
+	if (o->out || o->samples) {
+		struct difout_options wo = {
+			.out = o->out, .samples = o->samples,
+			.interval_s = o->interval_s ? o->interval_s : 300,
+			.meter = o->agent.meter_name ? o->agent.meter_name : s->meter_name,
+			.command_line = o->command_line,
+			.rs = s->rs, .n_rs = s->n_rs, .start_ns = start_ns,
+			.own_gc = false,
+		};
+		if (!(s->out = difout_open(&wo, &s->e, s->d)))
+			return -1;
+	}
 	/* everything that needs root is open: no packet is seen as root */
 	if (o->user && drop_privileges(s, o->user))
 		return -1;
@@ -551,6 +577,13 @@ static void loop(struct live *s, const sigset_t *wait_mask)
 		else
 			replay_turn(s, wall);
 		mctl_now(s->m, s->clock);
+		if (s->out && !s->held) {
+			/* intervals end on time even with no packet; what the
+			 * file has not had yet is never recovered */
+			if (difout_due(s->out, s->clock))
+				write_due(s, s->clock);
+			mctl_hold_gc(s->m, difout_read_ns(s->out));
+		}
 		tick(s);
 		agent_set_packets(s->e.st.packets);
 		agent_process(r > 0 ? &fds : NULL);
@@ -589,6 +622,8 @@ static void print_stats(const struct live *s, FILE *out)
 
 static void live_free(struct live *s)
 {
+	difout_free(s->out);
+	s->out = NULL;
 	if (s->agent_on)
 		agent_stop();
 	if (s->m)
@@ -640,6 +675,15 @@ int live_run(const struct live_options *o, struct diag *d)
 		loop(&s, &wait_mask);
 		if (stop_signal)
 			note(&s, "stopped by signal %d", (int)stop_signal);
+		if (s.out) {
+			/* the run's end: unanswered requests are lost, as at
+			 * the end of an offline run */
+			engine_finish(&s.e);
+			uint64_t end = max_u64(s.clock, s.e.st.last_ns + 1);
+			int wrc = difout_close(s.out, end);
+			if (wrc == 2 && !s.fatal)
+				s.fatal = 2;
+		}
 		if (o->stats_out)
 			print_stats(&s, o->stats_out);
 		rc = s.fatal ? s.fatal : s.rp.damaged ? 1 : 0;

@@ -53,6 +53,12 @@ struct live_options {
 	unsigned idle_exit_s;        /* stop after so long without a packet,
 	                                wall seconds; 0 = never */
 
+	const char *out;             /* the run writes its own .dif (difout.h)
+	                                on the meter clock; NULL = none */
+	const char *samples;         /* every RTT sample as CSV; NULL = none */
+	unsigned interval_s;         /* of the .dif (and ntmMeterInterval) */
+	const char *command_line;    /* for the .dif's ## header */
+
 	const char *user;            /* drop to this user (and its groups) once
 	                                the captures and the agent's sockets are
 	                                open, before the first packet; NULL =

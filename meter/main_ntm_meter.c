@@ -27,8 +27,9 @@ static void usage(FILE *out)
 "are metered with the rulesets (.srl compiled on the fly, or .rules); trace\n"
 "time drives the collection intervals.\n"
 "Live mode (--replay or -i): the meter runs until SIGINT/SIGTERM and serves\n"
-"the Meter MIB over SNMP; without -r it runs the default ruleset 1 until a\n"
-"manager downloads one (a replay waits for that at its first packet).\n"
+"the Meter MIB over SNMP; without -r nothing is metered until a manager\n"
+"starts a task (a replay waits for that at its first packet).  With -o or\n"
+"--samples a live run also writes them itself, on the meter clock.\n"
 "\n"
 "Rulesets and the flow table (both modes):\n"
 "  -r, --rules FILE    ruleset (.srl or .rules); repeat to run several at once\n"
@@ -45,11 +46,11 @@ static void usage(FILE *out)
 "  --meter NAME        meter name (offline default file:TRACE; live: host name)\n"
 "  --stats             print run statistics on stderr at the end\n"
 "  -q, --quiet         no progress line / event messages\n"
+"  -o, --output FILE   flow data file to write (.dif)\n"
+"  --samples FILE      every RTT sample as CSV: time_ns,flow,rtt_us\n"
 "\n"
 "Offline:\n"
 "  --read TRACE        trace file (repeatable; further file operands also count)\n"
-"  -o, --output FILE   flow data file to write (.dif)\n"
-"  --samples FILE      every RTT sample as CSV: time_ns,flow,rtt_us\n"
 "\n"
 "Live:\n"
 "  --replay TRACE      replay a trace on the meter clock (repeatable: in turn)\n"
@@ -247,6 +248,7 @@ static int run_live(const struct common *c, struct live_options *o)
 	o->standby = c->standby;
 	o->high_water = c->high_water;
 	o->agent.interval_s = c->interval_s;
+	o->interval_s = c->interval_s;
 	o->agent.meter_name = c->meter;
 	o->stats_out = c->stats ? stderr : NULL;
 	o->log = c->quiet ? NULL : stderr;
@@ -340,9 +342,9 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case OPT_READ:      traces[n_traces++] = optarg; offline_opt = "--read"; break;
 		case 'r':           rules[c.n_rules++] = optarg; break;
-		case 'o':           out = optarg; offline_opt = "-o"; break;
+		case 'o':           out = optarg; break;            /* both modes */
 		case OPT_INTERVAL:  c.interval_s = (unsigned)number("--interval", optarg, 1, 86400); break;
-		case OPT_SAMPLES:   samples = optarg; offline_opt = "--samples"; break;
+		case OPT_SAMPLES:   samples = optarg; break;
 		case OPT_MAX_FLOWS: c.cfg.max_flows = number("--max-flows", optarg, 1, 1u << 30); break;
 		case OPT_MAX_DISTS: c.cfg.static_dists = number("--max-dists", optarg, 0, 1u << 24); break;
 		case OPT_MAX_PENDING: c.cfg.max_pending = number("--max-pending", optarg, 1, 1u << 30); break;
@@ -419,7 +421,12 @@ int main(int argc, char **argv)
 			argv[optind]);
 		rc = 1;
 	} else {
+		lo.out = out;
+		lo.samples = samples;
+		char *cmd = join_args(argc, argv);
+		lo.command_line = cmd;
 		rc = run_live(&c, &lo);
+		free(cmd);
 	}
 	free(listen);
 	free(traces);

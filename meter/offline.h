@@ -9,9 +9,8 @@
  * flows whose DNS loss count moved), with cumulative counters and the
  * interval's own RTT distribution, appended to OUT atomically.
  *
- * The output is built in OUT.partial and renamed to OUT when the run ends,
- * so an earlier OUT is never half overwritten; after a crash OUT.partial
- * holds every interval completed before it.
+ * The writing is difout's (difout.h): OUT.partial renamed to OUT when
+ * the run ends, so an earlier OUT is never half overwritten.
  */
 #ifndef NTM_OFFLINE_H
 #define NTM_OFFLINE_H

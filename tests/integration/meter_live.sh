@@ -162,10 +162,10 @@ tap $? "--driver dag: exit $r naming the missing Endace library and the ERF file
 
 bad=0
 for args in "--replay $tmp/t.pcap --speed 0" "--replay $tmp/t.pcap --snmp nonsense" \
-	"--replay $tmp/t.pcap -o $tmp/x.dif" "--read $tmp/t.pcap -r $rules -o $tmp/x.dif --speed 2" \
+	"--replay $tmp/t.pcap -i lo" "--read $tmp/t.pcap -r $rules -o $tmp/x.dif --speed 2" \
 	"-r $rules" "--replay $tmp/t.pcap --snmp ::1:161"; do
 	# shellcheck disable=SC2086
-	"$meter" $args >/dev/null 2>"$tmp/opt.err"
+	timeout 10 "$meter" $args >/dev/null 2>"$tmp/opt.err"
 	r=$?
 	if [ $r -ne 1 ] || [ ! -s "$tmp/opt.err" ]; then
 		echo "# '$args': exit $r"
@@ -235,6 +235,29 @@ rc=$?
 mpid=
 [ $r -eq 0 ] && [ $rc -eq 0 ] && grep -q "^packets $((npk + n2)) " "$tmp/meter.err"
 tap $? "two --replay traces in turn: $((npk + n2)) packets ($(grep '^packets' "$tmp/meter.err"))"
+
+# ---- a live run writing its own .dif and samples --------------------------------
+# A 12-minute trace starting on a 5-minute boundary: three intervals on the
+# meter clock.  At --speed max the replay meters packet by packet in trace
+# order, so its intervals are cut where offline mode cuts them: the flow
+# records and every RTT sample must be equal.
+"$gen" -o "$tmp/t3.pcap" --duration 700 --rate 20 --background 2 --seed 3 \
+	--start 1700000100 >/dev/null 2>&1
+"$meter" --read "$tmp/t3.pcap" -r "$rules" -o "$tmp/off3.dif" --samples "$tmp/off3.csv" -q
+start_meter -r "$rules" --replay "$tmp/t3.pcap" --speed max --idle-exit 1 -q \
+	-o "$tmp/live3.dif" --samples "$tmp/live3.csv"
+r=$?
+wait "$mpid"
+rc=$?
+mpid=
+ivs=$(grep -c '^#Time' "$tmp/live3.dif" 2>/dev/null)
+[ $r -eq 0 ] && [ $rc -eq 0 ] && [ "$ivs" -ge 3 ] &&
+	[ "$(grep -c '^#Time' "$tmp/off3.dif")" = "$ivs" ] &&
+	cmp -s <(grep -v '^#' "$tmp/off3.dif") <(grep -v '^#' "$tmp/live3.dif") &&
+	[ ! -e "$tmp/live3.dif.partial" ]
+tap $? "-o with --replay: $ivs intervals on the meter clock, flow records equal --read's"
+[ -s "$tmp/off3.csv" ] && cmp -s "$tmp/off3.csv" "$tmp/live3.csv"
+tap $? "--samples with --replay: every RTT sample equals --read's ($(($(wc -l <"$tmp/off3.csv") - 1)) samples)"
 
 # ---- -i lo: what tcpreplay sends ----------------------------------------------
 # gen_trace's frames all pass its router's MAC: other traffic on lo (other
