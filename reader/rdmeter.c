@@ -437,6 +437,18 @@ static void log_failure(struct rdmeter *r, const char *what, const struct rdsnmp
 	      rep->errstat, o);
 }
 
+/* A setup step's reply: false when it succeeded; else it is logged and
+ * the setup retried later (true: the caller stops there). */
+static bool setup_step_failed(struct rdmeter *r, const char *what,
+			      const struct rdsnmp_reply *rep)
+{
+	if (rep->status == RDSNMP_OK)
+		return false;
+	log_failure(r, what, rep);
+	retry(r, true);
+	return true;
+}
+
 static void send_or_retry(struct rdmeter *r, netsnmp_pdu *p, bool write,
 			  rdsnmp_cb cb, bool in_setup)
 {
@@ -471,11 +483,8 @@ static void walk_step(struct rdmeter *r);
 static void on_walk(void *arg, const struct rdsnmp_reply *rep)
 {
 	struct rdmeter *r = arg;
-	if (rep->status != RDSNMP_OK) {
-		log_failure(r, "reading a control table", rep);
-		retry(r, true);
+	if (setup_step_failed(r, "reading a control table", rep))
 		return;
-	}
 	bool more = false;
 	for (const netsnmp_variable_list *v = rep->vars; v; v = v->next_variable) {
 		more = false;
@@ -576,11 +585,8 @@ static const char *dl_name(const struct rdmeter *r)
 static void on_dl_active(void *arg, const struct rdsnmp_reply *rep)
 {
 	struct rdmeter *r = arg;
-	if (rep->status != RDSNMP_OK) {
-		log_failure(r, "activating the ruleset", rep);
-		retry(r, true);
+	if (setup_step_failed(r, "activating the ruleset", rep))
 		return;
-	}
 	logf_(r, "downloaded %s (%zu rules) as ruleset %" PRIu32, dl_name(r),
 	      dl_ruleset(r)->n_rules, r->dl_index);
 	if (r->dl_which)
@@ -594,11 +600,8 @@ static void on_dl_active(void *arg, const struct rdsnmp_reply *rep)
 static void on_dl_rules(void *arg, const struct rdsnmp_reply *rep)
 {
 	struct rdmeter *r = arg;
-	if (rep->status != RDSNMP_OK) {
-		log_failure(r, "downloading rules", rep);
-		retry(r, true);
+	if (setup_step_failed(r, "downloading rules", rep))
 		return;
-	}
 	download_rules(r);
 }
 
@@ -640,11 +643,8 @@ static void download_rules(struct rdmeter *r)
 static void on_dl_created(void *arg, const struct rdsnmp_reply *rep)
 {
 	struct rdmeter *r = arg;
-	if (rep->status != RDSNMP_OK) {
-		log_failure(r, "creating the ruleset row", rep);
-		retry(r, true);
+	if (setup_step_failed(r, "creating the ruleset row", rep))
 		return;
-	}
 	r->dl_rule = 0;
 	download_rules(r);
 }
@@ -665,11 +665,8 @@ static void download(struct rdmeter *r, uint32_t index)
 static void on_destroyed(void *arg, const struct rdsnmp_reply *rep)
 {
 	struct rdmeter *r = arg;
-	if (rep->status != RDSNMP_OK) {
-		log_failure(r, "destroying an unfinished ruleset of ours", rep);
-		retry(r, true);
+	if (setup_step_failed(r, "destroying an unfinished ruleset of ours", rep))
 		return;
-	}
 	download(r, r->dl_index);
 }
 
@@ -722,22 +719,16 @@ static void setup_rulesets(struct rdmeter *r)
 static void on_task_done(void *arg, const struct rdsnmp_reply *rep)
 {
 	struct rdmeter *r = arg;
-	if (rep->status != RDSNMP_OK) {
-		log_failure(r, "setting up the task (flowManagerInfoTable)", rep);
-		retry(r, true);
+	if (setup_step_failed(r, "setting up the task (flowManagerInfoTable)", rep))
 		return;
-	}
 	walk_table(r, oid_reader_entry, setup_reader);
 }
 
 static void on_task_created(void *arg, const struct rdsnmp_reply *rep)
 {
 	struct rdmeter *r = arg;
-	if (rep->status != RDSNMP_OK) {
-		log_failure(r, "creating the task (flowManagerInfoTable)", rep);
-		retry(r, true);
+	if (setup_step_failed(r, "creating the task (flowManagerInfoTable)", rep))
 		return;
-	}
 	netsnmp_pdu *p = snmp_pdu_create(SNMP_MSG_SET);
 	add_col_int(p, oid_manager_entry, MIB_MANAGER_STATUS, r->mgr, MIB_RS_ACTIVE);
 	add_col_int(p, oid_manager_entry, MIB_MANAGER_CURRENT_RULESET, r->mgr, r->set);
@@ -749,11 +740,8 @@ static void on_task_created(void *arg, const struct rdsnmp_reply *rep)
 static void on_task_destroyed(void *arg, const struct rdsnmp_reply *rep)
 {
 	struct rdmeter *r = arg;
-	if (rep->status != RDSNMP_OK) {
-		log_failure(r, "destroying an unfinished task of ours", rep);
-		retry(r, true);
+	if (setup_step_failed(r, "destroying an unfinished task of ours", rep))
 		return;
-	}
 	walk_table(r, oid_manager_entry, setup_task);
 }
 
@@ -802,11 +790,8 @@ static void setup_task(struct rdmeter *r)
 static void on_reader_done(void *arg, const struct rdsnmp_reply *rep)
 {
 	struct rdmeter *r = arg;
-	if (rep->status != RDSNMP_OK) {
-		log_failure(r, "registering as reader (flowReaderInfoTable)", rep);
-		retry(r, true);
+	if (setup_step_failed(r, "registering as reader (flowReaderInfoTable)", rep))
 		return;
-	}
 	logf_(r, "registered as reader %" PRIu32 " of ruleset %" PRIu32 " (timeout %u s)",
 	      r->reader, r->set, READER_TIMEOUTS * r->m->interval);
 	setup_done(r);
@@ -815,11 +800,8 @@ static void on_reader_done(void *arg, const struct rdsnmp_reply *rep)
 static void on_reader_created(void *arg, const struct rdsnmp_reply *rep)
 {
 	struct rdmeter *r = arg;
-	if (rep->status != RDSNMP_OK) {
-		log_failure(r, "creating the reader row (flowReaderInfoTable)", rep);
-		retry(r, true);
+	if (setup_step_failed(r, "creating the reader row (flowReaderInfoTable)", rep))
 		return;
-	}
 	netsnmp_pdu *p = snmp_pdu_create(SNMP_MSG_SET);
 	add_col_int(p, oid_reader_entry, MIB_READER_STATUS, r->reader, MIB_RS_ACTIVE);
 	send_or_retry(r, p, true, on_reader_done, true);
@@ -915,11 +897,8 @@ static void add_clock_vars(netsnmp_pdu *p)
 static void on_probe(void *arg, const struct rdsnmp_reply *rep)
 {
 	struct rdmeter *r = arg;
-	if (rep->status != RDSNMP_OK) {
-		log_failure(r, "reading the meter clock", rep);
-		retry(r, true);
+	if (setup_step_failed(r, "reading the meter clock", rep))
 		return;
-	}
 	uint64_t start = 0;
 	r->has_ntm = read_clock(r, rep->vars, &start);
 	if (r->has_ntm && r->st.start_ns && start != r->st.start_ns && !r->restart_note[0]) {
@@ -950,11 +929,8 @@ static void prime(struct rdmeter *r);
 static void on_resync(void *arg, const struct rdsnmp_reply *rep)
 {
 	struct rdmeter *r = arg;
-	if (rep->status != RDSNMP_OK) {
-		log_failure(r, "reading the meter clock", rep);
-		retry(r, true);
+	if (setup_step_failed(r, "reading the meter clock", rep))
 		return;
-	}
 	uint64_t start = 0;
 	read_clock(r, rep->vars, &start);
 	if (r->has_ntm && start)
