@@ -19,6 +19,7 @@
 #include <strings.h>
 
 #include "attr.h"
+#include "fileio.h"
 #include "value.h"
 
 #define PARAM_MAX   65535u       /* MIB flowRuleParameter is 1..65535 */
@@ -752,40 +753,22 @@ int rulesfile_read(const char *text, size_t len, struct ruleset *out,
 int ruleset_read_file(const char *path, struct ruleset *out, struct diag *d)
 {
 	ruleset_init(out);
-	FILE *f = fopen(path, "rb");
-	if (!f) {
+	char *buf;
+	size_t len;
+	switch (fileio_read_all(path, FILE_MAX, &buf, &len)) {
+	case FILEIO_OK:
+		break;
+	case FILEIO_OPEN:
 		diag_error(d, 0, 0, "cannot open %s: %s", path, strerror(errno));
 		return -1;
+	case FILEIO_READ:
+		diag_error(d, 0, 0, "cannot read %s: %s", path, strerror(errno));
+		return -1;
+	default:
+		diag_error(d, 0, 0, "%s is too large", path);
+		return -1;
 	}
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	int rc = 0;
-	for (;;) {
-		if (len == cap) {
-			size_t ncap = cap ? cap * 2 : 65536;
-			char *p = ncap <= FILE_MAX ? realloc(buf, ncap) : NULL;
-			if (!p) {
-				diag_error(d, 0, 0, "%s is too large", path);
-				rc = -1;
-				break;
-			}
-			buf = p;
-			cap = ncap;
-		}
-		size_t got = fread(buf + len, 1, cap - len, f);
-		len += got;
-		if (got == 0) {
-			if (ferror(f)) {
-				diag_error(d, 0, 0, "cannot read %s: %s", path,
-					   strerror(errno));
-				rc = -1;
-			}
-			break;
-		}
-	}
-	fclose(f);
-	if (rc == 0)
-		rc = rulesfile_read(buf, len, out, d);
+	int rc = rulesfile_read(buf, len, out, d);
 	free(buf);
 	return rc;
 }

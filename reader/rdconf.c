@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fileio.h"
+
 #define LINE_MAX_LEN     4096u
 #define PORT_MAX         65535u
 #define PERCENT_MAX      100u
@@ -329,40 +331,23 @@ int rdconf_parse(const char *text, size_t len, struct rdconf *c, struct diag *d)
 
 int rdconf_parse_file(const char *path, struct rdconf *c, struct diag *d)
 {
-	FILE *f = fopen(path, "r");
-	if (!f) {
+	char *buf;
+	size_t len;
+	switch (fileio_read_all(path, 0, &buf, &len)) {
+	case FILEIO_OK:
+		break;
+	case FILEIO_OPEN:
 		diag_error(d, 0, 0, "cannot open: %s", strerror(errno));
 		return -1;
+	case FILEIO_READ:
+		diag_error(d, 0, 0, "cannot read: %s", strerror(errno));
+		return -1;
+	default:
+		diag_error(d, 0, 0, "cannot read: out of memory");
+		return -1;
 	}
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	char chunk[8192];
-	size_t n;
-	int rc = 0;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-		if (len + n > cap) {
-			size_t nc = cap ? cap * 2 : sizeof chunk;
-			while (nc < len + n)
-				nc *= 2;
-			char *b = realloc(buf, nc);
-			if (!b) {
-				rc = -1;
-				break;
-			}
-			buf = b;
-			cap = nc;
-		}
-		memcpy(buf + len, chunk, n);
-		len += n;
-	}
-	if (ferror(f) || rc) {
-		diag_error(d, 0, 0, "cannot read: %s", rc ? "out of memory" : strerror(errno));
-		rc = -1;
-	} else {
-		rc = rdconf_parse(buf ? buf : "", len, c, d);
-	}
+	int rc = rdconf_parse(buf, len, c, d);
 	free(buf);
-	fclose(f);
 	return rc;
 }
 

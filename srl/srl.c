@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fileio.h"
 #include "rulesfile.h"
 
 int srl_compile(const char *name, const char *text, size_t len,
@@ -42,36 +43,19 @@ int srl_compile(const char *name, const char *text, size_t len,
 int srl_compile_file(const char *path, struct ruleset *out, struct diag *d)
 {
 	ruleset_init(out);
-	FILE *f = fopen(path, "rb");
-	if (!f) {
+	char *buf;
+	size_t len;
+	switch (fileio_read_all(path, 0, &buf, &len)) {
+	case FILEIO_OK:
+		break;
+	case FILEIO_OPEN:
 		diag_error(d, 0, 0, "cannot open: %s", strerror(errno));
 		return -1;
-	}
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	for (;;) {
-		if (len == cap) {
-			size_t ncap = cap ? cap * 2 : 65536;
-			char *nb = realloc(buf, ncap);
-			if (!nb) {
-				free(buf);
-				fclose(f);
-				diag_error(d, 0, 0, "out of memory");
-				return -1;
-			}
-			buf = nb;
-			cap = ncap;
-		}
-		size_t got = fread(buf + len, 1, cap - len, f);
-		len += got;
-		if (got == 0)
-			break;
-	}
-	bool bad = ferror(f);
-	fclose(f);
-	if (bad) {
-		free(buf);
+	case FILEIO_READ:
 		diag_error(d, 0, 0, "read error");
+		return -1;
+	default:
+		diag_error(d, 0, 0, "out of memory");
 		return -1;
 	}
 	int rc = srl_compile(path, buf, len, out, d);
