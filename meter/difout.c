@@ -200,9 +200,9 @@ static uint64_t interval_floor(const struct difout *w, uint64_t ts)
 	return ts / len * len;
 }
 
-bool difout_due(const struct difout *w, uint64_t ts)
+uint64_t difout_next_due(const struct difout *w)
 {
-	return !w->started || ts >= w->iv_end;
+	return w->started ? w->iv_end : 0;
 }
 
 int difout_advance(struct difout *w, uint64_t ts)

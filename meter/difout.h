@@ -50,9 +50,11 @@ struct difout;
 struct difout *difout_open(const struct difout_options *o, struct engine *e,
 			   struct diag *d);
 
-/* Is there an interval to close before time ts (or is this the first
- * time seen)?  Cheap: called before every packet. */
-bool difout_due(const struct difout *w, uint64_t ts);
+/* The earliest time at which difout_advance has work: the end of the
+ * current interval, 0 before the first time seen.  A caller keeps it and
+ * compares each packet's time with it (no call per packet), and asks again
+ * after each difout_advance. */
+uint64_t difout_next_due(const struct difout *w);
 
 /* The clock reached ts: close every interval that ended at or before it.
  * 0, or -1 (I/O error, in d). */

@@ -219,7 +219,7 @@ static void replay_turn(struct live *s, uint64_t wall)
 	const struct pkt *p = NULL;
 	unsigned budget = TURN_BUDGET;
 	while (!s->held && budget && (p = replay_peek(s)) && p->ts_ns <= target) {
-		if (s->out && difout_due(s->out, p->ts_ns))
+		if (s->out && p->ts_ns >= difout_next_due(s->out))
 			write_due(s, p->ts_ns);
 		engine_packet(&s->e, p);
 		s->rp.pos++;
@@ -276,7 +276,7 @@ static void capture_turn(struct live *s, uint64_t wall)
 				break;
 			}
 			for (int j = 0; j < n; j++) {
-				if (s->out && difout_due(s->out, batch[j].ts_ns))
+				if (s->out && batch[j].ts_ns >= difout_next_due(s->out))
 					write_due(s, batch[j].ts_ns);
 				engine_packet(&s->e, &batch[j]);
 				s->clock = max_u64(s->clock, batch[j].ts_ns);
@@ -580,7 +580,7 @@ static void loop(struct live *s, const sigset_t *wait_mask)
 		if (s->out && !s->held) {
 			/* intervals end on time even with no packet; what the
 			 * file has not had yet is never recovered */
-			if (difout_due(s->out, s->clock))
+			if (s->clock >= difout_next_due(s->out))
 				write_due(s, s->clock);
 			mctl_hold_gc(s->m, difout_read_ns(s->out));
 		}
