@@ -85,6 +85,11 @@ void dist_merge(struct dist *into, const struct dist *from);
  * snapshot of prev (count went back, or the histogram disagrees with the
  * count: a torn copy) or nbins is too large.
  */
+/* Append `from` after everything in `into`, as if each of from's samples
+ * had been dist_add()ed to `into` in from's order (bins and count add; the
+ * ring gets from's most recent min(count, DIST_RING) values after into's).
+ * What a view does with the samples a shard took since the last sync. */
+void dist_append(struct dist *into, const struct dist *from);
 int dist_interval(const struct dist *prev, const struct dist *cur,
 		  unsigned nbins, struct dist_result *out);
 

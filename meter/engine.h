@@ -79,6 +79,8 @@ struct engine_stats {
 	uint64_t flood_refused;          /* new flows refused in flood mode */
 	uint64_t table_full;             /* new flows refused: no record */
 	uint64_t rtt_samples;
+	uint64_t rtt_samples_dropped;    /* a shard's sample buffer was full
+	                                    (engine_sync came too late) */
 	uint64_t dist_refused;           /* no distribution slot left */
 	uint64_t static_refused;         /* (flow, attribute) static
 	                                    distributions refused: pool empty */
@@ -92,6 +94,7 @@ struct engine_stats {
 #define ENGINE_IF_IGNORE_MAX 64u
 
 struct engine_retired;
+struct engine_shards;
 
 struct engine {
 	struct engine_config cfg;
@@ -109,6 +112,9 @@ struct engine {
 	 * their set may still point at them */
 	uint64_t ignored_ifs;
 	struct engine_retired *retired;
+	/* --workers N: this engine is the view of N shards (below); NULL for
+	 * an engine that meters packets itself */
+	struct engine_shards *shards;
 };
 
 /* Defaults for every field (RFC 2720 DEFVALs where the MIB has them). */
@@ -148,6 +154,8 @@ struct engine_task_load {
 	struct pme_program *current, *standby;
 	struct statdist_rules *current_sd, *standby_sd;
 	struct dnspair *pair;            /* NULL when the slot keeps its own */
+	/* a sharded engine's load carries one for each shard (engine_shards) */
+	struct engine_task_load *shard;  /* n_shards entries, or NULL */
 };
 
 /* 0, or -1 with load errors in d (nothing is left allocated then, except
@@ -221,6 +229,54 @@ const struct dist_static_spec *engine_static_spec(const struct engine *e,
 /* Pool statistics (all zero when no ruleset asked). */
 void engine_static_stats(const struct engine *e, struct statdist_stats *out);
 
+
+/*
+ * Shards (`--workers N`, meter/workers.h).  A sharded engine is a *view*:
+ * it receives no packets itself; each of its N shard engines (same
+ * configuration, same tasks) is fed by one worker thread.  Every task and
+ * control call above made on the view (engine_add_task, engine_task_*,
+ * engine_remove_set_flows, engine_ignore_interface) is applied to every
+ * shard as well, all or nothing, so the slots and sets agree.
+ *
+ * engine_sync moves what the shards counted since the last sync into the
+ * view's flows, exactly: counters and DNS counters add, FirstTime is the
+ * earliest, LastActiveTime the latest, RTT distributions are appended in
+ * time order (dist_append: the view's ring then holds what one engine fed
+ * the same packets would hold), static distributions add.  New view flows
+ * are created in (FirstTime, shard, shard flow index) order, so a view
+ * synced at points where every shard has seen every earlier packet numbers
+ * its flows as one engine would.  The shards' records are zeroed, not
+ * removed (pending DNS requests keep pointing at them); a view flow
+ * recovered by garbage collection or removed with its set takes the
+ * shards' records of its key with it.  RTT samples a shard takes are
+ * buffered (ENGINE_SHARD_SAMPLES per shard) and handed to the view's
+ * on_sample in time order by engine_sync.  The view's st, and each task's
+ * pme and running_standby, are the shards' totals as of the last sync.
+ *
+ * On a view, engine_expire_dns, engine_collect_point and engine_finish act
+ * on the shards, then sync; engine_gc_rulesets collects the view's flows;
+ * engine_print_stats prints the totals.
+ *
+ * Nothing here is thread-safe: the caller (meter/workers.c) calls the view
+ * only while every worker is idle, and a worker touches only its shard
+ * (engine_packet).
+ */
+#define ENGINE_SHARDS_MAX 16u
+/* Samples a shard buffers between syncs: a caller feeding a shard more
+ * than ENGINE_SHARD_SAMPLES / ENGINE_TASKS_MAX packets between two syncs
+ * may overflow it (counted in the shard's st.rtt_samples_dropped). */
+#define ENGINE_SHARD_SAMPLES (1u << 18)
+
+/* Initialise e as the view of n_shards (2..ENGINE_SHARDS_MAX) shards with
+ * configuration c each; add tasks after this.  0, or -1 with a message. */
+int engine_init_sharded(struct engine *e, const struct engine_config *c,
+			size_t n_shards, struct diag *d);
+/* 0 for an engine that is not a view. */
+size_t engine_n_shards(const struct engine *e);
+/* Shard i of a view (the engine a worker hands packets to). */
+struct engine *engine_shard(struct engine *e, size_t i);
+/* Bring the view up to date (see above); nothing for an unsharded engine. */
+void engine_sync(struct engine *e);
 
 /* The run statistics both meter modes print with --stats, after their own
  * first line: decode results, countings, flows, distributions, and per
