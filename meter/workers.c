@@ -1,0 +1,536 @@
+/*
+ * workers.c — `--workers N`: one thread per shard of a view engine, each
+ * fed through a single-producer / single-consumer byte ring.
+ *
+ * Ring: positions are byte counts that only grow (head: bytes the control
+ * thread has handed on; tail: bytes the worker has finished with); the
+ * offset in the ring is the position modulo its power-of-two size.  A
+ * record never wraps: when it does not fit before the ring's end, the
+ * producer skips to the start (writing a skip marker when a header fits
+ * there, otherwise the consumer knows a too-short end is skipped).
+ *
+ * Ordering: the producer fills a record, then publishes head (release);
+ * the worker reads head (acquire), runs engine_packet on the records with
+ * pkt.data pointing into the ring, then publishes tail (release).  That
+ * pairing also carries the shard's state across a quiesce: the control
+ * thread sees everything a worker wrote once it has read tail == head, and
+ * the worker sees the control thread's changes with the next head.
+ *
+ * Sleeping (futexes, so an idle meter costs nothing and the control thread
+ * never spins on a 2-core machine running 3 threads):
+ *  - an idle worker announces `sleeping`, re-checks head, then waits on
+ *    its `wake` word; a producer that publishes and finds the announcement
+ *    takes it back (exchange) and wakes the worker: one syscall per
+ *    sleep, none while the worker keeps up.
+ *  - the control thread, waiting for room or for a quiesce, announces
+ *    `waiter`, reads the worker's `progress` word, re-checks tail and
+ *    waits on `progress`; a worker bumps `progress` after each batch and
+ *    wakes only when a waiter is announced.
+ * Every announce / re-check pair is sequentially consistent (a Dekker
+ * handshake), so no wake-up is lost; the timeouts are a safety net only.
+ */
+#include "workers.h"
+
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pairhash.h"
+
+#define WK_CACHE_LINE 64u
+#define WK_RING_MASK ((uint64_t)WORKERS_RING_BYTES - 1u)
+_Static_assert((WORKERS_RING_BYTES & (WORKERS_RING_BYTES - 1u)) == 0,
+	       "ring size is a power of two");
+_Static_assert(WORKERS_REC_HDR % WORKERS_REC_ALIGN == 0 &&
+	       WORKERS_RING_BYTES % WORKERS_REC_ALIGN == 0,
+	       "records stay aligned");
+
+/* caplen value of a skip marker: the rest of the ring is unused */
+#define WK_SKIP UINT32_MAX
+/* records a worker processes before it publishes its progress, so a
+ * producer waiting for room gets it early */
+#define WK_CONSUME_BATCH 64u
+/* unpublished bytes after which the producer publishes before
+ * WORKERS_PUBLISH_PACKETS: big packets reach a worker sooner */
+#define WK_PUBLISH_BYTES (WORKERS_RING_BYTES / 16u)
+/* polls of a word before sleeping on it: a worker that will get more
+ * within microseconds should not cost the producer a wake-up syscall */
+#define WK_WORKER_SPINS 512u
+#define WK_CONTROL_SPINS 256u
+/* futex timeouts (a missed wake-up would only cost this much) */
+#define WK_WORKER_SLEEP_NS 100000000L
+#define WK_CONTROL_SLEEP_NS 10000000L
+#define WK_NS_PER_S 1000000000L
+
+struct wk_rec {
+	uint64_t ts_ns;
+	uint32_t caplen;         /* WK_SKIP: skip to the ring's start */
+	uint32_t wirelen;
+	uint16_t ifindex;
+	uint16_t link;
+	uint32_t pad_;
+};
+_Static_assert(sizeof(struct wk_rec) == WORKERS_REC_HDR, "record header size");
+
+struct worker {
+	/* written by the control thread */
+	alignas(WK_CACHE_LINE) _Atomic uint64_t head;
+	_Atomic uint32_t wake;       /* futex: bumped to wake the worker */
+	_Atomic uint32_t waiter;     /* the control thread waits on progress */
+	_Atomic uint32_t stop;
+	/* written by the worker */
+	alignas(WK_CACHE_LINE) _Atomic uint64_t tail;
+	_Atomic uint32_t progress;   /* futex: bumped after each batch */
+	_Atomic uint32_t sleeping;   /* announced; the producer takes it back */
+	/* the control thread's own */
+	alignas(WK_CACHE_LINE) uint64_t prod;     /* written, maybe unpublished */
+	uint64_t tail_seen;          /* last tail read: room known to be free */
+	uint64_t published_at;       /* head as last published */
+	unsigned unpublished;        /* packets since */
+	uint64_t since_sync;         /* packets since the last forced sync */
+	/* fixed after start */
+	uint8_t *ring;
+	struct engine *shard;
+	pthread_t thread;
+	bool started;
+};
+
+struct workers {
+	struct engine *view;
+	unsigned n;
+	uint64_t pushed, forced_syncs, truncated;
+	struct worker *k;            /* n of them, cache-line aligned */
+};
+
+/* ---- futexes ------------------------------------------------------------ */
+
+static void wk_futex_wait(_Atomic uint32_t *word, uint32_t seen, long ns)
+{
+	struct timespec ts = { ns / WK_NS_PER_S, ns % WK_NS_PER_S };
+
+	/* EAGAIN (the word moved), EINTR, ETIMEDOUT: the caller re-checks */
+	(void)syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE, seen,
+		      &ts, NULL, 0);
+}
+
+static void wk_futex_wake(_Atomic uint32_t *word)
+{
+	(void)syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, INT_MAX,
+		      NULL, NULL, 0);
+}
+
+static inline void wk_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+/* ---- records ------------------------------------------------------------ */
+
+static inline uint64_t wk_rec_len(uint32_t caplen)
+{
+	return WORKERS_REC_HDR +
+	       (((uint64_t)caplen + WORKERS_REC_ALIGN - 1u) & ~(uint64_t)(WORKERS_REC_ALIGN - 1u));
+}
+
+/* Bytes from pos to the ring's end. */
+static inline uint64_t wk_to_end(uint64_t pos)
+{
+	return WORKERS_RING_BYTES - (pos & WK_RING_MASK);
+}
+
+/* ---- the worker thread -------------------------------------------------- */
+
+/* Nothing to do at pos: spin a little, then sleep until woken (or the
+ * timeout).  Returns as soon as head moved or stop is set. */
+static void worker_idle(struct worker *k, uint64_t pos)
+{
+	for (unsigned i = 0; i < WK_WORKER_SPINS; i++) {
+		if (atomic_load_explicit(&k->head, memory_order_relaxed) != pos ||
+		    atomic_load_explicit(&k->stop, memory_order_relaxed))
+			return;
+		wk_cpu_relax();
+	}
+	atomic_store(&k->sleeping, 1);
+	uint32_t seen = atomic_load(&k->wake);
+	if (atomic_load(&k->head) == pos && !atomic_load(&k->stop))
+		wk_futex_wait(&k->wake, seen, WK_WORKER_SLEEP_NS);
+	atomic_store(&k->sleeping, 0);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *k = arg;
+	uint64_t pos = atomic_load_explicit(&k->tail, memory_order_relaxed);
+
+	for (;;) {
+		uint64_t head = atomic_load_explicit(&k->head, memory_order_acquire);
+
+		if (head == pos) {
+			if (atomic_load_explicit(&k->stop, memory_order_acquire))
+				break;
+			worker_idle(k, pos);
+			continue;
+		}
+		for (unsigned n = 0; pos != head && n < WK_CONSUME_BATCH;) {
+			uint64_t end = wk_to_end(pos);
+			struct wk_rec r;
+
+			if (end < WORKERS_REC_HDR) {
+				pos += end;
+				continue;
+			}
+			memcpy(&r, k->ring + (pos & WK_RING_MASK), sizeof r);
+			if (r.caplen == WK_SKIP) {
+				pos += end;
+				continue;
+			}
+			struct pkt p = {
+				.ts_ns = r.ts_ns, .caplen = r.caplen,
+				.wirelen = r.wirelen,
+				.data = k->ring + (pos & WK_RING_MASK) + WORKERS_REC_HDR,
+				.ifindex = r.ifindex, .link = r.link,
+			};
+			engine_packet(k->shard, &p);
+			pos += wk_rec_len(r.caplen);
+			n++;
+		}
+		atomic_store_explicit(&k->tail, pos, memory_order_release);
+		atomic_fetch_add(&k->progress, 1);
+		if (atomic_load(&k->waiter))
+			wk_futex_wake(&k->progress);
+	}
+	return NULL;
+}
+
+/* ---- the control thread's side ------------------------------------------ */
+
+/* Hand what was written to the worker; wake it if it announced sleep. */
+static void wk_publish(struct worker *k)
+{
+	if (k->prod == k->published_at)
+		return;
+	atomic_store(&k->head, k->prod);
+	k->published_at = k->prod;
+	k->unpublished = 0;
+	if (atomic_load(&k->sleeping) && atomic_exchange(&k->sleeping, 0)) {
+		atomic_fetch_add(&k->wake, 1);
+		wk_futex_wake(&k->wake);
+	}
+}
+
+/* Wait until the worker's tail reaches at least `want`; returns it. */
+static uint64_t wk_wait_tail(struct worker *k, uint64_t want)
+{
+	uint64_t tail;
+
+	for (unsigned i = 0; i < WK_CONTROL_SPINS; i++) {
+		tail = atomic_load_explicit(&k->tail, memory_order_acquire);
+		if (tail >= want)
+			return tail;
+		wk_cpu_relax();
+	}
+	for (;;) {
+		atomic_store(&k->waiter, 1);
+		uint32_t seen = atomic_load(&k->progress);
+		tail = atomic_load(&k->tail);
+		if (tail >= want)
+			break;
+		wk_futex_wait(&k->progress, seen, WK_CONTROL_SLEEP_NS);
+	}
+	atomic_store_explicit(&k->waiter, 0, memory_order_relaxed);
+	/* the seq_cst load above already acquired the worker's writes */
+	return tail;
+}
+
+static void wk_quiesce_one(struct worker *k)
+{
+	wk_publish(k);
+	if (k->tail_seen != k->prod)
+		k->tail_seen = wk_wait_tail(k, k->prod);
+}
+
+void workers_quiesce(struct workers *w)
+{
+	/* publish everything first so the workers run side by side */
+	for (unsigned i = 0; i < w->n; i++)
+		wk_publish(&w->k[i]);
+	for (unsigned i = 0; i < w->n; i++)
+		wk_quiesce_one(&w->k[i]);
+}
+
+static void wk_forced_sync(struct workers *w)
+{
+	workers_quiesce(w);
+	engine_sync(w->view);
+	for (unsigned i = 0; i < w->n; i++)
+		w->k[i].since_sync = 0;
+	w->forced_syncs++;
+}
+
+void workers_push(struct workers *w, unsigned i, const struct pkt *p)
+{
+	struct worker *k = &w->k[i];
+	uint32_t caplen = p->caplen;
+
+	if (k->since_sync >= WORKERS_SYNC_PACKETS)
+		wk_forced_sync(w);
+	if (caplen > WORKERS_CAPLEN_MAX) {
+		caplen = WORKERS_CAPLEN_MAX;
+		w->truncated++;
+	}
+	uint64_t len = wk_rec_len(caplen), end = wk_to_end(k->prod);
+	uint64_t skip = end < len ? end : 0;
+
+	if (k->prod + skip + len - k->tail_seen > WORKERS_RING_BYTES) {
+		k->tail_seen = atomic_load_explicit(&k->tail, memory_order_acquire);
+		if (k->prod + skip + len - k->tail_seen > WORKERS_RING_BYTES) {
+			wk_publish(k);
+			k->tail_seen = wk_wait_tail(k, k->prod + skip + len -
+			                               WORKERS_RING_BYTES);
+		}
+	}
+	if (skip) {
+		if (end >= WORKERS_REC_HDR) {
+			struct wk_rec m = { .caplen = WK_SKIP };
+			memcpy(k->ring + (k->prod & WK_RING_MASK), &m, sizeof m);
+		}
+		k->prod += skip;
+	}
+	uint8_t *at = k->ring + (k->prod & WK_RING_MASK);
+	struct wk_rec r = {
+		.ts_ns = p->ts_ns, .caplen = caplen, .wirelen = p->wirelen,
+		.ifindex = p->ifindex, .link = p->link,
+	};
+	memcpy(at, &r, sizeof r);
+	if (caplen)     /* data may be NULL then */
+		memcpy(at + WORKERS_REC_HDR, p->data, caplen);
+	k->prod += len;
+	k->since_sync++;
+	w->pushed++;
+	if (++k->unpublished >= WORKERS_PUBLISH_PACKETS ||
+	    k->prod - k->published_at >= WK_PUBLISH_BYTES)
+		wk_publish(k);
+}
+
+uint64_t workers_pushed(const struct workers *w)
+{
+	return w->pushed;
+}
+
+uint64_t workers_forced_syncs(const struct workers *w)
+{
+	return w->forced_syncs;
+}
+
+uint64_t workers_truncated(const struct workers *w)
+{
+	return w->truncated;
+}
+
+/* ---- spreading ---------------------------------------------------------- */
+
+#define WK_ETH_HLEN 14u
+#define WK_ETH_TYPE_OFF 12u
+#define WK_SLL_HLEN 16u
+#define WK_SLL_PROTO_OFF 14u
+#define WK_SLL2_HLEN 20u
+#define WK_SLL2_PROTO_OFF 0u
+#define WK_VLAN_HLEN 4u
+#define WK_VLAN_TYPE_OFF 2u
+#define WK_VLAN_MAX 2u
+#define WK_ETHERTYPE_IPV4 0x0800u
+#define WK_ETHERTYPE_IPV6 0x86ddu
+#define WK_ETHERTYPE_VLAN 0x8100u      /* 802.1Q */
+#define WK_ETHERTYPE_QINQ 0x88a8u      /* 802.1ad */
+#define WK_ETHERTYPE_QINQ_OLD 0x9100u  /* pre-standard S-tag */
+#define WK_IP_VERSION_SHIFT 4u
+#define WK_IPV4_SRC_OFF 12u
+#define WK_IPV4_DST_OFF 16u
+#define WK_IPV6_SRC_OFF 8u
+#define WK_IPV6_DST_OFF 24u
+/* link type 12: raw IP on some BSDs (decode.h DECODE_LINK_RAW_BSD) */
+#define WK_LINK_RAW_BSD 12u
+
+static inline uint16_t wk_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline bool wk_is_tag(uint16_t type)
+{
+	return type == WK_ETHERTYPE_VLAN || type == WK_ETHERTYPE_QINQ ||
+	       type == WK_ETHERTYPE_QINQ_OLD;
+}
+
+unsigned workers_pick(const struct workers *w, const struct pkt *p)
+{
+	const uint8_t *d = p->data;
+	uint32_t cap = p->caplen, off;
+	uint16_t type;
+
+	switch (p->link) {
+	case PKT_LINK_ETHERNET:
+		if (cap < WK_ETH_HLEN)
+			return 0;
+		type = wk_be16(d + WK_ETH_TYPE_OFF);
+		off = WK_ETH_HLEN;
+		break;
+	case PKT_LINK_LINUX_SLL:
+		if (cap < WK_SLL_HLEN)
+			return 0;
+		type = wk_be16(d + WK_SLL_PROTO_OFF);
+		off = WK_SLL_HLEN;
+		break;
+	case PKT_LINK_LINUX_SLL2:
+		if (cap < WK_SLL2_HLEN)
+			return 0;
+		type = wk_be16(d + WK_SLL2_PROTO_OFF);
+		off = WK_SLL2_HLEN;
+		break;
+	case PKT_LINK_RAW:
+	case WK_LINK_RAW_BSD:
+		if (cap < 1)
+			return 0;
+		switch (d[0] >> WK_IP_VERSION_SHIFT) {
+		case 4: type = WK_ETHERTYPE_IPV4; break;
+		case 6: type = WK_ETHERTYPE_IPV6; break;
+		default: return 0;
+		}
+		off = 0;
+		break;
+	case PKT_LINK_IPV4:
+		type = WK_ETHERTYPE_IPV4;
+		off = 0;
+		break;
+	case PKT_LINK_IPV6:
+		type = WK_ETHERTYPE_IPV6;
+		off = 0;
+		break;
+	default:
+		return 0;
+	}
+	for (unsigned tags = 0; tags < WK_VLAN_MAX && wk_is_tag(type); tags++) {
+		if (cap - off < WK_VLAN_HLEN)
+			return 0;
+		type = wk_be16(d + off + WK_VLAN_TYPE_OFF);
+		off += WK_VLAN_HLEN;
+	}
+	if (type == WK_ETHERTYPE_IPV4 &&
+	    cap - off >= WK_IPV4_DST_OFF + PAIRHASH_IPV4_LEN)
+		return pairhash_pick(pairhash_ipv4(d + off + WK_IPV4_SRC_OFF,
+		                                   d + off + WK_IPV4_DST_OFF), w->n);
+	if (type == WK_ETHERTYPE_IPV6 &&
+	    cap - off >= WK_IPV6_DST_OFF + PAIRHASH_IPV6_LEN)
+		return pairhash_pick(pairhash_ipv6(d + off + WK_IPV6_SRC_OFF,
+		                                   d + off + WK_IPV6_DST_OFF), w->n);
+	return 0;
+}
+
+/* ---- start and stop ----------------------------------------------------- */
+
+static void wk_stop_threads(struct workers *w)
+{
+	for (unsigned i = 0; i < w->n; i++) {
+		struct worker *k = &w->k[i];
+
+		if (!k->started)
+			continue;
+		atomic_store(&k->stop, 1);
+		atomic_store(&k->sleeping, 0);
+		atomic_fetch_add(&k->wake, 1);
+		wk_futex_wake(&k->wake);
+	}
+	for (unsigned i = 0; i < w->n; i++) {
+		if (w->k[i].started)
+			pthread_join(w->k[i].thread, NULL);
+		w->k[i].started = false;
+	}
+}
+
+static void wk_free(struct workers *w)
+{
+	for (unsigned i = 0; i < w->n; i++)
+		free(w->k[i].ring);
+	free(w->k);
+	free(w);
+}
+
+struct workers *workers_start(struct engine *view, struct diag *d)
+{
+	size_t n = engine_n_shards(view);
+
+	if (n < 2) {
+		diag_error(d, 0, 0, "workers: the engine has %zu shards (a view "
+		           "of at least 2 is needed)", n);
+		return NULL;
+	}
+	struct workers *w = calloc(1, sizeof *w);
+	size_t bytes = n * sizeof *w->k;
+
+	if (!w || !(w->k = aligned_alloc(WK_CACHE_LINE, bytes))) {
+		free(w);
+		diag_error(d, 0, 0, "workers: out of memory");
+		return NULL;
+	}
+	memset(w->k, 0, bytes);
+	w->view = view;
+	w->n = (unsigned)n;
+	for (unsigned i = 0; i < w->n; i++) {
+		w->k[i].shard = engine_shard(view, i);
+		w->k[i].ring = aligned_alloc(WK_CACHE_LINE, WORKERS_RING_BYTES);
+		if (!w->k[i].ring) {
+			diag_error(d, 0, 0, "workers: out of memory for %zu rings "
+			           "of %u bytes", n, WORKERS_RING_BYTES);
+			wk_free(w);
+			return NULL;
+		}
+	}
+
+	/* the threads inherit a mask blocking every signal */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int rc = 0;
+	for (unsigned i = 0; i < w->n && rc == 0; i++) {
+		rc = pthread_create(&w->k[i].thread, NULL, worker_main, &w->k[i]);
+		if (rc == 0) {
+			char name[16];     /* the kernel keeps 15 characters */
+
+			w->k[i].started = true;
+			snprintf(name, sizeof name, "ntm-worker%u",
+			         i % ENGINE_SHARDS_MAX);
+			pthread_setname_np(w->k[i].thread, name);
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		wk_stop_threads(w);
+		wk_free(w);
+		diag_error(d, 0, 0, "workers: starting a thread: %s", strerror(rc));
+		return NULL;
+	}
+	return w;
+}
+
+void workers_stop(struct workers *w)
+{
+	if (!w)
+		return;
+	workers_quiesce(w);
+	wk_stop_threads(w);
+	wk_free(w);
+}
