@@ -96,6 +96,24 @@ void dist_merge(struct dist *into, const struct dist *from)
 	into->count = total;
 }
 
+void dist_append(struct dist *into, const struct dist *from)
+{
+	/* from's sample k would land in into's slot (into->count + k) % ring;
+	 * only its last min(count, ring) samples are still in its ring, and
+	 * only those survive in into's ring anyway */
+	unsigned n = from->count < DIST_RING ? (unsigned)from->count : DIST_RING;
+	uint64_t skip = from->count - n;
+	for (unsigned j = 0; j < n; j++) {
+		unsigned src = (unsigned)((skip + j) % DIST_RING);
+		unsigned dst = (unsigned)((into->count + skip + j) % DIST_RING);
+		into->ring_t[dst] = from->ring_t[src];
+		into->ring_v[dst] = from->ring_v[src];
+	}
+	for (unsigned b = 0; b < DIST_BINS; b++)
+		into->bins[b] += from->bins[b];   /* wraps like dist_add's */
+	into->count += from->count;
+}
+
 int dist_interval(const struct dist *prev, const struct dist *cur,
 		  unsigned nbins, struct dist_result *out)
 {

@@ -437,6 +437,78 @@ static void type6_edges(void **state)
 	assert_float_equal(dif_dist_edge(0, 99, 2, 1), 10.0, 1e-9);
 }
 
+/* dist_append(into, from) is dist_add of each of from's samples in order:
+ * `into` starts with `pre` samples (a count not a multiple of 120), `from`
+ * holds `n` samples; the result must equal, byte for byte, one dist fed
+ * all pre + n samples. */
+static void append_case(unsigned pre, unsigned n)
+{
+	struct dist *into = new_dist(), *from = new_dist(), *one = new_dist();
+	for (unsigned k = 0; k < pre; k++) {
+		dist_add(into, 1000 + k, 1000000ull * k);
+		dist_add(one, 1000 + k, 1000000ull * k);
+	}
+	for (unsigned k = 0; k < n; k++) {
+		uint64_t v = 50000 + 7ull * k, t = 1000000ull * (pre + k);
+		dist_add(from, v, t);
+		dist_add(one, v, t);
+	}
+	dist_append(into, from);
+	assert_int_equal(into->count, pre + n);
+	assert_memory_equal(into, one, sizeof *one);
+	free(into);
+	free(from);
+	free(one);
+}
+
+static void append_equals_add(void **state)
+{
+	(void)state;
+	append_case(7, 5);        /* both fit the ring */
+	append_case(0, 0);
+	append_case(37, 0);       /* empty from: nothing changes */
+	append_case(0, 130);
+	append_case(37, 120);     /* exactly a ring */
+	append_case(37, 121);
+	append_case(250, 301);    /* from wrapped, into not a multiple of 120 */
+	append_case(119, 1);
+}
+
+/* Literal: into has 118 samples (slots 0..117), from 3 (values 5, 6, 7 at
+ * 10, 20, 30 ns): they go to slots 118, 119, 0; bins 5, 6, 7 gain one. */
+static void append_literal(void **state)
+{
+	(void)state;
+	struct dist *into = new_dist(), *from = new_dist();
+	for (unsigned k = 0; k < 118; k++)
+		dist_add(into, 100, k);
+	dist_add(from, 5, 10);
+	dist_add(from, 6, 20);
+	dist_add(from, 7, 30);
+	dist_append(into, from);
+	assert_int_equal(into->count, 121);
+	assert_int_equal(into->ring_v[118], 5);
+	assert_int_equal(into->ring_t[118], 10);
+	assert_int_equal(into->ring_v[119], 6);
+	assert_int_equal(into->ring_t[119], 20);
+	assert_int_equal(into->ring_v[0], 7);
+	assert_int_equal(into->ring_t[0], 30);
+	assert_int_equal(into->ring_v[1], 100);    /* sample 1 still there */
+	assert_int_equal(into->bins[5], 1);
+	assert_int_equal(into->bins[6], 1);
+	assert_int_equal(into->bins[7], 1);
+	assert_int_equal(into->bins[100], 118);
+	/* from's counts wrap into into's modulo 2^32, like dist_add's */
+	into->bins[9] = UINT32_MAX;
+	dist_init(from);
+	from->bins[9] = 2;
+	dist_append(into, from);
+	assert_int_equal(into->bins[9], 1);
+	assert_int_equal(into->count, 121);
+	free(into);
+	free(from);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -452,6 +524,8 @@ int main(void)
 		cmocka_unit_test(rfc2724_log),
 		cmocka_unit_test(rfc2724_bad_parameters),
 		cmocka_unit_test(type6_edges),
+		cmocka_unit_test(append_equals_add),
+		cmocka_unit_test(append_literal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
