@@ -104,20 +104,36 @@ _Static_assert(sizeof(struct insn) == INSN_ALIGN, "one insn per cache line");
  * A test chain: rules first..end-1 all test the same packet attribute
  * under the same mask, each falling through to the next on failure (a
  * list of servers, ports...).  Entered with the test on at rule i, the
- * outcome is "the first rule >= i whose value matches, else end", found by
- * a binary search over (value, rule) pairs instead of end - i compares.
+ * outcome is "the first rule >= i whose value matches, else end"; it is
+ * found with one lookup in an open-addressing table of the rules' values
+ * (NeTraMet compiled such runs into hash tables too) instead of end - i
+ * compares.  Rules are inserted in rule order with linear probing and
+ * never removed, so rules of one value lie along the probe sequence in
+ * rule order: the first one found that is >= i is the answer.
  */
 #define CHAIN_MIN 4                /* shorter runs are cheaper as they are */
+#define CHAIN_EMPTY UINT32_MAX     /* rule of an unused table slot */
+#define CHAIN_HASH_MUL 0x9e3779b97f4a7c15ULL
+#define CHAIN_HASH_MUL2 0xc4ceb9fe1a85ec53ULL
 
 struct chain_entry {
 	uint64_t w[VAL_WORDS];         /* the rule's value */
-	uint32_t rule;                 /* 0-based index */
+	uint32_t rule;                 /* 0-based index, CHAIN_EMPTY if unused */
 };
 
 struct chain {
 	uint32_t first, end;           /* rules [first, end) */
-	uint32_t off, n;               /* entries[off .. off + n), sorted */
+	uint32_t off;                  /* table: entries[off .. off + mask] */
+	uint32_t mask;                 /* slots - 1 (a power of two - 1) */
+	unsigned shift;                /* 64 - log2(slots) */
 };
+
+/* Home slot of a (masked) value: multiply-shift on the folded words. */
+static inline uint32_t chain_home(const struct chain *ch, const uint64_t w[VAL_WORDS])
+{
+	uint64_t x = w[0] ^ (w[1] * CHAIN_HASH_MUL2) ^ (w[2] << 32 | w[2] >> 32);
+	return (uint32_t)((x * CHAIN_HASH_MUL) >> ch->shift);
+}
 
 struct pme_program {
 	uint32_t set;
@@ -500,19 +516,11 @@ static bool same_test(const struct insn *a, const struct insn *b)
 	       memcmp(&a->mask, &b->mask, sizeof a->mask) == 0;
 }
 
-static int entry_cmp(const void *x, const void *y)
-{
-	const struct chain_entry *a = x, *b = y;
-	for (unsigned k = 0; k < VAL_WORDS; k++)
-		if (a->w[k] != b->w[k])
-			return a->w[k] < b->w[k] ? -1 : 1;
-	return a->rule < b->rule ? -1 : a->rule > b->rule;
-}
-
-/* Find the test chains; -1 when out of memory. */
+/* Find the test chains and build their tables; -1 when out of memory. */
 static int build_chains(struct pme_program *prog)
 {
-	uint32_t n = prog->n, n_chains = 0, n_entries = 0;
+	uint32_t n = prog->n, n_chains = 0;
+	size_t n_slots = 0;
 	for (uint32_t i = 0; i < n; ) {
 		uint32_t j = i + 1;
 		if (chainable(&prog->insn[i]))
@@ -521,16 +529,24 @@ static int build_chains(struct pme_program *prog)
 				j++;
 		if (j - i >= CHAIN_MIN && n_chains < UINT16_MAX) {
 			n_chains++;
-			n_entries += j - i;
+			/* at most half full: short probes */
+			size_t slots = 1;
+			while (slots < 2u * (j - i))
+				slots *= 2;
+			n_slots += slots;
 		}
 		i = j;
 	}
 	if (!n_chains)
 		return 0;
+	if (n_slots > UINT32_MAX)
+		return -1;
 	prog->chains = calloc(n_chains, sizeof *prog->chains);
-	prog->entries = calloc(n_entries, sizeof *prog->entries);
+	prog->entries = malloc(n_slots * sizeof *prog->entries);
 	if (!prog->chains || !prog->entries)
 		return -1;
+	for (size_t k = 0; k < n_slots; k++)
+		prog->entries[k] = (struct chain_entry){ .rule = CHAIN_EMPTY };
 	uint32_t off = 0;
 	for (uint32_t i = 0; i < n; ) {
 		uint32_t j = i + 1;
@@ -540,14 +556,26 @@ static int build_chains(struct pme_program *prog)
 				j++;
 		if (j - i >= CHAIN_MIN && prog->n_chains < n_chains) {
 			struct chain *ch = &prog->chains[prog->n_chains++];
-			*ch = (struct chain){ .first = i, .end = j, .off = off, .n = j - i };
+			uint32_t slots = 1;
+			unsigned bits = 0;
+			while (slots < 2u * (j - i)) {
+				slots *= 2;
+				bits++;
+			}
+			*ch = (struct chain){ .first = i, .end = j, .off = off,
+					      .mask = slots - 1, .shift = 64 - bits };
+			struct chain_entry *e = prog->entries + off;
+			/* in rule order: see struct chain_entry */
 			for (uint32_t k = i; k < j; k++) {
-				struct chain_entry *e = &prog->entries[off++];
-				memcpy(e->w, prog->insn[k].value.w, sizeof e->w);
-				e->rule = k;
+				const uint64_t *w = prog->insn[k].value.w;
+				uint32_t pos = chain_home(ch, w);
+				while (e[pos].rule != CHAIN_EMPTY)
+					pos = (pos + 1) & ch->mask;
+				memcpy(e[pos].w, w, sizeof e[pos].w);
+				e[pos].rule = k;
 				prog->insn[k].chain = (uint16_t)prog->n_chains;
 			}
-			qsort(prog->entries + ch->off, ch->n, sizeof *prog->entries, entry_cmp);
+			off += slots;
 		}
 		i = j;
 	}
@@ -877,25 +905,15 @@ static inline uint32_t chain_find(const struct pme_program *prog,
 	uint64_t key[VAL_WORDS];
 	for (unsigned k = 0; k < VAL_WORDS; k++)
 		key[k] = v->w[k] & in->mask.w[k];
-	/* lower bound of (key, i) */
 	const struct chain_entry *e = prog->entries + ch->off;
-	uint32_t lo = 0, hi = ch->n;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		const struct chain_entry *m = &e[mid];
-		int c = 0;
-		for (unsigned k = 0; k < VAL_WORDS && !c; k++)
-			if (m->w[k] != key[k])
-				c = m->w[k] < key[k] ? -1 : 1;
-		if (c < 0 || (c == 0 && m->rule < i))
-			lo = mid + 1;
-		else
-			hi = mid;
+	for (uint32_t pos = chain_home(ch, key); ; pos = (pos + 1) & ch->mask) {
+		const struct chain_entry *s = &e[pos];
+		if (s->rule == CHAIN_EMPTY)
+			return ch->end;
+		if (s->rule >= i && s->w[0] == key[0] && s->w[1] == key[1] &&
+		    s->w[2] == key[2])
+			return s->rule;
 	}
-	if (lo < ch->n && e[lo].w[0] == key[0] && e[lo].w[1] == key[1] &&
-	    e[lo].w[2] == key[2])
-		return e[lo].rule;
-	return ch->end;
 }
 
 /*
