@@ -8,6 +8,7 @@
 #include "attr.h"
 #include "decode.h"
 #include "dist.h"
+#include "engine_shards.h"
 
 /* Housekeeping cadence on the packet path: every ENGINE_TICK packets the
  * engine re-checks the table's fill level and lets the garbage collector
@@ -50,12 +51,20 @@ int engine_init(struct engine *e, const struct engine_config *c, struct diag *d)
 	return 0;
 }
 
-/* A recovered record's static distributions go back to the pool. */
+/* A recovered record's static distributions go back to the pool; a
+ * view's flow takes its shards' records of the same key with it. */
 static void engine_on_recover(struct flow *f, uint32_t index, void *arg)
 {
-	(void)f;
 	struct engine *e = arg;
-	statdist_release(e->sdist, index);
+	if (e->sdist)
+		statdist_release(e->sdist, index);
+	if (e->shards)
+		engine_shards_forget(e, flow_get_key(e->flows, f));
+}
+
+void engine_watch_recover(struct engine *e)
+{
+	flow_table_on_recover(e->flows, engine_on_recover, e);
 }
 
 /* The static distributions rs asks for (*out NULL when none), creating the
@@ -88,7 +97,7 @@ static int engine_load_static(struct engine *e, const struct ruleset *rs,
 			free(r);
 			return -1;
 		}
-		flow_table_on_recover(e->flows, engine_on_recover, e);
+		engine_watch_recover(e);
 	}
 	*out = r;
 	return 0;
@@ -145,7 +154,8 @@ static void engine_free_retired(struct engine *e, unsigned set, bool all)
 
 void engine_task_load_free(struct engine *e, struct engine_task_load *ld)
 {
-	(void)e;
+	if (ld->shard)
+		engine_shards_load_free(e, ld);
 	pme_free(ld->current);
 	pme_free(ld->standby);
 	free(ld->current_sd);
@@ -175,7 +185,8 @@ int engine_task_prepare(struct engine *e, size_t slot,
 	    engine_load_static(e, current, &ld->current_sd, d) ||
 	    engine_load_static(e, standby, &ld->standby_sd, d))
 		goto fail;
-	if (!e->task[slot].pair) {
+	/* a view pairs nothing itself: its shards do */
+	if (!e->task[slot].pair && !e->shards) {
 		ld->pair = dnspair_create(e->flows, e->cfg.max_pending, e->cfg.dns_timeout_ns);
 		if (!ld->pair) {
 			diag_error(d, 0, 0, "cannot create a DNS pending table of %zu entries",
@@ -183,6 +194,8 @@ int engine_task_prepare(struct engine *e, size_t slot,
 			goto fail;
 		}
 	}
+	if (e->shards && engine_shards_prepare(e, slot, current, standby, ld, d))
+		goto fail;
 	return 0;
 fail:
 	engine_task_load_free(e, ld);
@@ -204,6 +217,11 @@ void engine_task_install(struct engine *e, size_t slot,
 			 struct engine_task_load *ld, unsigned high_water)
 {
 	struct engine_task *t = &e->task[slot];
+	/* a view's flows take their rules from its tasks: sync while the
+	 * shards' flows still find theirs there (nothing on one engine) */
+	engine_sync(e);
+	if (ld->shard)
+		engine_shards_install(e, slot, ld, high_water);
 	engine_task_unload(e, t);
 	t->current = ld->current;
 	t->standby = ld->standby;
@@ -247,13 +265,19 @@ void engine_task_stop(struct engine *e, size_t slot)
 {
 	if (!engine_task_active(e, slot))
 		return;
+	engine_sync(e);      /* see engine_task_install */
 	struct engine_task *t = &e->task[slot];
 	/* the pending table stays for the slot's next task, emptied: what
 	 * cannot be answered any more is lost */
-	dnspair_expire(t->pair, UINT64_MAX, SIZE_MAX);
+	if (t->pair)
+		dnspair_expire(t->pair, UINT64_MAX, SIZE_MAX);
 	engine_task_unload(e, t);
 	t->running_standby = false;
 	t->high_water = 0;
+	for (size_t i = 0; i < engine_n_shards(e); i++)
+		engine_task_stop(engine_shard(e, i), slot);
+	if (e->shards)
+		engine_shards_touch(e);
 }
 
 bool engine_task_active(const struct engine *e, size_t slot)
@@ -265,12 +289,16 @@ void engine_task_set_high_water(struct engine *e, size_t slot, unsigned high_wat
 {
 	if (slot < ENGINE_TASKS_MAX)
 		e->task[slot].high_water = high_water;
+	for (size_t i = 0; i < engine_n_shards(e); i++)
+		engine_task_set_high_water(engine_shard(e, i), slot, high_water);
 }
 
 void engine_task_return(struct engine *e, size_t slot)
 {
 	if (slot < ENGINE_TASKS_MAX)
 		e->task[slot].running_standby = false;
+	for (size_t i = 0; i < engine_n_shards(e); i++)
+		engine_task_return(engine_shard(e, i), slot);
 }
 
 size_t engine_remove_set_flows(struct engine *e, unsigned set)
@@ -278,6 +306,9 @@ size_t engine_remove_set_flows(struct engine *e, unsigned set)
 	size_t n = 0;
 	struct flow *f;
 	uint32_t after = 0;
+	/* the view first takes what the shards counted (their buffered
+	 * samples name records about to go) */
+	engine_sync(e);
 	while ((f = flow_next_active(e->flows, after, 0))) {
 		after = flow_index(e->flows, f);
 		if (flow_get_key(e->flows, f)->ruleset == set) {
@@ -286,6 +317,8 @@ size_t engine_remove_set_flows(struct engine *e, unsigned set)
 		}
 	}
 	engine_free_retired(e, set, false);
+	if (e->shards)
+		engine_shards_remove_set(e, set);
 	return n;
 }
 
@@ -311,11 +344,15 @@ int engine_ignore_interface(struct engine *e, uint32_t ifindex, bool ignore)
 		e->ignored_ifs |= bit;
 	else
 		e->ignored_ifs &= ~bit;
+	for (size_t i = 0; i < engine_n_shards(e); i++)
+		engine_ignore_interface(engine_shard(e, i), ifindex, ignore);
 	return 0;
 }
 
 void engine_free(struct engine *e)
 {
+	if (e->shards)
+		engine_shards_free(e);
 	for (size_t i = 0; i < e->n_tasks; i++)
 		engine_task_free(&e->task[i]);
 	engine_free_retired(e, 0, true);
@@ -480,6 +517,13 @@ void engine_packet(struct engine *e, const struct pkt *p)
 
 void engine_expire_dns(struct engine *e, uint64_t now_ns)
 {
+	if (e->shards) {
+		for (size_t i = 0; i < engine_n_shards(e); i++)
+			engine_expire_dns(engine_shard(e, i), now_ns);
+		engine_shards_touch(e);
+		engine_sync(e);
+		return;
+	}
 	for (size_t i = 0; i < e->n_tasks; i++)
 		if (e->task[i].pair)
 			dnspair_expire(e->task[i].pair, now_ns, SIZE_MAX);
@@ -491,6 +535,7 @@ void engine_gc_rulesets(struct engine *e, uint64_t now_ns,
 	/* incremental (RFC 2123's collector): the cursor persists, so the
 	 * whole table is covered every ENGINE_GC_SPREAD calls — a tick per
 	 * meter second must not scan a million records each time */
+	engine_sync(e);      /* a view collects what its shards counted */
 	size_t cap = flow_table_capacity(e->flows);
 	size_t inspect = cap / ENGINE_GC_SPREAD;
 	if (inspect < ENGINE_GC_MIN_INSPECT)
@@ -567,7 +612,10 @@ void engine_print_stats(const struct engine *e, FILE *out)
 			continue;
 		const struct engine_task *t = &e->task[i];
 		struct dnspair_stats ds;
-		dnspair_stats(t->pair, &ds);
+		if (e->shards)
+			engine_shards_dns_stats(e, i, &ds);
+		else
+			dnspair_stats(t->pair, &ds);
 		fprintf(out, "ruleset %u matched %" PRIu64 " reversed %" PRIu64 " ignored %" PRIu64
 			" nomatch %" PRIu64 " standby_switches %" PRIu64 "\n",
 			pme_ruleset(t->current), t->pme.counted, t->pme.counted_reversed,

@@ -1,0 +1,53 @@
+/*
+ * engine_shards.h — private to engine.c and engine_shards.c: what the
+ * one-engine code calls on a sharded view (engine.h, "Shards"), and the
+ * one hook of engine.c the shard code needs.  No other module includes
+ * this; they use engine.h.
+ */
+#ifndef NTM_ENGINE_SHARDS_H
+#define NTM_ENGINE_SHARDS_H
+
+#include <stddef.h>
+
+#include "engine.h"
+
+/* ---- engine_shards.c ---- */
+
+/* Free the shards of a view (engine_free calls it; partial init is fine). */
+void engine_shards_free(struct engine *view);
+
+/* Prepare one load per shard into ld->shard (all or nothing): 0, or -1
+ * with errors in d and ld->shard NULL. */
+int engine_shards_prepare(struct engine *view, size_t slot,
+			  const struct ruleset *current,
+			  const struct ruleset *standby,
+			  struct engine_task_load *ld, struct diag *d);
+/* Install ld->shard[i] in shard i (frees the array, clears ld->shard). */
+void engine_shards_install(struct engine *view, size_t slot,
+			   struct engine_task_load *ld, unsigned high_water);
+/* Free ld->shard (the loads and the array). */
+void engine_shards_load_free(struct engine *view, struct engine_task_load *ld);
+
+/* A view flow of key k is being recovered or removed: the shards' records
+ * of that key go with it. */
+void engine_shards_forget(struct engine *view, const struct flow_key *k);
+
+/* The shards' records of `set` that no view flow holds (engine_remove_set_flows
+ * on a view, after the view's own flows went): removed. */
+void engine_shards_remove_set(struct engine *view, unsigned set);
+
+/* The shards' pending tables or counters changed without a packet (DNS
+ * expiry, a task stopped): the next engine_sync must look. */
+void engine_shards_touch(struct engine *view);
+
+/* Slot's DNS pairing figures summed over the shards. */
+void engine_shards_dns_stats(const struct engine *view, size_t slot,
+			     struct dnspair_stats *out);
+
+/* ---- engine.c ---- */
+
+/* Route the view table's recoveries through engine.c's hook (static
+ * distributions back to the pool, engine_shards_forget). */
+void engine_watch_recover(struct engine *e);
+
+#endif

@@ -1,0 +1,474 @@
+/* test_engine_shards — a view over 2 and 3 shard engines (engine.h,
+ * "Shards") against one plain engine fed the same packets: DNS exchanges
+ * (answered, retransmitted, lost, duplicated, unmatched) between 40
+ * clients and 6 servers, two tasks (server flows with the dynamic RTT
+ * distribution; client-server flows with RFC 2724 static distributions),
+ * the packets spread over the shards by a symmetric address-pair rule,
+ * the view synced after every k packets and at interval ends.  At each
+ * interval end every view flow must equal the plain engine's flow of the
+ * same index, field by field and distribution by distribution; the RTT
+ * samples reach on_sample in the same order.  Then garbage collection and
+ * the mirrored task controls. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "attr.h"
+#include "dist.h"
+#include "engine.h"
+#include "srl.h"
+#include "statdist.h"
+
+#define US  1000ull
+#define MS  1000000ull
+#define SEC 1000000000ull
+#define T0  (1700000000ull * SEC)
+
+#define MAX_FLOWS   512
+#define N_CLIENTS   40
+#define N_SERVERS   6
+#define INTERVAL    (5 * SEC)
+
+/* Server flows, the dynamic RTT distribution and two additive static
+ * ones (what a key spread over several shards can still merge exactly). */
+static const char rules_servers[] =
+	"SET 3;\n"
+	"if SourceTransType == 17 && DestTransAddress == 53 {\n"
+	"  save DestPeerAddress /32;\n"
+	"  save ToTurnaroundTime = 60.0.0!0 & 3.0.0!0;\n"
+	"  save FromPacketSize = 60.0.0!0 & 1.0.25!1500;\n"
+	"  save ToPacketSize = 60.0.0!0 & 1.0.25!1500;\n"
+	"  count;\n"
+	"}\n"
+	"nomatch;\n";
+
+/* Client-server flows (one shard each: the pair rule keeps them
+ * together), so even interarrival and rates match one engine. */
+static const char rules_pairs[] =
+	"SET 5;\n"
+	"if SourceTransType == 17 && DestTransAddress == 53 {\n"
+	"  save SourcePeerAddress /32;\n"
+	"  save DestPeerAddress /32;\n"
+	"  save ToPacketSize = 60.0.0!0 & 1.0.25!1500;\n"
+	"  save ToInterarrivalTime = 60.0.0!0 & 2.3.1!1800;\n"
+	"  save ToTurnaroundTime = 60.0.0!0 & 2.3.1!1800;\n"
+	"  save ToPDURate = 50.1.0!0 & 1.0.1!50;\n"
+	"  save ToBitRate = 60.1.0!0 & 2.3.1!10000;\n"
+	"  count;\n"
+	"}\n"
+	"nomatch;\n";
+
+/* ---- packets ---- */
+
+struct event {
+	uint64_t ts;
+	uint32_t client, server;        /* IPv4 addresses */
+	uint16_t cport, id;
+	uint16_t len;                   /* IP total length */
+	bool response;
+};
+
+#define PKT_MAX 200
+#define DNS_OFF 28
+
+/* A raw IPv4 UDP DNS message "a." IN A, padded with zeros to len. */
+static void build(const struct event *ev, uint8_t *b)
+{
+	memset(b, 0, ev->len);
+	uint32_t src = ev->response ? ev->server : ev->client;
+	uint32_t dst = ev->response ? ev->client : ev->server;
+	uint16_t sport = ev->response ? 53 : ev->cport;
+	uint16_t dport = ev->response ? ev->cport : 53;
+	b[0] = 0x45;
+	b[2] = (uint8_t)(ev->len >> 8);
+	b[3] = (uint8_t)ev->len;
+	b[6] = 0x40;
+	b[8] = 64;
+	b[9] = 17;
+	for (int i = 0; i < 4; i++) {
+		b[12 + i] = (uint8_t)(src >> (24 - 8 * i));
+		b[16 + i] = (uint8_t)(dst >> (24 - 8 * i));
+	}
+	b[20] = (uint8_t)(sport >> 8);
+	b[21] = (uint8_t)sport;
+	b[22] = (uint8_t)(dport >> 8);
+	b[23] = (uint8_t)dport;
+	b[24] = (uint8_t)((ev->len - 20) >> 8);
+	b[25] = (uint8_t)(ev->len - 20);
+	uint8_t *q = b + DNS_OFF;
+	q[0] = (uint8_t)(ev->id >> 8);
+	q[1] = (uint8_t)ev->id;
+	q[2] = ev->response ? 0x81 : 0x01;
+	q[3] = ev->response ? 0x80 : 0x00;
+	q[5] = 1;                                   /* QDCOUNT */
+	static const uint8_t question[] = { 1, 'a', 0, 0, 1, 0, 1 };
+	memcpy(q + 12, question, sizeof question);
+}
+
+static uint64_t rng_state;
+static uint32_t rng(void)
+{
+	rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+	return (uint32_t)(rng_state >> 33);
+}
+
+static int by_ts(const void *a_, const void *b_)
+{
+	const struct event *a = a_, *b = b_;
+	return a->ts < b->ts ? -1 : a->ts > b->ts;
+}
+
+#define EXCHANGES 3000
+#define EVENTS_MAX (EXCHANGES * 3)
+
+/* Exchanges every ~7 ms for ~21 s; server 1 takes 60 % (over 120 RTT
+ * samples per 5-s interval), the others fewer.  Timestamps are unique
+ * (one engine's order is then the time order the view merges by). */
+static size_t make_events(struct event *ev)
+{
+	size_t n = 0;
+	rng_state = 42;
+	for (unsigned i = 0; i < EXCHANGES; i++) {
+		struct event q = {
+			.ts = T0 + i * 7 * MS + rng() % (3 * MS),
+			.client = 0x0a000001u + rng() % N_CLIENTS,
+			.server = 0xc0000201u + (rng() % 10 < 6 ? 0 : 1 + rng() % (N_SERVERS - 1)),
+			.cport = (uint16_t)(40000 + rng() % 1000),
+			.id = (uint16_t)rng(),
+			.len = (uint16_t)(DNS_OFF + 19 + rng() % 100),
+		};
+		struct event r = q;
+		r.response = true;
+		r.ts = q.ts + 200 * US + rng() % (80 * MS);
+		r.len = (uint16_t)(DNS_OFF + 19 + rng() % 150);
+		unsigned kind = rng() % 100;
+		if (kind < 5) {                 /* unmatched: a response alone */
+			r.id ^= 0x5555;
+			ev[n++] = r;
+			continue;
+		}
+		ev[n++] = q;
+		if (kind < 12)                  /* lost: no response */
+			continue;
+		if (kind < 20) {                /* retransmitted, then answered */
+			struct event q2 = q;
+			q2.ts = q.ts + 100 * US + rng() % (r.ts - q.ts - 100 * US);
+			ev[n++] = q2;
+		}
+		ev[n++] = r;
+		if (kind >= 95) {               /* a duplicate response */
+			struct event r2 = r;
+			r2.ts = r.ts + 1 * MS + rng() % (2 * MS);
+			ev[n++] = r2;
+		}
+	}
+	qsort(ev, n, sizeof *ev, by_ts);
+	for (size_t i = 1; i < n; i++)
+		if (ev[i].ts <= ev[i - 1].ts)
+			ev[i].ts = ev[i - 1].ts + 1;
+	return n;
+}
+
+/* The test's spreading rule: symmetric in the two addresses. */
+static size_t pick(const struct event *ev, size_t n_shards)
+{
+	uint64_t h = (uint64_t)(ev->client ^ ev->server) * 0x9e3779b97f4a7c15ull;
+	return (size_t)((h >> 32) % n_shards);
+}
+
+static void feed(struct engine *e, const struct event *ev)
+{
+	uint8_t b[PKT_MAX];
+	build(ev, b);
+	struct pkt p = {
+		.ts_ns = ev->ts, .caplen = ev->len, .wirelen = ev->len,
+		.data = b, .ifindex = 1, .link = PKT_LINK_RAW,
+	};
+	engine_packet(e, &p);
+}
+
+/* ---- what on_sample saw ---- */
+
+struct sample_rec {
+	uint64_t ts, rtt;
+	unsigned ruleset;
+	uint64_t key_hash;
+};
+
+struct samples {
+	struct sample_rec *r;
+	size_t n;
+};
+
+static void on_sample(void *arg, const struct flow_table *t, const struct flow *f,
+		      uint64_t ts, uint64_t rtt)
+{
+	struct samples *s = arg;
+	const struct flow_key *k = flow_get_key(t, f);
+	assert_true(s->n < EVENTS_MAX);
+	s->r[s->n++] = (struct sample_rec){ ts, rtt, k->ruleset, flow_key_hash(k) };
+}
+
+/* ---- set-up ---- */
+
+struct rig {
+	struct ruleset servers, pairs;
+	struct diag d;
+	struct engine plain, view;
+	struct samples sp, sv;
+	struct dist *snap_p, *snap_v;      /* previous interval's, per index */
+};
+
+static void compile(const char *src, struct ruleset *rs)
+{
+	struct diag d;
+	diag_init(&d, "test");
+	assert_int_equal(srl_compile("test", src, strlen(src), rs, &d), 0);
+	diag_free(&d);
+}
+
+static void config(struct engine_config *c)
+{
+	engine_config_default(c);
+	c->max_flows = MAX_FLOWS;
+	c->dist_slots = MAX_FLOWS;
+	c->static_dists = 4 * MAX_FLOWS;
+}
+
+static void rig_start(struct rig *x, size_t n_shards)
+{
+	memset(x, 0, sizeof *x);
+	diag_init(&x->d, "test");
+	compile(rules_servers, &x->servers);
+	compile(rules_pairs, &x->pairs);
+	struct engine_config c;
+	config(&c);
+	assert_int_equal(engine_init(&x->plain, &c, &x->d), 0);
+	assert_int_equal(engine_init_sharded(&x->view, &c, n_shards, &x->d), 0);
+	assert_int_equal(engine_n_shards(&x->view), n_shards);
+	assert_int_equal(engine_n_shards(&x->plain), 0);
+	for (int i = 0; i < 2; i++) {
+		struct engine *e = i ? &x->view : &x->plain;
+		assert_int_equal(engine_add_task(e, &x->servers, NULL, 0, &x->d), 0);
+		assert_int_equal(engine_add_task(e, &x->pairs, NULL, 0, &x->d), 0);
+	}
+	for (size_t i = 0; i < n_shards; i++)
+		assert_int_equal(engine_shard(&x->view, i)->n_tasks, 2);
+	assert_null(engine_shard(&x->view, n_shards));
+	x->sp.r = calloc(EVENTS_MAX, sizeof *x->sp.r);
+	x->sv.r = calloc(EVENTS_MAX, sizeof *x->sv.r);
+	x->snap_p = calloc(MAX_FLOWS + 1, sizeof *x->snap_p);
+	x->snap_v = calloc(MAX_FLOWS + 1, sizeof *x->snap_v);
+	assert_non_null(x->sp.r);
+	assert_non_null(x->sv.r);
+	assert_non_null(x->snap_p);
+	assert_non_null(x->snap_v);
+	x->plain.on_sample = on_sample;
+	x->plain.sample_arg = &x->sp;
+	x->view.on_sample = on_sample;
+	x->view.sample_arg = &x->sv;
+}
+
+static void rig_stop(struct rig *x)
+{
+	engine_free(&x->plain);
+	engine_free(&x->view);
+	ruleset_free(&x->servers);
+	ruleset_free(&x->pairs);
+	diag_free(&x->d);
+	free(x->sp.r);
+	free(x->sv.r);
+	free(x->snap_p);
+	free(x->snap_v);
+}
+
+/* ---- comparison ---- */
+
+static void same_result(const struct dist_result *a, const struct dist_result *b)
+{
+	assert_int_equal(a->d.type, b->d.type);
+	assert_int_equal(a->d.n, b->d.n);
+	assert_int_equal(a->d.n_values, b->d.n_values);
+	assert_int_equal(a->d.lower, b->d.lower);
+	assert_int_equal(a->d.upper, b->d.upper);
+	assert_int_equal(a->d.n_counts, b->d.n_counts);
+	if (a->d.n_values)
+		assert_memory_equal(a->values, b->values, a->d.n_values * sizeof a->values[0]);
+	if (a->d.n_counts)
+		assert_memory_equal(a->counts, b->counts, a->d.n_counts * sizeof a->counts[0]);
+}
+
+struct totals {
+	size_t flows, with_dist, big_intervals, small_intervals, statics;
+};
+
+/* Every flow of the plain engine has its twin in the view at the same
+ * index, and the view has nothing else. */
+static void compare(struct rig *x, struct totals *tot)
+{
+	struct engine *p = &x->plain, *v = &x->view;
+	struct flow_stats fp, fv;
+	flow_table_stats(p->flows, &fp);
+	flow_table_stats(v->flows, &fv);
+	assert_int_equal(fp.active, fv.active);
+	for (uint32_t i = 1; i <= MAX_FLOWS; i++) {
+		struct flow *a = flow_by_index(p->flows, i), *b = flow_by_index(v->flows, i);
+		if (!a) {
+			assert_null(b);
+			continue;
+		}
+		assert_non_null(b);
+		tot->flows++;
+		assert_true(flow_key_equal(flow_get_key(p->flows, a), flow_get_key(v->flows, b)));
+		assert_int_equal(a->first_ns, b->first_ns);
+		assert_int_equal(a->last_ns, b->last_ns);
+		assert_int_equal(a->to_octets, b->to_octets);
+		assert_int_equal(a->to_pdus, b->to_pdus);
+		assert_int_equal(a->from_octets, b->from_octets);
+		assert_int_equal(a->from_pdus, b->from_pdus);
+		assert_int_equal(a->state, b->state);
+		assert_memory_equal(&a->dns, &b->dns, sizeof a->dns);
+
+		const struct dist *da = flow_dist_peek(p->flows, a);
+		const struct dist *db = flow_dist_peek(v->flows, b);
+		assert_int_equal(da != NULL, db != NULL);
+		if (da) {
+			tot->with_dist++;
+			assert_memory_equal(da, db, sizeof *da);
+			struct dist_result ra, rb;
+			assert_int_equal(dist_interval(&x->snap_p[i], da, 0, &ra), 0);
+			assert_int_equal(dist_interval(&x->snap_v[i], db, 0, &rb), 0);
+			same_result(&ra, &rb);
+			if (ra.d.n > DIST_RING)
+				tot->big_intervals++;
+			else if (ra.d.n)
+				tot->small_intervals++;
+			dist_snapshot(da, &x->snap_p[i]);
+			dist_snapshot(db, &x->snap_v[i]);
+		}
+		uint32_t have = engine_static_have(p, a);
+		assert_int_equal(have, engine_static_have(v, b));
+		for (unsigned k = 0; k < STATDIST_N; k++) {
+			if (!(have & (1u << k)))
+				continue;
+			const struct dist_static *sa = engine_static_dist(p, a, STATDIST_FIRST_ATTR + k);
+			const struct dist_static *sb = engine_static_dist(v, b, STATDIST_FIRST_ATTR + k);
+			assert_non_null(sb);
+			assert_memory_equal(sa, sb, sizeof *sa);
+			if (sa->n)
+				tot->statics++;
+		}
+	}
+}
+
+static void compare_stats(struct rig *x)
+{
+	const struct engine_stats *a = &x->plain.st, *b = &x->view.st;
+	assert_int_equal(a->packets, b->packets);
+	assert_int_equal(a->octets, b->octets);
+	assert_int_equal(a->counted, b->counted);
+	assert_int_equal(a->rtt_samples, b->rtt_samples);
+	assert_int_equal(a->last_ns, b->last_ns);
+	assert_int_equal(b->rtt_samples_dropped, 0);
+	assert_int_equal(b->table_full, 0);
+	assert_memory_equal(a->bad, b->bad, sizeof a->bad);
+	for (size_t t = 0; t < 2; t++) {
+		assert_memory_equal(&x->plain.task[t].pme, &x->view.task[t].pme,
+				    sizeof x->plain.task[t].pme);
+	}
+}
+
+/* Interval end: what difout does (expire, read), then the collection
+ * point. */
+static void interval_end(struct rig *x, uint64_t end, struct totals *tot)
+{
+	engine_expire_dns(&x->plain, end);
+	engine_expire_dns(&x->view, end);
+	compare(x, tot);
+	compare_stats(x);
+	engine_collect_point(&x->plain, end, end);
+	engine_collect_point(&x->view, end, end);
+}
+
+static void run(size_t n_shards, size_t sync_every)
+{
+	struct event *ev = calloc(EVENTS_MAX, sizeof *ev);
+	assert_non_null(ev);
+	size_t n = make_events(ev);
+	struct rig *x = calloc(1, sizeof *x);
+	assert_non_null(x);
+	rig_start(x, n_shards);
+	struct totals tot = { 0 };
+	uint64_t end = T0 + INTERVAL;
+	size_t per_shard[ENGINE_SHARDS_MAX] = { 0 };
+	for (size_t i = 0; i < n; i++) {
+		while (ev[i].ts >= end) {
+			interval_end(x, end, &tot);
+			end += INTERVAL;
+		}
+		size_t s = pick(&ev[i], n_shards);
+		per_shard[s]++;
+		feed(&x->plain, &ev[i]);
+		feed(engine_shard(&x->view, s), &ev[i]);
+		if ((i + 1) % sync_every == 0)
+			engine_sync(&x->view);
+	}
+	interval_end(x, end, &tot);
+	engine_finish(&x->plain);
+	engine_finish(&x->view);
+	compare(x, &tot);
+	compare_stats(x);
+
+	/* every shard had work; the comparisons covered every case */
+	for (size_t s = 0; s < n_shards; s++)
+		assert_true(per_shard[s] > n / (4 * n_shards));
+	assert_true(tot.big_intervals > 0);
+	assert_true(tot.small_intervals > 0);
+	assert_true(tot.statics > 0);
+	struct dnspair_stats ds;
+	uint64_t lost = 0, retransmits = 0, duplicates = 0, unmatched = 0;
+	for (uint32_t i = 1; i <= MAX_FLOWS; i++) {
+		const struct flow *f = flow_by_index(x->plain.flows, i);
+		if (f) {
+			lost += f->dns.lost;
+			retransmits += f->dns.retransmits;
+			duplicates += f->dns.duplicates;
+			unmatched += f->dns.unmatched;
+		}
+	}
+	assert_true(lost > 0 && retransmits > 0 && duplicates > 0 && unmatched > 0);
+	(void)ds;
+
+	/* the samples, in the same order */
+	assert_int_equal(x->sp.n, x->sv.n);
+	assert_int_equal(x->sp.n, x->plain.st.rtt_samples);
+	for (size_t i = 0; i < x->sp.n; i++) {
+		assert_int_equal(x->sp.r[i].ts, x->sv.r[i].ts);
+		assert_int_equal(x->sp.r[i].rtt, x->sv.r[i].rtt);
+		assert_int_equal(x->sp.r[i].ruleset, x->sv.r[i].ruleset);
+		assert_int_equal(x->sp.r[i].key_hash, x->sv.r[i].key_hash);
+	}
+	rig_stop(x);
+	free(x);
+	free(ev);
+}
+
+static void two_shards_sync_each_packet(void **state) { (void)state; run(2, 1); }
+static void two_shards_sync_every_7(void **state) { (void)state; run(2, 7); }
+static void three_shards_sync_every_64(void **state) { (void)state; run(3, 64); }
+static void three_shards_sync_at_interval_ends(void **state) { (void)state; run(3, SIZE_MAX); }
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(two_shards_sync_each_packet),
+		cmocka_unit_test(two_shards_sync_every_7),
+		cmocka_unit_test(three_shards_sync_every_64),
+		cmocka_unit_test(three_shards_sync_at_interval_ends),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
