@@ -201,7 +201,7 @@ struct sample_rec {
 
 struct samples {
 	struct sample_rec *r;
-	size_t n;
+	size_t n, cap;
 };
 
 static void on_sample(void *arg, const struct flow_table *t, const struct flow *f,
@@ -209,7 +209,7 @@ static void on_sample(void *arg, const struct flow_table *t, const struct flow *
 {
 	struct samples *s = arg;
 	const struct flow_key *k = flow_get_key(t, f);
-	assert_true(s->n < EVENTS_MAX);
+	assert_true(s->n < s->cap);
 	s->r[s->n++] = (struct sample_rec){ ts, rtt, k->ruleset, flow_key_hash(k) };
 }
 
@@ -261,6 +261,7 @@ static void rig_start(struct rig *x, size_t n_shards)
 	assert_null(engine_shard(&x->view, n_shards));
 	x->sp.r = calloc(EVENTS_MAX, sizeof *x->sp.r);
 	x->sv.r = calloc(EVENTS_MAX, sizeof *x->sv.r);
+	x->sp.cap = x->sv.cap = EVENTS_MAX;
 	x->snap_p = calloc(MAX_FLOWS + 1, sizeof *x->snap_p);
 	x->snap_v = calloc(MAX_FLOWS + 1, sizeof *x->snap_v);
 	assert_non_null(x->sp.r);
@@ -394,6 +395,36 @@ static void interval_end(struct rig *x, uint64_t end, struct totals *tot)
 	engine_collect_point(&x->view, end, end);
 }
 
+/* engine_print_stats text with " peak_pending N" cut out (a view sums its
+ * shards' peaks, which one engine's peak need not equal). */
+static char *stats_text(const struct engine *e)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	engine_print_stats(e, f);
+	fclose(f);
+	char *p;
+	while ((p = strstr(buf, " peak_pending "))) {
+		char *q = p + strlen(" peak_pending ");
+		while (*q >= '0' && *q <= '9')
+			q++;
+		memmove(p, q, strlen(q) + 1);
+	}
+	return buf;
+}
+
+static void same_print_stats(struct rig *x)
+{
+	char *a = stats_text(&x->plain), *b = stats_text(&x->view);
+	assert_non_null(strstr(a, "dns 3 requests "));
+	assert_non_null(strstr(a, "dns 5 requests "));
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+}
+
 static void run(size_t n_shards, size_t sync_every)
 {
 	struct event *ev = calloc(EVENTS_MAX, sizeof *ev);
@@ -452,6 +483,7 @@ static void run(size_t n_shards, size_t sync_every)
 		assert_int_equal(x->sp.r[i].ruleset, x->sv.r[i].ruleset);
 		assert_int_equal(x->sp.r[i].key_hash, x->sv.r[i].key_hash);
 	}
+	same_print_stats(x);
 	rig_stop(x);
 	free(x);
 	free(ev);
@@ -462,6 +494,258 @@ static void two_shards_sync_every_7(void **state) { (void)state; run(2, 7); }
 static void three_shards_sync_every_64(void **state) { (void)state; run(3, 64); }
 static void three_shards_sync_at_interval_ends(void **state) { (void)state; run(3, SIZE_MAX); }
 
+/* ---- garbage collection ---- */
+
+static struct event query(uint64_t ts, uint32_t client, uint32_t server, uint16_t id)
+{
+	return (struct event){ .ts = ts, .client = client, .server = server,
+			       .cport = 40000, .id = id, .len = DNS_OFF + 19 };
+}
+
+static struct event answer(uint64_t ts, uint32_t client, uint32_t server, uint16_t id)
+{
+	struct event e = query(ts, client, server, id);
+	e.response = true;
+	return e;
+}
+
+static size_t shard_flows(struct engine *v, unsigned set)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < engine_n_shards(v); i++)
+		n += engine_set_flows(engine_shard(v, i), set);
+	return n;
+}
+
+/* A view flow recovered at a collection point takes its shards' records
+ * (and static distributions) with it; the key's next packet starts a new
+ * view flow with its own FirstTime. */
+static void gc_takes_shard_records(void **state)
+{
+	(void)state;
+	struct rig *x = calloc(1, sizeof *x);
+	assert_non_null(x);
+	rig_start(x, 2);
+	x->view.cfg.inactivity_ns = 10 * SEC;
+	const uint32_t c1 = 0x0a000001u, srv = 0xc0000201u;
+	struct event e1 = query(T0, c1, srv, 1), e2 = answer(T0 + 3 * MS, c1, srv, 1);
+	struct event e3 = query(T0 + 1 * SEC, c1 + 1, srv, 2);
+	while (pick(&e1, 2) == pick(&e3, 2))            /* the server flow spans both */
+		e3.client++;
+	feed(engine_shard(&x->view, pick(&e1, 2)), &e1);
+	feed(engine_shard(&x->view, pick(&e2, 2)), &e2);
+	feed(engine_shard(&x->view, pick(&e3, 2)), &e3);
+	engine_collect_point(&x->view, T0 + 5 * SEC, T0 + 5 * SEC);
+	assert_int_equal(engine_set_flows(&x->view, 3), 1);
+	assert_int_equal(engine_set_flows(&x->view, 5), 2);
+	assert_int_equal(shard_flows(&x->view, 3), 2);
+	assert_int_equal(shard_flows(&x->view, 5), 2);
+	struct statdist_stats ss;
+	engine_static_stats(&x->view, &ss);
+	assert_int_equal(ss.used, 2 + 2 * 5);           /* 2 + 5 per flow */
+	const struct flow *f = flow_next_active(x->view.flows, 0, 0);
+	assert_int_equal(f->first_ns, T0);
+	assert_int_equal(f->dns.answered, 1);
+	assert_int_equal(f->dns.lost, 0);
+
+	/* 30 s on: c2's request was lost at T0 + 6 s, everything idle and
+	 * collected */
+	engine_collect_point(&x->view, T0 + 30 * SEC, T0 + 30 * SEC);
+	assert_int_equal(engine_set_flows(&x->view, 3), 0);
+	assert_int_equal(engine_set_flows(&x->view, 5), 0);
+	assert_int_equal(shard_flows(&x->view, 3), 0);
+	assert_int_equal(shard_flows(&x->view, 5), 0);
+	engine_static_stats(&x->view, &ss);
+	assert_int_equal(ss.used, 0);
+	for (size_t i = 0; i < 2; i++) {
+		engine_static_stats(engine_shard(&x->view, i), &ss);
+		assert_int_equal(ss.used, 0);
+	}
+	struct flow_stats fs;
+	flow_table_stats(x->view.flows, &fs);
+	assert_int_equal(fs.recovered, 3);
+
+	/* the server's next request: a new flow, counted from zero */
+	struct event e4 = query(T0 + 40 * SEC, c1, srv, 3);
+	feed(engine_shard(&x->view, pick(&e4, 2)), &e4);
+	engine_sync(&x->view);
+	f = NULL;
+	for (uint32_t i = 1; i <= MAX_FLOWS; i++) {
+		const struct flow *g = flow_by_index(x->view.flows, i);
+		if (g && flow_get_key(x->view.flows, g)->ruleset == 3)
+			f = g;
+	}
+	assert_non_null(f);
+	assert_int_equal(f->first_ns, T0 + 40 * SEC);
+	assert_int_equal(f->last_ns, T0 + 40 * SEC);
+	assert_int_equal(f->to_pdus, 1);
+	assert_int_equal(f->from_pdus, 0);
+	assert_int_equal(f->to_octets, DNS_OFF + 19);
+	assert_int_equal(f->dns.requests, 1);
+	assert_int_equal(f->dns.answered, 0);
+	assert_int_equal(f->dns.lost, 0);
+	assert_int_equal(flow_dist_peek(x->view.flows, f)->count, 0);
+	assert_int_equal(engine_static_dist(&x->view, f, ATTR_TO_PACKET_SIZE)->n, 1);
+	assert_int_equal(x->view.st.packets, 4);
+	rig_stop(x);
+	free(x);
+}
+
+/* ---- mirrored control ---- */
+
+static void mirrored_controls(void **state)
+{
+	(void)state;
+	struct rig *x = calloc(1, sizeof *x);
+	assert_non_null(x);
+	rig_start(x, 3);
+	struct engine *v = &x->view;
+	const uint32_t srv = 0xc0000201u;
+	for (uint32_t c = 0; c < 6; c++) {
+		struct event q = query(T0 + c * MS, 0x0a000001u + c, srv, (uint16_t)c);
+		feed(engine_shard(v, pick(&q, 3)), &q);
+	}
+	engine_sync(v);
+	assert_int_equal(engine_set_flows(v, 3), 1);
+	assert_int_equal(engine_set_flows(v, 5), 6);
+	const struct flow *f3 = NULL;
+	for (uint32_t i = 1; i <= MAX_FLOWS && !f3; i++) {
+		const struct flow *g = flow_by_index(v->flows, i);
+		if (g && flow_get_key(v->flows, g)->ruleset == 3)
+			f3 = g;
+	}
+	assert_non_null(f3);
+	assert_int_equal(f3->dns.requests, 6);
+	assert_int_equal(f3->dns.lost, 0);
+
+	/* stopping the task reaches every shard: the pending requests are
+	 * lost, and the view has it at the next sync */
+	engine_task_stop(v, 0);
+	assert_false(engine_task_active(v, 0));
+	for (size_t i = 0; i < 3; i++) {
+		assert_false(engine_task_active(engine_shard(v, i), 0));
+		assert_true(engine_task_active(engine_shard(v, i), 1));
+	}
+	engine_sync(v);
+	assert_int_equal(f3->dns.lost, 6);
+
+	engine_task_set_high_water(v, 1, 70);
+	for (size_t i = 0; i < 3; i++) {
+		engine_shard(v, i)->task[1].running_standby = true;
+		assert_int_equal(engine_shard(v, i)->task[1].high_water, 70);
+	}
+	engine_task_return(v, 1);
+	for (size_t i = 0; i < 3; i++)
+		assert_false(engine_shard(v, i)->task[1].running_standby);
+
+	assert_int_equal(engine_ignore_interface(v, 2, true), 0);
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(engine_shard(v, i)->ignored_ifs, 2);
+	assert_int_equal(engine_ignore_interface(v, 2, false), 0);
+	assert_int_equal(engine_shard(v, 2)->ignored_ifs, 0);
+
+	/* a set's flows go from the view and from every shard */
+	size_t set3_records = shard_flows(v, 3);
+	assert_true(set3_records >= 2);
+	assert_int_equal(shard_flows(v, 5), 6);
+	assert_int_equal(engine_remove_set_flows(v, 5), 6);
+	assert_int_equal(engine_set_flows(v, 5), 0);
+	assert_int_equal(shard_flows(v, 5), 0);
+	assert_int_equal(shard_flows(v, 3), set3_records);
+	assert_int_equal(engine_set_flows(v, 3), 1);
+
+	/* a load one shard cannot take changes nothing anywhere */
+	engine_shard(v, 1)->cfg.max_pending = 0;      /* no pending table */
+	size_t n_tasks = v->n_tasks;
+	struct diag d;
+	diag_init(&d, "test");
+	assert_int_equal(engine_task_set(v, 4, &x->servers, NULL, 0, &d), -1);
+	assert_true(d.n > 0);
+	assert_non_null(strstr(d.msgs[0].text, "pending"));
+	diag_free(&d);
+	assert_false(engine_task_active(v, 4));
+	assert_int_equal(v->n_tasks, n_tasks);
+	for (size_t i = 0; i < 3; i++) {
+		assert_false(engine_task_active(engine_shard(v, i), 4));
+		assert_int_equal(engine_shard(v, i)->n_tasks, n_tasks);
+	}
+	/* a slot that keeps its pending table loads everywhere */
+	assert_int_equal(engine_task_set(v, 0, &x->servers, NULL, 0, &x->d), 0);
+	for (size_t i = 0; i < 3; i++)
+		assert_true(engine_task_active(engine_shard(v, i), 0));
+	rig_stop(x);
+	free(x);
+}
+
+static void init_bounds(void **state)
+{
+	(void)state;
+	struct engine e;
+	struct engine_config c;
+	struct diag d;
+	diag_init(&d, "test");
+	config(&c);
+	assert_int_equal(engine_init_sharded(&e, &c, 1, &d), -1);
+	assert_int_equal(engine_init_sharded(&e, &c, ENGINE_SHARDS_MAX + 1, &d), -1);
+	assert_int_equal(d.n, 2);
+	assert_int_equal(engine_init_sharded(&e, &c, ENGINE_SHARDS_MAX, &d), 0);
+	assert_int_equal(engine_n_shards(&e), ENGINE_SHARDS_MAX);
+	assert_non_null(engine_shard(&e, ENGINE_SHARDS_MAX - 1));
+	assert_true(engine_shard(&e, 0) != engine_shard(&e, 1));
+	/* syncing an idle view, or a plain engine, does nothing */
+	engine_sync(&e);
+	assert_int_equal(e.st.packets, 0);
+	engine_free(&e);
+	assert_int_equal(engine_init(&e, &c, &d), 0);
+	engine_sync(&e);
+	assert_null(engine_shard(&e, 0));
+	engine_free(&e);
+	diag_free(&d);
+}
+
+/* A shard keeps ENGINE_SHARD_SAMPLES samples between syncs and counts the
+ * rest as dropped; with nobody listening (no on_sample) it keeps none. */
+static void sample_buffer_bounds(void **state)
+{
+	(void)state;
+	struct rig *x = calloc(1, sizeof *x);
+	assert_non_null(x);
+	rig_start(x, 2);
+	struct engine *v = &x->view, *s0 = engine_shard(v, 0);
+	const uint32_t c = 0x0a000001u, srv = 0xc0000201u;
+	v->on_sample = NULL;
+	struct event q = query(T0, c, srv, 1), r = answer(T0 + MS, c, srv, 1);
+	feed(s0, &q);
+	feed(s0, &r);
+	v->on_sample = on_sample;
+	engine_sync(v);
+	assert_int_equal(x->sv.n, 0);
+	assert_int_equal(v->st.rtt_samples, 2);      /* two tasks */
+	free(x->sv.r);
+	x->sv.r = calloc(ENGINE_SHARD_SAMPLES + 8, sizeof *x->sv.r);
+	x->sv.cap = ENGINE_SHARD_SAMPLES + 8;
+	assert_non_null(x->sv.r);
+	/* two samples per exchange (one per task), one past the buffer */
+	uint64_t t = T0 + SEC;
+	for (unsigned i = 0; i < ENGINE_SHARD_SAMPLES / 2 + 1; i++) {
+		q = query(t, c, srv, (uint16_t)i);
+		r = answer(t + 10 * US, c, srv, (uint16_t)i);
+		feed(s0, &q);
+		feed(s0, &r);
+		t += 20 * US;
+	}
+	assert_int_equal(s0->st.rtt_samples_dropped, 2);
+	engine_sync(v);
+	assert_int_equal(x->sv.n, ENGINE_SHARD_SAMPLES);
+	assert_int_equal(v->st.rtt_samples_dropped, 2);
+	assert_int_equal(v->st.rtt_samples, 2 + ENGINE_SHARD_SAMPLES + 2);
+	/* in time order, the two tasks' samples of one response together */
+	for (size_t i = 1; i < x->sv.n; i++)
+		assert_true(x->sv.r[i].ts >= x->sv.r[i - 1].ts);
+	rig_stop(x);
+	free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -469,6 +753,10 @@ int main(void)
 		cmocka_unit_test(two_shards_sync_every_7),
 		cmocka_unit_test(three_shards_sync_every_64),
 		cmocka_unit_test(three_shards_sync_at_interval_ends),
+		cmocka_unit_test(gc_takes_shard_records),
+		cmocka_unit_test(mirrored_controls),
+		cmocka_unit_test(init_bounds),
+		cmocka_unit_test(sample_buffer_bounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
