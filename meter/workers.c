@@ -41,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -464,7 +465,8 @@ static void wk_stop_threads(struct workers *w)
 static void wk_free(struct workers *w)
 {
 	for (unsigned i = 0; i < w->n; i++)
-		free(w->k[i].ring);
+		if (w->k[i].ring)
+			munmap(w->k[i].ring, WORKERS_RING_BYTES);
 	free(w->k);
 	free(w);
 }
@@ -491,7 +493,10 @@ struct workers *workers_start(struct engine *view, struct diag *d)
 	w->n = (unsigned)n;
 	for (unsigned i = 0; i < w->n; i++) {
 		w->k[i].shard = engine_shard(view, i);
-		w->k[i].ring = aligned_alloc(WK_CACHE_LINE, WORKERS_RING_BYTES);
+		/* pages of their own, touched only as the ring fills */
+		void *ring = mmap(NULL, WORKERS_RING_BYTES, PROT_READ | PROT_WRITE,
+		                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		w->k[i].ring = ring == MAP_FAILED ? NULL : ring;
 		if (!w->k[i].ring) {
 			diag_error(d, 0, 0, "workers: out of memory for %zu rings "
 			           "of %u bytes", n, WORKERS_RING_BYTES);
