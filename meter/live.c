@@ -18,6 +18,7 @@
 #include "mctl.h"
 #include "rule.h"
 #include "srl.h"
+#include "workers.h"
 
 #define NS_PER_S    1000000000ull
 #define NS_PER_MS   1000000ull
@@ -63,8 +64,13 @@ struct live {
 	size_t n_rs;
 
 	struct replay rp;
-	struct cap **caps;          /* live interfaces */
+	struct cap **caps;          /* live sources: per interface one, or one
+	                               per worker (afpacket, dpdk) */
+	size_t *cap_iface;          /* the interface (0-based) of each */
 	size_t n_caps;
+	size_t per_iface;           /* sources per interface */
+	struct workers *wk;         /* NULL: this thread meters (e) */
+	bool synced;                /* e is up to date with the workers */
 
 	uint64_t clock;             /* meter clock, ns since the epoch */
 	uint64_t next_tick;
@@ -204,10 +210,41 @@ static uint64_t replay_drops(const struct live *s)
 	return drops;
 }
 
+/* One packet to the engine, or to its worker: `source`'s own when each
+ * source has one (fanout member, RX queue), else the address pair's. */
+static void meter_packet(struct live *s, const struct pkt *p, size_t source)
+{
+	if (!s->wk) {
+		engine_packet(&s->e, p);
+		return;
+	}
+	unsigned w = s->per_iface > 1 ? (unsigned)(source % s->per_iface)
+				      : workers_pick(s->wk, p);
+	workers_push(s->wk, w, p);
+	s->synced = false;
+}
+
+/* Before anything reads or changes flows: the workers idle and their
+ * shards moved into the view. */
+static void sync_view(struct live *s)
+{
+	if (!s->wk || s->synced)
+		return;
+	workers_quiesce(s->wk);
+	engine_sync(&s->e);
+	s->synced = true;
+}
+
+static uint64_t packets_metered(const struct live *s)
+{
+	return s->wk ? workers_pushed(s->wk) : s->e.st.packets;
+}
+
 /* The run's own .dif: close the intervals that ended by `t`.  A write
  * failure ends the run (exit 2) rather than losing data silently. */
 static void write_due(struct live *s, uint64_t t)
 {
+	sync_view(s);
 	if (difout_advance(s->out, t))
 		s->fatal = 2;
 }
@@ -221,7 +258,7 @@ static void replay_turn(struct live *s, uint64_t wall)
 	while (!s->held && budget && (p = replay_peek(s)) && p->ts_ns <= target) {
 		if (s->out && p->ts_ns >= difout_next_due(s->out))
 			write_due(s, p->ts_ns);
-		engine_packet(&s->e, p);
+		meter_packet(s, p, 0);
 		s->rp.pos++;
 		budget--;
 		s->wall_last_pkt = wall;
@@ -230,10 +267,11 @@ static void replay_turn(struct live *s, uint64_t wall)
 		p = replay_peek(s);
 	uint64_t clock = s->held ? s->clock : p && p->ts_ns <= target ? p->ts_ns : target;
 	if (!s->held && !p && !s->rp.ended) {
+		sync_view(s);
 		uint64_t end = max_u64(s->clock, s->e.st.last_ns);
 		s->rp.ended = true;
 		note(s, "end of replay: %" PRIu64 " packets, %.3f s of trace in %.3f s",
-		     s->e.st.packets, (double)(end - mctl_start_ns(s->m)) / 1e9,
+		     packets_metered(s), (double)(end - mctl_start_ns(s->m)) / 1e9,
 		     (double)(wall - s->wall_start) / 1e9);
 		if (s->rate == LIVE_SPEED_MAX) {
 			/* the clock runs on at wall speed from the last packet */
@@ -271,14 +309,15 @@ static void capture_turn(struct live *s, uint64_t wall)
 		do {
 			n = cap_next_batch(s->caps[i], batch, BATCH);
 			if (n < 0) {
-				cap_problem(s, s->o->ifaces[i], cap_error(s->caps[i]));
+				cap_problem(s, s->o->ifaces[s->cap_iface[i]],
+					    cap_error(s->caps[i]));
 				s->fatal = 2;
 				break;
 			}
 			for (int j = 0; j < n; j++) {
 				if (s->out && batch[j].ts_ns >= difout_next_due(s->out))
 					write_due(s, batch[j].ts_ns);
-				engine_packet(&s->e, &batch[j]);
+				meter_packet(s, &batch[j], i);
 				s->clock = max_u64(s->clock, batch[j].ts_ns);
 			}
 			got |= n > 0;
@@ -389,24 +428,37 @@ static int open_sources(struct live *s, uint64_t *start_ns)
 		diag_error(s->d, 0, 0, "nothing to meter: give --replay TRACE or -i IFACE");
 		return -1;
 	}
-	if (!(s->caps = calloc(o->n_ifaces, sizeof *s->caps))) {
+	const char *driver = o->driver ? o->driver : "pcap";
+	/* drivers that spread an interface symmetrically themselves give
+	 * each worker its own source */
+	s->per_iface = o->workers > 1 && (strcmp(driver, "afpacket") == 0 ||
+					  strcmp(driver, "dpdk") == 0) ? o->workers : 1;
+	size_t n = o->n_ifaces * s->per_iface;
+	if (!(s->caps = calloc(n, sizeof *s->caps)) ||
+	    !(s->cap_iface = calloc(n, sizeof *s->cap_iface))) {
 		diag_error(s->d, 0, 0, "out of memory");
 		return -1;
 	}
-	unsigned wait_ms = CAP_WAIT_MS / (unsigned)o->n_ifaces;
-	for (size_t i = 0; i < o->n_ifaces; i++) {
+	unsigned wait_ms = CAP_WAIT_MS / (unsigned)n;
+	for (size_t k = 0; k < n; k++) {
+		size_t i = k / s->per_iface;
 		struct cap_options co = o->cap;
 		char err[256];
 		co.ifindex = (uint16_t)(i + 1);
 		co.timeout_ms = wait_ms ? wait_ms : 1;
 		co.immediate = true;   /* packets now, not when a kernel block fills */
-		s->caps[i] = cap_open_live(o->driver ? o->driver : "pcap", o->ifaces[i],
-					   &co, err, sizeof err);
-		if (!s->caps[i]) {
+		co.queue = (uint16_t)(k % s->per_iface);
+		co.n_queues = (uint16_t)s->per_iface;
+		if (s->per_iface > 1 && !co.fanout_group)
+			/* one AF_PACKET fanout group per interface */
+			co.fanout_group = (uint16_t)(((unsigned)getpid() + i) & 0xffffu);
+		s->caps[k] = cap_open_live(driver, o->ifaces[i], &co, err, sizeof err);
+		if (!s->caps[k]) {
 			cap_problem(s, o->ifaces[i], err);
 			return -1;
 		}
-		s->n_caps = i + 1;
+		s->cap_iface[k] = i;
+		s->n_caps = k + 1;
 	}
 	*start_ns = clock_ns(CLOCK_REALTIME);
 	return 0;
@@ -475,7 +527,8 @@ static int start(struct live *s)
 	uint64_t start_ns;
 	if (read_rulesets(s) || open_sources(s, &start_ns))
 		return -1;
-	if (engine_init(&s->e, &o->cfg, s->d))
+	if (o->workers > 1 ? engine_init_sharded(&s->e, &o->cfg, o->workers, s->d) :
+			     engine_init(&s->e, &o->cfg, s->d))
 		return -1;
 	s->engine_on = true;
 	struct mctl_config mc;
@@ -502,6 +555,9 @@ static int start(struct live *s)
 	/* everything that needs root is open: no packet is seen as root */
 	if (o->user && drop_privileges(s, o->user))
 		return -1;
+	if (o->workers > 1 && !(s->wk = workers_start(&s->e, s->d)))
+		return -1;
+	s->synced = true;
 	s->clock = start_ns;
 	s->next_tick = start_ns + TICK_NS;
 	mctl_now(s->m, s->clock);
@@ -518,14 +574,31 @@ static int start(struct live *s)
 
 /* ---- the loop ---- */
 
+/* Interface i's statistics: the sum over its sources. */
+static void iface_stats(const struct live *s, size_t i, struct cap_stats *out)
+{
+	memset(out, 0, sizeof *out);
+	for (size_t k = 0; k < s->n_caps; k++) {
+		if (s->cap_iface[k] != i)
+			continue;
+		struct cap_stats cs;
+		cap_stats(s->caps[k], &cs);
+		out->packets += cs.packets;
+		out->bytes += cs.bytes;
+		out->drops += cs.drops;
+		out->bad += cs.bad;
+	}
+}
+
 static void tick(struct live *s)
 {
 	if (s->clock < s->next_tick)
 		return;
+	sync_view(s);
 	if (s->n_caps) {
-		for (size_t i = 0; i < s->n_caps; i++) {
+		for (size_t i = 0; i < s->o->n_ifaces; i++) {
 			struct cap_stats cs;
-			cap_stats(s->caps[i], &cs);
+			iface_stats(s, i, &cs);
 			mctl_set_interface_lost(s->m, (uint32_t)(i + 1), cs.drops);
 		}
 	} else {
@@ -585,7 +658,9 @@ static void loop(struct live *s, const sigset_t *wait_mask)
 			mctl_hold_gc(s->m, difout_read_ns(s->out));
 		}
 		tick(s);
-		agent_set_packets(s->e.st.packets);
+		agent_set_packets(packets_metered(s));
+		if (r > 0)
+			sync_view(s);   /* a request may read flows */
 		agent_process(r > 0 ? &fds : NULL);
 
 		if (s->held && mctl_task_running(s->m)) {
@@ -611,9 +686,9 @@ static void print_stats(const struct live *s, FILE *out)
 {
 	fprintf(out, "packets %" PRIu64 " octets %" PRIu64 " uptime_cs %" PRIu32 "\n",
 		s->e.st.packets, s->e.st.octets, mctl_uptime_cs(s->m));
-	for (size_t i = 0; i < s->n_caps; i++) {
+	for (size_t i = 0; s->n_caps && i < s->o->n_ifaces; i++) {
 		struct cap_stats cs;
-		cap_stats(s->caps[i], &cs);
+		iface_stats(s, i, &cs);
 		fprintf(out, "interface %zu %s captured %" PRIu64 " dropped %" PRIu64 "\n",
 			i + 1, s->o->ifaces[i], cs.packets, cs.drops);
 	}
@@ -622,6 +697,8 @@ static void print_stats(const struct live *s, FILE *out)
 
 static void live_free(struct live *s)
 {
+	workers_stop(s->wk);
+	s->wk = NULL;
 	difout_free(s->out);
 	s->out = NULL;
 	if (s->agent_on)
@@ -637,6 +714,7 @@ static void live_free(struct live *s)
 	for (size_t i = 0; i < s->n_caps; i++)
 		cap_close(s->caps[i]);
 	free(s->caps);
+	free(s->cap_iface);
 }
 
 int live_run(const struct live_options *o, struct diag *d)
@@ -675,6 +753,7 @@ int live_run(const struct live_options *o, struct diag *d)
 		loop(&s, &wait_mask);
 		if (stop_signal)
 			note(&s, "stopped by signal %d", (int)stop_signal);
+		sync_view(&s);
 		if (s.out) {
 			/* the run's end: unanswered requests are lost, as at
 			 * the end of an offline run */

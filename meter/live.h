@@ -15,6 +15,11 @@
  *    reader's ruleset.  After the last trace the clock keeps running (at 1×
  *    when the replay ran as fast as possible) and the agent keeps serving.
  *
+ * With workers, this thread still reads the sources, keeps the clock and
+ * serves SNMP; it quiesces the workers and syncs their shards into the
+ * view engine (engine_sync) before anything reads flows: an SNMP request,
+ * the meter-second tick, an interval of the run's own .dif, the end.
+ *
  * The run ends on SIGINT or SIGTERM (SIGHUP is ignored), after `duration_s`
  * wall seconds, or after `idle_exit_s` wall seconds without a packet.
  */
@@ -64,6 +69,12 @@ struct live_options {
 	                                open, before the first packet; NULL =
 	                                stay */
 
+	unsigned workers;            /* --workers: 0 or 1 = this thread meters;
+	                                N > 1 = N shard threads (workers.h):
+	                                afpacket and dpdk open N sources per
+	                                interface (fanout members / RX queues),
+	                                source i feeding worker i; other
+	                                sources are spread by address pair */
 	struct agent_options agent;  /* start_ns and speed are set by the run */
 	struct engine_config cfg;
 	FILE *stats_out;             /* end-of-run statistics; NULL = none */

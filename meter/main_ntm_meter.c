@@ -43,6 +43,9 @@ static void usage(FILE *out)
 "  --standby FILE      standby ruleset for the first ruleset\n"
 "  --high-water PCT    switch to the standby ruleset above (default 65)\n"
 "  --interval SEC      collection interval (default %u; live: ntmMeterInterval)\n"
+"  --workers N         threads metering in parallel, each with its own share\n"
+"                      of the flows (default 1, at most %u); the results are\n"
+"                      the same as with one\n"
 "  --meter NAME        meter name (offline default file:TRACE; live: host name)\n"
 "  --stats             print run statistics on stderr at the end\n"
 "  -q, --quiet         no progress line / event messages\n"
@@ -77,7 +80,7 @@ static void usage(FILE *out)
 "  -h, --help          this text\n",
 		ENGINE_DEFAULT_MAX_FLOWS, ENGINE_DEFAULT_STATIC_DISTS, ENGINE_DEFAULT_MAX_PENDING,
 		ENGINE_DEFAULT_INACTIVITY_S, ENGINE_DEFAULT_FLOOD_MARK, OFFLINE_DEFAULT_INTERVAL,
-		CAP_SNAPLEN_DEFAULT, AGENT_DEFAULT_LISTEN, AGENT_DEFAULT_COMMUNITY);
+		ENGINE_SHARDS_MAX, CAP_SNAPLEN_DEFAULT, AGENT_DEFAULT_LISTEN, AGENT_DEFAULT_COMMUNITY);
 }
 
 /* A whole decimal number in [min, max], or exit 1 naming the option. */
@@ -203,6 +206,7 @@ struct common {
 	unsigned interval_s;
 	const char *meter;
 	bool stats, quiet;
+	unsigned workers;
 	struct engine_config cfg;
 };
 
@@ -225,6 +229,7 @@ static int run_offline(const struct common *c, const char **traces, size_t n_tra
 	o.progress = !c->quiet && isatty(STDERR_FILENO);
 	o.stats_out = c->stats ? stderr : NULL;
 	o.cfg = c->cfg;
+	o.workers = c->workers;
 	if (o.n_rules == 0) {
 		usage(stderr);
 		return 1;
@@ -253,6 +258,7 @@ static int run_live(const struct common *c, struct live_options *o)
 	o->stats_out = c->stats ? stderr : NULL;
 	o->log = c->quiet ? NULL : stderr;
 	o->cfg = c->cfg;
+	o->workers = c->workers;
 	if (!o->n_replay && !o->n_ifaces) {
 		usage(stderr);
 		return 1;
@@ -271,7 +277,7 @@ enum {
 	OPT_HIGH_WATER, OPT_METER, OPT_STATS, OPT_MAX_DISTS,
 	OPT_REPLAY, OPT_SPEED, OPT_DRIVER, OPT_FILTER, OPT_SNAPLEN, OPT_BUFFER,
 	OPT_DURATION, OPT_IDLE_EXIT, OPT_SNMP, OPT_COMMUNITY, OPT_WRITE_COMMUNITY,
-	OPT_SNMP_CONFIG, OPT_AGENTX, OPT_DPDK, OPT_USER
+	OPT_SNMP_CONFIG, OPT_AGENTX, OPT_DPDK, OPT_USER, OPT_WORKERS
 };
 
 #define MAX_RUN_S (86400u * 366u)   /* --duration / --idle-exit bound */
@@ -313,11 +319,13 @@ int main(int argc, char **argv)
 		{ "agentx",      required_argument, NULL, OPT_AGENTX },
 		{ "dpdk",        required_argument, NULL, OPT_DPDK },
 		{ "user",        required_argument, NULL, OPT_USER },
+		{ "workers",     required_argument, NULL, OPT_WORKERS },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct common c = {
 		.high_water = 65,   /* RFC 2123's recommendation */
 		.interval_s = OFFLINE_DEFAULT_INTERVAL,
+		.workers = 1,
 	};
 	engine_config_default(&c.cfg);
 	struct live_options lo;
@@ -358,6 +366,7 @@ int main(int argc, char **argv)
 		case OPT_STANDBY:   c.standby = optarg; break;
 		case OPT_HIGH_WATER: c.high_water = (unsigned)number("--high-water", optarg, 0, 100); break;
 		case OPT_METER:     c.meter = optarg; break;
+		case OPT_WORKERS:   c.workers = (unsigned)number("--workers", optarg, 1, ENGINE_SHARDS_MAX); break;
 		case OPT_STATS:     c.stats = true; break;
 		case 'q':           c.quiet = true; break;
 		case 'V':           printf("ntm-meter %s\n", NTM_VERSION); return 0;

@@ -898,7 +898,7 @@ static bool mgr_wants_task(const struct mctl_mgr *g)
  * first (the only step that can fail), then tasks stop and start.  0, or
  * -1 with nothing changed.
  */
-static int engine_sync(struct mctl *m)
+static int sync_tasks(struct mctl *m)
 {
 	size_t n = m->cfg.max_managers;
 	struct mctl_sync *p = calloc(n, sizeof *p);
@@ -1052,7 +1052,7 @@ enum mctl_err mctl_set(struct mctl *m, const struct mctl_set *sets, size_t n,
 		err = activate_pending(m, &rq.pend[i]);
 		at = rq.pend[i].pos;
 	}
-	if (!err && commit && engine_sync(m)) {
+	if (!err && commit && sync_tasks(m)) {
 		err = MCTL_RESOURCE_UNAVAILABLE;
 		at = 0;
 	}

@@ -9,6 +9,7 @@
 #include "cap.h"
 #include "difout.h"
 #include "srl.h"
+#include "workers.h"
 
 #define BATCH      64u
 
@@ -16,6 +17,7 @@ struct offline {
 	const struct offline_options *o;
 	struct diag *d;
 	struct engine e;
+	struct workers *wk;                     /* NULL: e meters itself */
 	struct ruleset rs[ENGINE_TASKS_MAX + 1];
 	size_t n_rs;
 	struct difout *out;                     /* .dif and --samples */
@@ -59,6 +61,12 @@ static int load_rulesets(struct offline *s)
 	return 0;
 }
 
+/* Packets read so far (with workers the view's count lags until a sync). */
+static uint64_t packets_read(const struct offline *s)
+{
+	return s->wk ? workers_pushed(s->wk) : s->e.st.packets;
+}
+
 static void progress(const struct offline *s, const struct cap_stats *cs,
 		     const char *trace, struct timespec *t0)
 {
@@ -67,7 +75,7 @@ static void progress(const struct offline *s, const struct cap_stats *cs,
 	double secs = (double)(now.tv_sec - t0->tv_sec) + (now.tv_nsec - t0->tv_nsec) / 1e9;
 	double pct = cs->size ? 100.0 * (double)cs->pos / (double)cs->size : 0;
 	fprintf(stderr, "\r%s: %" PRIu64 " packets, %.0f packets/s, %.1f%%   ",
-		trace, s->e.st.packets, secs > 0 ? (double)s->e.st.packets / secs : 0, pct);
+		trace, packets_read(s), secs > 0 ? (double)packets_read(s) / secs : 0, pct);
 }
 
 static int read_trace(struct offline *s, const char *path)
@@ -89,19 +97,26 @@ static int read_trace(struct offline *s, const char *path)
 			/* a packet stamped before the current interval (clock
 			 * steps, merged traces) is counted where we are */
 			if (batch[i].ts_ns >= due) {
+				/* the view must have seen every packet before
+				 * this one, and nothing after it */
+				if (s->wk)
+					workers_quiesce(s->wk);
 				if (difout_advance(s->out, batch[i].ts_ns)) {
 					rc = 2;
 					goto out;
 				}
 				due = difout_next_due(s->out);
 			}
-			engine_packet(&s->e, &batch[i]);
+			if (s->wk)
+				workers_push(s->wk, workers_pick(s->wk, &batch[i]), &batch[i]);
+			else
+				engine_packet(&s->e, &batch[i]);
 		}
-		if (s->o->progress && s->e.st.packets >= next_progress) {
+		if (s->o->progress && packets_read(s) >= next_progress) {
 			struct cap_stats cs;
 			cap_stats(c, &cs);
 			progress(s, &cs, path, &t0);
-			next_progress = s->e.st.packets + (1u << 20);
+			next_progress = packets_read(s) + (1u << 20);
 		}
 	}
 	if (n < 0) {
@@ -125,6 +140,7 @@ static void print_stats(const struct offline *s, FILE *out)
 
 static void offline_free(struct offline *s)
 {
+	workers_stop(s->wk);
 	engine_free(&s->e);
 	for (size_t i = 0; i < s->n_rs; i++)
 		ruleset_free(&s->rs[i]);
@@ -145,7 +161,8 @@ int offline_run(const struct offline_options *o, struct diag *d)
 	}
 	if (load_rulesets(&s))
 		goto out;
-	if (engine_init(&s.e, &o->cfg, d))
+	if (o->workers > 1 ? engine_init_sharded(&s.e, &o->cfg, o->workers, d) :
+			     engine_init(&s.e, &o->cfg, d))
 		goto out;
 	for (size_t i = 0; i < o->n_rules; i++) {
 		const struct ruleset *standby = i == 0 && o->standby ? &s.rs[o->n_rules] : NULL;
@@ -164,6 +181,9 @@ int offline_run(const struct offline_options *o, struct diag *d)
 		goto out;
 	}
 
+	if (o->workers > 1 && !(s.wk = workers_start(&s.e, d)))
+		goto out;
+
 	int trace_rc = 0;
 	for (size_t i = 0; i < o->n_traces; i++) {
 		int r = read_trace(&s, o->traces[i]);
@@ -174,6 +194,8 @@ int offline_run(const struct offline_options *o, struct diag *d)
 		if (r)
 			trace_rc = 1;
 	}
+	if (s.wk)
+		workers_quiesce(s.wk);
 	engine_finish(&s.e);
 	rc = difout_close(s.out, s.e.st.last_ns + 1);
 	if (rc)

@@ -9,6 +9,10 @@
  * flows whose DNS loss count moved), with cumulative counters and the
  * interval's own RTT distribution, appended to OUT atomically.
  *
+ * With workers the reading thread spreads the packets over the shard
+ * threads and quiesces them at every interval end, so the shards' view has
+ * seen exactly the packets before the boundary, as one engine would.
+ *
  * The writing is difout's (difout.h): OUT.partial renamed to OUT when
  * the run ends, so an earlier OUT is never half overwritten.
  */
@@ -36,6 +40,9 @@ struct offline_options {
 	const char *command_line;    /* written in the ## header */
 	bool progress;               /* progress line on stderr */
 	FILE *stats_out;             /* end-of-run statistics; NULL = none */
+	unsigned workers;            /* --workers: 0 or 1 = one engine on this
+	                                thread; N > 1 = N shard threads fed by
+	                                this one (workers.h), same output */
 	struct engine_config cfg;
 };
 
