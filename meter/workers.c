@@ -23,9 +23,9 @@
  *    takes it back (exchange) and wakes the worker: one syscall per
  *    sleep, none while the worker keeps up.
  *  - the control thread, waiting for room or for a quiesce, announces
- *    `waiter`, reads the worker's `progress` word, re-checks tail and
- *    waits on `progress`; a worker bumps `progress` after each batch and
- *    wakes only when a waiter is announced.
+ *    the tail it waits for (`want`), reads the worker's `progress` word,
+ *    re-checks tail and waits on `progress`; a worker bumps `progress`
+ *    after each batch and wakes it only once its tail reached `want`.
  * Every announce / re-check pair is sequentially consistent (a Dekker
  * handshake), so no wake-up is lost; the timeouts are a safety net only.
  */
@@ -64,6 +64,8 @@ _Static_assert(WORKERS_REC_HDR % WORKERS_REC_ALIGN == 0 &&
 /* unpublished bytes after which the producer publishes before
  * WORKERS_PUBLISH_PACKETS: big packets reach a worker sooner */
 #define WK_PUBLISH_BYTES (WORKERS_RING_BYTES / 16u)
+/* room a producer that found the ring full waits for */
+#define WK_REFILL_BYTES (WORKERS_RING_BYTES / 8u)
 /* polls of a word before sleeping on it: a worker that will get more
  * within microseconds should not cost the producer a wake-up syscall */
 #define WK_WORKER_SPINS 512u
@@ -87,7 +89,8 @@ struct worker {
 	/* written by the control thread */
 	alignas(WK_CACHE_LINE) _Atomic uint64_t head;
 	_Atomic uint32_t wake;       /* futex: bumped to wake the worker */
-	_Atomic uint32_t waiter;     /* the control thread waits on progress */
+	_Atomic uint64_t want;       /* the control thread waits on progress
+	                                for tail >= want (0: it does not) */
 	_Atomic uint32_t stop;
 	/* written by the worker */
 	alignas(WK_CACHE_LINE) _Atomic uint64_t tail;
@@ -109,7 +112,7 @@ struct worker {
 struct workers {
 	struct engine *view;
 	unsigned n;
-	uint64_t pushed, forced_syncs, truncated;
+	uint64_t pushed, forced_syncs, truncated, full_waits;
 	struct worker *k;            /* n of them, cache-line aligned */
 };
 
@@ -211,7 +214,8 @@ static void *worker_main(void *arg)
 		}
 		atomic_store_explicit(&k->tail, pos, memory_order_release);
 		atomic_fetch_add(&k->progress, 1);
-		if (atomic_load(&k->waiter))
+		uint64_t want = atomic_load(&k->want);
+		if (want != 0 && pos >= want)
 			wk_futex_wake(&k->progress);
 	}
 	return NULL;
@@ -233,7 +237,8 @@ static void wk_publish(struct worker *k)
 	}
 }
 
-/* Wait until the worker's tail reaches at least `want`; returns it. */
+/* Wait until the worker's tail reaches at least `want` (> 0); returns
+ * it. */
 static uint64_t wk_wait_tail(struct worker *k, uint64_t want)
 {
 	uint64_t tail;
@@ -244,15 +249,15 @@ static uint64_t wk_wait_tail(struct worker *k, uint64_t want)
 			return tail;
 		wk_cpu_relax();
 	}
+	atomic_store(&k->want, want);
 	for (;;) {
-		atomic_store(&k->waiter, 1);
 		uint32_t seen = atomic_load(&k->progress);
 		tail = atomic_load(&k->tail);
 		if (tail >= want)
 			break;
 		wk_futex_wait(&k->progress, seen, WK_CONTROL_SLEEP_NS);
 	}
-	atomic_store_explicit(&k->waiter, 0, memory_order_relaxed);
+	atomic_store_explicit(&k->want, 0, memory_order_relaxed);
 	/* the seq_cst load above already acquired the worker's writes */
 	return tail;
 }
@@ -299,9 +304,15 @@ void workers_push(struct workers *w, unsigned i, const struct pkt *p)
 	if (k->prod + skip + len - k->tail_seen > WORKERS_RING_BYTES) {
 		k->tail_seen = atomic_load_explicit(&k->tail, memory_order_acquire);
 		if (k->prod + skip + len - k->tail_seen > WORKERS_RING_BYTES) {
+			/* full: wait for a good part of the ring, not for one
+			 * packet's room each time */
+			uint64_t need = k->prod + skip + len - WORKERS_RING_BYTES;
+			uint64_t keep = WORKERS_RING_BYTES - WK_REFILL_BYTES;
+			uint64_t some = k->prod > keep ? k->prod - keep : 0;
+
 			wk_publish(k);
-			k->tail_seen = wk_wait_tail(k, k->prod + skip + len -
-			                               WORKERS_RING_BYTES);
+			w->full_waits++;
+			k->tail_seen = wk_wait_tail(k, need > some ? need : some);
 		}
 	}
 	if (skip) {
@@ -340,6 +351,11 @@ uint64_t workers_forced_syncs(const struct workers *w)
 uint64_t workers_truncated(const struct workers *w)
 {
 	return w->truncated;
+}
+
+uint64_t workers_full_waits(const struct workers *w)
+{
+	return w->full_waits;
 }
 
 /* ---- spreading ---------------------------------------------------------- */

@@ -91,6 +91,10 @@ uint64_t workers_pushed(const struct workers *w);
 uint64_t workers_forced_syncs(const struct workers *w);
 /* Packets whose caplen was cut to WORKERS_CAPLEN_MAX. */
 uint64_t workers_truncated(const struct workers *w);
+/* Times a push found its worker's ring full and waited (the workers do
+ * not keep up: a live capture may then drop packets in the kernel or the
+ * NIC). */
+uint64_t workers_full_waits(const struct workers *w);
 
 /* Quiesce, stop and join the threads, free; NULL is ignored.  The view and
  * its shards stay (engine_free(view) frees them); the view is not synced

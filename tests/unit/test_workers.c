@@ -760,6 +760,43 @@ static void ring_wrap(void **state)
 	free(buf);
 }
 
+/* ---- a full ring makes the producer wait, nothing is lost ----------------- */
+
+static void full_ring_waits(void **state)
+{
+	(void)state;
+	/* full-size frames of one pair, all to worker 1: copying one is
+	 * cheaper than metering it, so the ring fills (WORKERS_SYNC_PACKETS
+	 * of them are 6 rings' worth); rounds go on until it did */
+	enum { ROUNDS_MAX = 10, PER_ROUND = WORKERS_SYNC_PACKETS };
+	struct fx x;
+	start(&x, pair_rules, 2);
+	uint8_t b[1600];
+	uint16_t link;
+	size_t len = mk_udp(b, ENC_ETH, false, v4_a, v4_b, 1000, 2000, 1472, 0x11, &link);
+	uint64_t sent = 0, ts = T0;
+	assert_int_equal(len, 1514);
+	for (unsigned r = 0; r < ROUNDS_MAX && workers_full_waits(x.w) == 0; r++) {
+		for (unsigned i = 0; i < PER_ROUND; i++, sent++) {
+			struct pkt p = mkpkt(b, len, link, ts += US);
+			workers_push(x.w, 1, &p);
+		}
+	}
+	workers_quiesce(x.w);
+	assert_true(workers_full_waits(x.w) > 0);
+	struct engine *sh = engine_shard(&x.view, 1);
+	assert_int_equal(engine_shard(&x.view, 0)->st.packets, 0);
+	assert_int_equal(sh->st.packets, sent);
+	assert_int_equal(sh->st.bad[PKT_OK], sent);
+	struct flow *f = flow_next_active(sh->flows, 0, 0);
+	assert_non_null(f);
+	assert_int_equal(f->to_pdus, sent);
+	assert_int_equal(f->to_octets, sent * 1514);
+	assert_int_equal(f->last_ns, ts);
+	assert_null(flow_next_active(sh->flows, flow_index(sh->flows, f), 0));
+	stop(&x);
+}
+
 /* ---- forced syncs keep every RTT sample ------------------------------------ */
 
 static void forced_sync_keeps_samples(void **state)
@@ -876,6 +913,7 @@ int main(void)
 		cmocka_unit_test(every_packet_once_2),
 		cmocka_unit_test(every_packet_once_3),
 		cmocka_unit_test(ring_wrap),
+		cmocka_unit_test(full_ring_waits),
 		cmocka_unit_test(forced_sync_keeps_samples),
 		cmocka_unit_test(wake_and_stop_promptly),
 	};
