@@ -515,18 +515,28 @@ void engine_packet(struct engine *e, const struct pkt *p)
 	} while (decode_dns_next(p, &cur, &pi));
 }
 
-void engine_expire_dns(struct engine *e, uint64_t now_ns)
+/* Requests lost by now_ns, over every task. */
+static size_t engine_expire_pairs(struct engine *e, uint64_t now_ns)
 {
-	if (e->shards) {
-		for (size_t i = 0; i < engine_n_shards(e); i++)
-			engine_expire_dns(engine_shard(e, i), now_ns);
-		engine_shards_touch(e);
-		engine_sync(e);
-		return;
-	}
+	size_t lost = 0;
 	for (size_t i = 0; i < e->n_tasks; i++)
 		if (e->task[i].pair)
-			dnspair_expire(e->task[i].pair, now_ns, SIZE_MAX);
+			lost += dnspair_expire(e->task[i].pair, now_ns, SIZE_MAX);
+	return lost;
+}
+
+void engine_expire_dns(struct engine *e, uint64_t now_ns)
+{
+	if (!e->shards) {
+		engine_expire_pairs(e, now_ns);
+		return;
+	}
+	size_t lost = 0;
+	for (size_t i = 0; i < engine_n_shards(e); i++)
+		lost += engine_expire_pairs(engine_shard(e, i), now_ns);
+	if (lost)
+		engine_shards_touch(e);      /* lost counts moved without a packet */
+	engine_sync(e);
 }
 
 void engine_gc_rulesets(struct engine *e, uint64_t now_ns,

@@ -236,7 +236,10 @@ void engine_static_stats(const struct engine *e, struct statdist_stats *out);
  * configuration, same tasks) is fed by one worker thread.  Every task and
  * control call above made on the view (engine_add_task, engine_task_*,
  * engine_remove_set_flows, engine_ignore_interface) is applied to every
- * shard as well, all or nothing, so the slots and sets agree.
+ * shard as well, all or nothing, so the slots and sets agree.  The view's
+ * tasks have programs and distribution rules but no DNS pending tables
+ * (the shards pair).  engine_task_install, engine_task_stop,
+ * engine_remove_set_flows and engine_gc_rulesets sync a view first.
  *
  * engine_sync moves what the shards counted since the last sync into the
  * view's flows, exactly: counters and DNS counters add, FirstTime is the
@@ -245,13 +248,41 @@ void engine_static_stats(const struct engine *e, struct statdist_stats *out);
  * the same packets would hold), static distributions add.  New view flows
  * are created in (FirstTime, shard, shard flow index) order, so a view
  * synced at points where every shard has seen every earlier packet numbers
- * its flows as one engine would.  The shards' records are zeroed, not
- * removed (pending DNS requests keep pointing at them); a view flow
- * recovered by garbage collection or removed with its set takes the
- * shards' records of its key with it.  RTT samples a shard takes are
- * buffered (ENGINE_SHARD_SAMPLES per shard) and handed to the view's
- * on_sample in time order by engine_sync.  The view's st, and each task's
- * pme and running_standby, are the shards' totals as of the last sync.
+ * its flows as one engine would.  A shard record whose key the view holds
+ * ends swapped (the other shard saw the flow's first packet going the
+ * other way) is counted into it reversed, as flow_count_packet would.  The
+ * shards' records are kept, not removed (pending DNS requests keep
+ * pointing at them): their DNS counters and distributions are zeroed, their
+ * traffic counters stay cumulative (the rate distributions compute from
+ * them) and the view takes the difference.  Shard records are recovered
+ * only with the view's: a view flow recovered by garbage collection or
+ * removed with its set takes the shards' records of its key with it.  A
+ * flow the view's full table refuses is dropped from its shard too
+ * (counted in the view's st.table_full).  RTT samples a shard takes are
+ * buffered (ENGINE_SHARD_SAMPLES per shard; none while the view has no
+ * on_sample) and handed to the view's on_sample in time order by
+ * engine_sync.  The view's st, and each task's pme, standby_switches and
+ * running_standby (any shard's), are the shards' totals as of the last
+ * sync, plus the view's own refusals.  A sync costs a walk of the records
+ * each shard ever used, plus work for those that counted something.
+ *
+ * Where one engine and a view can differ (a shard cannot know what the
+ * others saw):
+ *  - two flows first seen at the same timestamp in different shards are
+ *    numbered in shard order, not packet order (samples of equal
+ *    timestamps likewise reach on_sample in shard order);
+ *  - RFC 2724 distributions that depend on the order of a flow's packets
+ *    (interarrival, turnaround by the packet rule, rates) are each shard's
+ *    own when the flow's packets go to several shards (a key without both
+ *    addresses of the pair, e.g. per server); they add, but are not one
+ *    engine's;
+ *  - one engine also recovers flows between collection points (its packet
+ *    path collects incrementally); a view recovers at engine_collect_point
+ *    and engine_gc_rulesets only, so a flow idle past the inactivity
+ *    timeout whose key sees packets again before the next collection point
+ *    continues in the view where one engine would start a new flow (and
+ *    record numbers reused in between may differ);
+ *  - dns lines of engine_print_stats sum the shards' peak_pending.
  *
  * On a view, engine_expire_dns, engine_collect_point and engine_finish act
  * on the shards, then sync; engine_gc_rulesets collects the view's flows;

@@ -11,6 +11,9 @@
 /* Workers write their shards concurrently: each shard starts on its own
  * cache line. */
 #define SHARD_ALIGN 64u
+/* Scratch entries per shard allocated up front; more when the shards hold
+ * more flows (a table of a million records rarely fills). */
+#define TOUCHED_START 4096u
 
 /* What a shard record has already given the view.  Its traffic counters
  * stay cumulative, since the rate distributions (statdist.h) compute
@@ -48,8 +51,8 @@ struct touched {
 struct engine_shards {
 	size_t n;
 	struct shard *sh[ENGINE_SHARDS_MAX];
-	struct touched *touched;        /* n × capacity, so a sync never
-	                                   allocates */
+	struct touched *touched;        /* scratch of a sync, grown on need */
+	size_t touched_cap;
 	struct dist *merge;             /* one key's samples from several shards */
 	bool dirty;                     /* changed without a packet */
 	/* the view's own refusals (the rest of its st is the shards' sum) */
@@ -126,7 +129,8 @@ int engine_init_sharded(struct engine *e, const struct engine_config *c,
 	}
 	e->shards = S;          /* from here engine_free frees what there is */
 	size_t cap = flow_table_capacity(e->flows);
-	S->touched = calloc(n_shards * cap, sizeof *S->touched);
+	S->touched_cap = n_shards * (cap < TOUCHED_START ? cap : TOUCHED_START);
+	S->touched = calloc(S->touched_cap, sizeof *S->touched);
 	S->merge = malloc(sizeof *S->merge);
 	if (!S->touched || !S->merge) {
 		diag_error(d, 0, 0, "out of memory");
@@ -402,23 +406,71 @@ static bool record_changed(const struct shard *s, const struct flow *f)
 	       dns_counted(&f->dns);
 }
 
+/* Room for every shard record; false when memory is short (the sync is
+ * then skipped: the shards keep what they counted for the next one). */
+static bool touched_room(struct engine_shards *S)
+{
+	size_t need = 0;
+	for (size_t i = 0; i < S->n; i++) {
+		struct flow_stats fs;
+		flow_table_stats(S->sh[i]->e.flows, &fs);
+		need += fs.active;
+	}
+	if (need <= S->touched_cap)
+		return true;
+	struct touched *t = realloc(S->touched, need * sizeof *t);
+	if (!t)
+		return false;
+	S->touched = t;
+	S->touched_cap = need;
+	return true;
+}
+
+static void note_record(struct engine_shards *S, size_t *n, size_t shard,
+			struct flow *f, uint32_t index)
+{
+	if (!record_changed(S->sh[shard], f))
+		return;
+	S->touched[(*n)++] = (struct touched){
+		.first_ns = f->first_ns, .index = index, .shard = (uint8_t)shard,
+	};
+}
+
+/* The shard's records with something new.  A table hands out indexes
+ * lowest first and reuses freed ones before fresh ones, so the records
+ * ever used are 1..peak: the walk stops there rather than at the
+ * capacity (a million-record table holding a few thousand flows).  Should
+ * the table ever allocate otherwise, the active count shows it and the
+ * whole table is walked. */
+static void collect_shard(struct engine_shards *S, size_t i, size_t *n)
+{
+	const struct flow_table *t = S->sh[i]->e.flows;
+	struct flow_stats fs;
+	flow_table_stats(t, &fs);
+	size_t start = *n, seen = 0;
+	for (uint32_t idx = 1; idx <= fs.peak; idx++) {
+		struct flow *f = flow_by_index(t, idx);
+		if (!f)
+			continue;
+		seen++;
+		note_record(S, n, i, f, idx);
+	}
+	if (seen == fs.active)
+		return;
+	*n = start;
+	struct flow *f;
+	uint32_t after = 0;
+	while ((f = flow_next_active(t, after, 0))) {
+		after = flow_index(t, f);
+		note_record(S, n, i, f, after);
+	}
+}
+
 static size_t collect_touched(struct engine_shards *S)
 {
 	size_t n = 0;
-	for (size_t i = 0; i < S->n; i++) {
-		struct shard *s = S->sh[i];
-		struct flow *f;
-		uint32_t after = 0;
-		while ((f = flow_next_active(s->e.flows, after, 0))) {
-			after = flow_index(s->e.flows, f);
-			if (!record_changed(s, f))
-				continue;
-			S->touched[n++] = (struct touched){
-				.first_ns = f->first_ns, .index = after,
-				.shard = (uint8_t)i,
-			};
-		}
-	}
+	for (size_t i = 0; i < S->n; i++)
+		collect_shard(S, i, &n);
 	return n;
 }
 
@@ -655,7 +707,7 @@ static bool sync_needed(const struct engine_shards *S)
 void engine_sync(struct engine *v)
 {
 	struct engine_shards *S = v->shards;
-	if (!S || !sync_needed(S))
+	if (!S || !sync_needed(S) || !touched_room(S))
 		return;
 	flush_samples(v);
 	size_t n = collect_touched(S);

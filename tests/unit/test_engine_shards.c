@@ -746,6 +746,49 @@ static void sample_buffer_bounds(void **state)
 	free(x);
 }
 
+/* More flows than the sync's first scratch holds (4096 per shard): it
+ * grows, and the view still numbers the flows as one engine does. */
+static void many_flows(void **state)
+{
+	(void)state;
+	enum { CLIENTS = 9000 };
+	struct diag d;
+	diag_init(&d, "test");
+	struct ruleset rs;
+	compile(rules_pairs, &rs);
+	struct engine_config c;
+	config(&c);
+	c.max_flows = 16384;
+	c.static_dists = 16;
+	struct engine plain, view;
+	assert_int_equal(engine_init(&plain, &c, &d), 0);
+	assert_int_equal(engine_init_sharded(&view, &c, 2, &d), 0);
+	assert_int_equal(engine_add_task(&plain, &rs, NULL, 0, &d), 0);
+	assert_int_equal(engine_add_task(&view, &rs, NULL, 0, &d), 0);
+	for (uint32_t i = 0; i < CLIENTS; i++) {
+		struct event q = query(T0 + i * US, 0x0a000000u + i, 0xc0000201u, 7);
+		feed(&plain, &q);
+		feed(engine_shard(&view, pick(&q, 2)), &q);
+	}
+	engine_sync(&view);
+	assert_int_equal(engine_set_flows(&view, 5), CLIENTS);
+	for (uint32_t i = 1; i <= CLIENTS; i++) {
+		const struct flow *a = flow_by_index(plain.flows, i);
+		const struct flow *b = flow_by_index(view.flows, i);
+		assert_non_null(b);
+		assert_true(flow_key_equal(flow_get_key(plain.flows, a), flow_get_key(view.flows, b)));
+		assert_int_equal(b->first_ns, a->first_ns);
+		assert_int_equal(b->to_pdus, 1);
+		assert_int_equal(b->dns.requests, 1);
+	}
+	/* static distributions: 16 in the pool, the 17th flow on refused */
+	assert_int_equal(view.st.static_refused, plain.st.static_refused);
+	engine_free(&plain);
+	engine_free(&view);
+	ruleset_free(&rs);
+	diag_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -757,6 +800,7 @@ int main(void)
 		cmocka_unit_test(mirrored_controls),
 		cmocka_unit_test(init_bounds),
 		cmocka_unit_test(sample_buffer_bounds),
+		cmocka_unit_test(many_flows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
