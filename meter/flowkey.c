@@ -16,7 +16,7 @@
 #include "attr.h"
 
 enum {
-	ITEM_HDR = 3,              /* attr(2) + width(1) */
+	ITEM_HDR = FLOW_KEY_ITEM_HDR,
 	ITEMS_MAX = UINT8_MAX      /* n_items is a uint8_t */
 };
 

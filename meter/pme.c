@@ -23,6 +23,7 @@
 #define VAL_WORDS 3                    /* RULE_ADDR_MAX (20) in 64-bit words */
 #define VAL_BYTES (VAL_WORDS * 8)
 _Static_assert(VAL_BYTES >= RULE_ADDR_MAX, "value words too short");
+_Static_assert(VAL_BYTES >= FLOW_KEY_PAD, "flow_key_append_padded reads FLOW_KEY_PAD bytes");
 
 #define ADJ_TYPE_ETHERNET  7           /* ifType ieee8023, per the brief */
 #define PEER_TYPE_IPV6     2           /* Address Family Number */
@@ -846,7 +847,7 @@ static int build_key(const struct run *r, struct pme_match *out)
 			const struct qent *e = &r->q[k];
 			if (e->push == PUSH_DIST)
 				dist_put(out, e);
-			else if (!err && flow_key_append(key, e->attr, e->width,
+			else if (!err && flow_key_append_padded(key, e->attr, e->width,
 							 e->mask->b, e->value->b))
 				err = RUN_ERR(PME_ERR_KEY_FULL);
 		}
@@ -873,7 +874,7 @@ static int build_key(const struct run *r, struct pme_match *out)
 		if (j + 1 < n && ord[j + 1] >> 8 == ord[j] >> 8)
 			continue;               /* replaced by a later push */
 		const struct qent *e = &r->q[ord[j] & 0xff];
-		if (flow_key_append(key, e->attr, e->width, e->mask->b, e->value->b))
+		if (flow_key_append_padded(key, e->attr, e->width, e->mask->b, e->value->b))
 			return RUN_ERR(PME_ERR_KEY_FULL);
 	}
 	return 0;
