@@ -102,6 +102,14 @@ void dnspair_free(struct dnspair *p);
 enum dnspair_event dnspair_packet(struct dnspair *p, const struct pkt_info *pi,
 				  struct flow *f, struct dnspair_sample *sample);
 
+/*
+ * A hint, for a caller with other work to do before dnspair_packet(p, pi,
+ * ...): start fetching the index slot pi's key will probe (the pending
+ * table is larger than the caches, and the probe is otherwise a cache
+ * miss on every DNS message).  Changes nothing; pi need not be DNS.
+ */
+void dnspair_prefetch(const struct dnspair *p, const struct pkt_info *pi);
+
 /* When on, each RTT sample is also added (dist_add) to the response flow's
  * distribution, flow_dist(t, flow), if the table's pool has one for it.
  * Off by default: the caller adds *sample where its ruleset wants it. */
