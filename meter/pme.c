@@ -146,6 +146,9 @@ struct pme_program {
 	struct chain *chains;
 	struct chain_entry *entries;
 	uint32_t n_chains;
+	/* per rule: where a failed test goes, (rule << 1 | test indicator);
+	 * i + 1 with the test on, or past pure jumps (thread_jumps) */
+	uint32_t *on_fail;
 };
 
 /* ---- attributes ------------------------------------------------------ */
@@ -583,6 +586,62 @@ static int build_chains(struct pme_program *prog)
 	return 0;
 }
 
+/* Insn t, entered with the test indicator `test`, only jumps: a Goto or
+ * GotoAct whose test is off or always succeeds. */
+static bool pure_jump(const struct insn *t, bool test)
+{
+	return (t->op == RULE_GOTO || t->op == RULE_GOTO_ACT) && (!test || !t->test);
+}
+
+/* Where entering rule t (0-based) with *test ends up once pure jumps are
+ * followed; *test becomes the indicator there. */
+static uint32_t thread_to(const struct pme_program *prog, uint32_t t, bool *test)
+{
+	/* the hop bound only guards against a cycle of pure jumps, which a
+	 * loop-free table cannot have */
+	for (uint32_t hops = 0; hops < prog->n && t < prog->n &&
+	     pure_jump(&prog->insn[t], *test); hops++) {
+		*test = prog->insn[t].next_test;
+		t = prog->insn[t].param - 1u;
+	}
+	return t;
+}
+
+/*
+ * Jump threading: every goto-type target and every failed test's successor
+ * skips the pure jumps it would run into (compiled rulesets have many: the
+ * Null GotoAct closing each if/else).  Only for a loop-free table, where
+ * the step budget cannot run out whatever is charged (see run_pass); a
+ * table that may loop keeps every rule and its step, so on_fail is the
+ * next rule with the test on.  -1 when out of memory.
+ */
+static int thread_jumps(struct pme_program *prog)
+{
+	uint32_t n = prog->n;
+	prog->on_fail = malloc((size_t)(n + 1) * sizeof *prog->on_fail);
+	if (!prog->on_fail)
+		return -1;
+	for (uint32_t i = 0; i <= n; i++) {
+		bool test = true;
+		uint32_t t = i + 1 <= n ? i + 1 : n;
+		if (prog->loop_free)
+			t = thread_to(prog, t, &test);
+		prog->on_fail[i] = t << 1 | (test ? 1u : 0u);
+	}
+	if (!prog->loop_free)
+		return 0;
+	for (uint32_t i = 0; i < n; i++) {
+		struct insn *in = &prog->insn[i];
+		if (!rule_op_is_goto(in->op))
+			continue;
+		bool test = in->next_test;
+		uint32_t t = thread_to(prog, in->param - 1u, &test);
+		in->param = (uint16_t)(t + 1);
+		in->next_test = test;
+	}
+	return 0;
+}
+
 struct pme_program *pme_load(const struct ruleset *rs, struct diag *d)
 {
 	if (rs->n_rules > PME_RULES_MAX) {
@@ -633,6 +692,10 @@ struct pme_program *pme_load(const struct ruleset *rs, struct diag *d)
 	prog->loop_free = loop_free;
 	prog->step_limit = loop_free ? RULECHECK_STATES_MAX + 1u
 				     : 4u * prog->n + 64u;
+	if (thread_jumps(prog)) {
+		diag_error(d, 0, 0, "out of memory loading the ruleset");
+		goto fail;
+	}
 	if (bounds.complete && !bounds.queue_unbounded &&
 	    bounds.max_queue > PME_QUEUE_MAX)
 		diag_warning(d, 0, 0, "a path pushes %u items; the PME keeps %d, so "
@@ -652,6 +715,7 @@ void pme_free(struct pme_program *prog)
 	free(prog->insn);
 	free(prog->chains);
 	free(prog->entries);
+	free(prog->on_fail);
 	free(prog);
 }
 
@@ -971,12 +1035,19 @@ run_pass(const struct pme_program *prog, struct pcache *cache,
 						return fail(out, RUN_ERR(PME_ERR_STEPS), i + 1);
 					budget -= extra;
 				}
+				if (k == ch->end) {
+					/* all failed: on as the last one fails */
+					uint32_t f = prog->on_fail[k - 1];
+					i = f >> 1;
+					test = f & 1;
+					continue;
+				}
 				i = k;
-				if (k == ch->end)
-					continue;       /* all failed; test stays on */
 				in = &insn[k];          /* k's test succeeded */
 			} else if (!test_ok(in, v)) {
-				i++;
+				uint32_t f = prog->on_fail[i];
+				i = f >> 1;
+				test = f & 1;
 				continue;
 			}
 		}
