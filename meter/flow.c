@@ -10,6 +10,7 @@
 #define CACHE_LINE 64u
 #define HUGE_PAGE (2u << 20)
 #define KEY_ALIGN 8u
+#define USE_BITS 64u               /* records per in_use word */
 
 /* The first line holds the per-packet fields; DNS counters the second. */
 _Static_assert(offsetof(struct flow, dns) == CACHE_LINE,
@@ -26,6 +27,9 @@ struct flow_table {
 	size_t n_free;
 	size_t capacity;
 	size_t gc_cursor;          /* next slab position flow_gc inspects */
+	uint64_t *in_use;          /* bit i % 64 of word i / 64: rec[i] is in
+	                              use, so collection skips free records a
+	                              word at a time instead of reading each */
 	struct flow_hindex index;
 	struct dist *dists;        /* pool; dists[s - 1] is slot s */
 	uint32_t *dist_free;       /* free slots, stack */
@@ -148,7 +152,8 @@ struct flow_table *flow_table_create_sized(size_t capacity, size_t max_key_len)
 	t->max_key_len = max_key_len;
 	t->keys = big_calloc(capacity, stride);
 	t->free_stack = malloc(capacity * sizeof(uint32_t));
-	if (!t->rec || !t->keys || !t->free_stack ||
+	t->in_use = calloc(capacity / USE_BITS + 1, sizeof(uint64_t));
+	if (!t->rec || !t->keys || !t->free_stack || !t->in_use ||
 	    flow_hindex_init(&t->index, capacity) != 0) {
 		flow_table_free(t);
 		return NULL;
@@ -169,6 +174,7 @@ void flow_table_free(struct flow_table *t)
 	free(t->rec);
 	free(t->keys);
 	free(t->free_stack);
+	free(t->in_use);
 	free(t->dists);
 	free(t->dist_free);
 	flow_hindex_fini(&t->index);
@@ -178,6 +184,16 @@ void flow_table_free(struct flow_table *t)
 static inline struct flow *rec_at(const struct flow_table *t, uint32_t idx)
 {
 	return &t->rec[idx - 1];
+}
+
+/* in_use bits, by slab position (flow index - 1) */
+static inline void use_set(struct flow_table *t, size_t pos, bool used)
+{
+	uint64_t bit = 1ull << (pos % USE_BITS);
+	if (used)
+		t->in_use[pos / USE_BITS] |= bit;
+	else
+		t->in_use[pos / USE_BITS] &= ~bit;
 }
 
 uint32_t flow_index(const struct flow_table *t, const struct flow *f)
@@ -228,6 +244,7 @@ struct flow *flow_insert(struct flow_table *t, const struct flow_key *k,
 	f->first_ns = f->last_ns = ts_ns;
 	f->tag = flow_hash_tag(hash);
 	f->state = FLOW_CURRENT;
+	use_set(t, idx - 1, true);
 	/* only the used bytes: the PME leaves data[] past len unwritten */
 	struct flow_key *dst = key_at(t, idx);
 	dst->ruleset = k->ruleset;
@@ -318,9 +335,42 @@ void flow_remove(struct flow_table *t, struct flow *f)
 		t->st.idle--;
 	t->st.active--;
 	f->state = FLOW_INACTIVE;
+	use_set(t, idx - 1, false);
 	t->free_stack[t->n_free++] = idx;
 }
 
+/* Inspect one in-use record (RFC 2722 §4.5): idle after the inactivity
+ * timeout, recovered once idle and collected. */
+static bool gc_inspect(struct flow_table *t, struct flow *f, uint64_t now_ns,
+		       uint64_t inactivity_ns, uint64_t collected_all,
+		       const uint64_t *per_rs, size_t n_rs)
+{
+	if (now_ns < f->last_ns || now_ns - f->last_ns < inactivity_ns)
+		return false;
+	if (f->state == FLOW_CURRENT) {
+		f->state = FLOW_IDLE;
+		t->st.idle++;
+	}
+	uint64_t collected = collected_all;
+	if (per_rs) {
+		unsigned rs = flow_get_key(t, f)->ruleset;
+		collected = rs < n_rs ? per_rs[rs] : UINT64_MAX;
+	}
+	/* Collected means a collection happened after its last packet. */
+	if (f->last_ns < collected) {
+		flow_remove(t, f);
+		t->st.recovered++;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The next max_inspect slab positions from the cursor, in order; free
+ * records have nothing to inspect, so the walk reads the in_use words and
+ * visits only the records in use (each word is read again after a visit,
+ * in case an on_recover callback changed the table).
+ */
 static size_t gc_run(struct flow_table *t, uint64_t now_ns, uint64_t inactivity_ns,
 		     uint64_t collected_all, const uint64_t *per_rs, size_t n_rs,
 		     size_t max_inspect)
@@ -330,29 +380,29 @@ static size_t gc_run(struct flow_table *t, uint64_t now_ns, uint64_t inactivity_
 		return 0;          /* nothing to inspect: skip the walk */
 	if (max_inspect > t->capacity)
 		max_inspect = t->capacity;
-	for (size_t n = 0; n < max_inspect; n++) {
-		struct flow *f = &t->rec[t->gc_cursor];
-		if (++t->gc_cursor == t->capacity)
-			t->gc_cursor = 0;
-		if (f->state == FLOW_INACTIVE)
-			continue;
-		if (now_ns < f->last_ns || now_ns - f->last_ns < inactivity_ns)
-			continue;
-		if (f->state == FLOW_CURRENT) {
-			f->state = FLOW_IDLE;
-			t->st.idle++;
+	while (max_inspect) {
+		size_t pos = t->gc_cursor, bit = pos % USE_BITS;
+		/* positions pos .. pos + span - 1: one word, no wrap */
+		size_t span = USE_BITS - bit;
+		if (span > t->capacity - pos)
+			span = t->capacity - pos;
+		if (span > max_inspect)
+			span = max_inspect;
+		uint64_t window = span == USE_BITS ? ~0ull : ((1ull << span) - 1) << bit;
+		uint64_t done = 0;      /* positions of the window already visited */
+		for (;;) {
+			uint64_t todo = t->in_use[pos / USE_BITS] & window & ~done;
+			if (!todo)
+				break;
+			unsigned b = (unsigned)__builtin_ctzll(todo);
+			done |= (2ull << b) - 1;
+			struct flow *f = &t->rec[pos - bit + b];
+			if (f->state != FLOW_INACTIVE &&
+			    gc_inspect(t, f, now_ns, inactivity_ns, collected_all, per_rs, n_rs))
+				recovered++;
 		}
-		uint64_t collected = collected_all;
-		if (per_rs) {
-			unsigned rs = flow_get_key(t, f)->ruleset;
-			collected = rs < n_rs ? per_rs[rs] : UINT64_MAX;
-		}
-		/* Collected means a collection happened after its last packet. */
-		if (f->last_ns < collected) {
-			flow_remove(t, f);
-			t->st.recovered++;
-			recovered++;
-		}
+		t->gc_cursor = pos + span == t->capacity ? 0 : pos + span;
+		max_inspect -= span;
 	}
 	return recovered;
 }
