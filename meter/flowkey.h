@@ -79,6 +79,28 @@ static inline int flow_key_append_padded(struct flow_key *k, unsigned attr,
 	k->n_items++;
 	return 0;
 }
+/*
+ * Append one item already in data[] form (`size` bytes, as flow_key_append
+ * wrote it into some key), e.g. an item a caller encoded once for a value
+ * that never changes.  The same rules as flow_key_append: its attribute
+ * must be above every attribute in the key.  src must be readable for
+ * FLOW_KEY_ITEM_COPY bytes (a fixed-size copy is cheaper than a sized one);
+ * a bigger item, or one near the end of data[], takes the sized copy.
+ */
+#define FLOW_KEY_ITEM_COPY 40
+static inline int flow_key_append_item(struct flow_key *k, const uint8_t *src,
+				       unsigned size)
+{
+	if (k->n_items >= UINT8_MAX || k->len + size > FLOW_KEY_BYTES)
+		return -1;
+	if (size <= FLOW_KEY_ITEM_COPY && k->len + FLOW_KEY_ITEM_COPY <= FLOW_KEY_BYTES)
+		memcpy(k->data + k->len, src, FLOW_KEY_ITEM_COPY);
+	else
+		memcpy(k->data + k->len, src, size);
+	k->len = (uint16_t)(k->len + size);
+	k->n_items++;
+	return 0;
+}
 /* The item for `attr`, if the key has one. */
 bool flow_key_get(const struct flow_key *k, unsigned attr, struct flow_key_item *out);
 /* i-th item in attribute order; false past the end. */

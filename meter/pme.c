@@ -136,6 +136,13 @@ static inline uint32_t chain_home(const struct chain *ch, const uint64_t w[VAL_W
 	return (uint32_t)((x * CHAIN_HASH_MUL) >> ch->shift);
 }
 
+/* A key item encoded at load (flowkey.h's data[] form): the constant push
+ * of a PushRuleTo, appended with one fixed-size copy. */
+struct item_blob {
+	uint8_t bytes[FLOW_KEY_ITEM_COPY];
+	uint8_t size;                  /* 0: not encoded */
+};
+
 struct pme_program {
 	uint32_t set;
 	uint32_t n;
@@ -149,6 +156,8 @@ struct pme_program {
 	/* per rule: where a failed test goes, (rule << 1 | test indicator);
 	 * i + 1 with the test on, or past pure jumps (thread_jumps) */
 	uint32_t *on_fail;
+	struct item_blob *items;       /* per rule (see encode_items) */
+	bool has_vars;                 /* v1..v5 used: reset them per pass */
 };
 
 /* ---- attributes ------------------------------------------------------ */
@@ -642,6 +651,34 @@ static int thread_jumps(struct pme_program *prog)
 	return 0;
 }
 
+/*
+ * The key item of every PushRuleTo(Act) acting on its own attribute: what
+ * push() would queue for it never depends on the packet (the rule's value,
+ * width min(rule, attribute), no packet width), so it is encoded once.
+ * -1 when out of memory.
+ */
+static int encode_items(struct pme_program *prog)
+{
+	prog->items = calloc(prog->n, sizeof *prog->items);
+	if (!prog->items)
+		return -1;
+	for (uint32_t i = 0; i < prog->n; i++) {
+		const struct insn *in = &prog->insn[i];
+		if ((in->op != RULE_PUSH_RULE_TO && in->op != RULE_PUSH_RULE_TO_ACT) ||
+		    in->var_use || in->a.push != PUSH_KEY)
+			continue;
+		unsigned width = in->width < in->a.width ? in->width : in->a.width;
+		struct flow_key k;
+		flow_key_clear(&k, 0);
+		if (flow_key_append(&k, in->a.num, width, in->mask.b, in->value.b) ||
+		    k.len > FLOW_KEY_ITEM_COPY)
+			continue;
+		memcpy(prog->items[i].bytes, k.data, k.len);
+		prog->items[i].size = (uint8_t)k.len;
+	}
+	return 0;
+}
+
 struct pme_program *pme_load(const struct ruleset *rs, struct diag *d)
 {
 	if (rs->n_rules > PME_RULES_MAX) {
@@ -692,7 +729,11 @@ struct pme_program *pme_load(const struct ruleset *rs, struct diag *d)
 	prog->loop_free = loop_free;
 	prog->step_limit = loop_free ? RULECHECK_STATES_MAX + 1u
 				     : 4u * prog->n + 64u;
-	if (thread_jumps(prog)) {
+	for (uint32_t i = 0; i < prog->n; i++)
+		if (prog->insn[i].op == RULE_ASSIGN || prog->insn[i].op == RULE_ASSIGN_ACT ||
+		    prog->insn[i].var_use)
+			prog->has_vars = true;
+	if (thread_jumps(prog) || encode_items(prog)) {
 		diag_error(d, 0, 0, "out of memory loading the ruleset");
 		goto fail;
 	}
@@ -716,6 +757,7 @@ void pme_free(struct pme_program *prog)
 	free(prog->chains);
 	free(prog->entries);
 	free(prog->on_fail);
+	free(prog->items);
 	free(prog);
 }
 
@@ -751,6 +793,7 @@ struct qent {                  /* one pattern-queue entry */
 	uint16_t attr;
 	uint8_t width;
 	uint8_t push;              /* PUSH_KEY or PUSH_DIST */
+	const struct item_blob *item;  /* encoded at load, or NULL */
 	union val val;             /* packet value & mask, for PushPkt */
 };
 
@@ -849,6 +892,7 @@ static inline int push(struct run *r, const struct insn *in,
 	struct qent *e = &r->q[r->nq++];
 	e->attr = a->num;
 	e->push = a->push;
+	e->item = NULL;
 	e->mask = &in->mask;
 	e->value = &in->value;
 	if (a->push == PUSH_DIST) {
@@ -911,8 +955,10 @@ static int build_key(const struct run *r, struct pme_match *out)
 			const struct qent *e = &r->q[k];
 			if (e->push == PUSH_DIST)
 				dist_put(out, e);
-			else if (!err && flow_key_append_padded(key, e->attr, e->width,
-							 e->mask->b, e->value->b))
+			else if (!err && (e->item ?
+				 flow_key_append_item(key, e->item->bytes, e->item->size) :
+				 flow_key_append_padded(key, e->attr, e->width,
+							e->mask->b, e->value->b)))
 				err = RUN_ERR(PME_ERR_KEY_FULL);
 		}
 		return err;
@@ -1000,8 +1046,9 @@ run_pass(const struct pme_program *prog, struct pcache *cache,
 	struct pcache *const c = cache;
 	r.prog = prog;
 	r.nq = r.nstack = 0;
-	for (unsigned k = 0; k < N_VARS; k++)
-		r.var[k] = NULL;
+	if (prog->has_vars)
+		for (unsigned k = 0; k < N_VARS; k++)
+			r.var[k] = NULL;
 	out->errors = 0;
 	out->n_dist = 0;
 	out->rule = 0;
@@ -1100,6 +1147,8 @@ run_pass(const struct pme_program *prog, struct pcache *cache,
 				return fail(out, RUN_ERR(PME_ERR_VARIABLE), i + 1);
 			if ((err = push(&r, in, a, NULL, 0)))
 				return fail(out, err, i + 1);
+			if (prog->items[i].size)        /* then it was queued */
+				r.q[r.nq - 1].item = &prog->items[i];
 			break;
 		case RULE_PUSH_PKT_TO:
 		case RULE_PUSH_PKT_TO_ACT:
