@@ -44,7 +44,11 @@ struct dnspair {
 	uint64_t timeout_ns;
 	bool feed_dists;
 	uint32_t head, tail;       /* age list */
-	uint32_t free_head;
+	uint32_t free_head;        /* entries dropped, most recent first */
+	uint32_t fresh;            /* next never used entry (after the free
+	                              list: the order a list of all entries
+	                              in order would give, without writing
+	                              the whole table at creation) */
 	struct flow_hindex index;
 	struct dnspair_stats st;
 };
@@ -77,9 +81,7 @@ struct dnspair *dnspair_create(struct flow_table *t, size_t capacity,
 	p->ft = t;
 	p->capacity = capacity;
 	p->timeout_ns = timeout_ns;
-	for (size_t i = 1; i < capacity; i++)
-		p->e[i - 1].next = (uint32_t)(i + 1);
-	p->free_head = 1;
+	p->fresh = 1;
 	return p;
 }
 
@@ -238,12 +240,17 @@ static bool drop_entry(struct dnspair *p, uint32_t i, uint64_t lost_ns)
 
 static uint32_t new_entry(struct dnspair *p, uint64_t now_ns)
 {
-	if (p->free_head == NIL) {
-		p->st.evicted++;
-		drop_entry(p, p->head, now_ns);
+	uint32_t i;
+	if (p->free_head == NIL && p->fresh <= p->capacity) {
+		i = p->fresh++;
+	} else {
+		if (p->free_head == NIL) {
+			p->st.evicted++;
+			drop_entry(p, p->head, now_ns);
+		}
+		i = p->free_head;
+		p->free_head = ent(p, i)->next;
 	}
-	uint32_t i = p->free_head;
-	p->free_head = ent(p, i)->next;
 	if (++p->st.pending > p->st.peak_pending)
 		p->st.peak_pending = p->st.pending;
 	return i;
