@@ -59,6 +59,25 @@ struct big_hdr {
 #define BIG_HDR CACHE_LINE
 _Static_assert(sizeof(struct big_hdr) <= BIG_HDR, "header fits below the data");
 
+#if defined(__SANITIZE_ADDRESS__)
+/* Under AddressSanitizer the tables stay heap blocks, so overruns of them
+ * are still caught. */
+static void *big_calloc(size_t n, size_t size)
+{
+	if (size && n > SIZE_MAX / size)
+		return NULL;
+	size_t bytes = (n * size + CACHE_LINE - 1) / CACHE_LINE * CACHE_LINE;
+	void *p = aligned_alloc(CACHE_LINE, bytes ? bytes : CACHE_LINE);
+	if (p)
+		memset(p, 0, bytes);
+	return p;
+}
+
+static void big_free(void *p)
+{
+	free(p);
+}
+#else
 static void *big_calloc(size_t n, size_t size)
 {
 	if (size && n > SIZE_MAX / size)
@@ -90,6 +109,7 @@ static void big_free(void *p)
 	const struct big_hdr *h = (const struct big_hdr *)((uintptr_t)p - BIG_HDR);
 	(void)munmap(h->base, h->len);
 }
+#endif
 
 int flow_hindex_init(struct flow_hindex *h, size_t entries)
 {
