@@ -47,8 +47,11 @@
 #define WORKERS_CAPLEN_MAX (WORKERS_RING_BYTES / 4u - WORKERS_REC_HDR)
 
 /* Packets one worker may be given between two syncs of the view before
- * workers_push forces one: each packet takes at most one RTT sample per
- * task, so the shard's sample buffer cannot overflow. */
+ * workers_push forces one: a packet takes at most one RTT sample per task,
+ * so the shard's sample buffer does not overflow.  (Exception: a TCP
+ * segment carrying several pipelined DNS responses takes one per
+ * message; should a shard's buffer overflow all the same, the lost
+ * samples are counted in its st.rtt_samples_dropped, never silently.) */
 #define WORKERS_SYNC_PACKETS (ENGINE_SHARD_SAMPLES / ENGINE_TASKS_MAX)
 
 struct workers;
