@@ -46,6 +46,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "decode.h"
 #include "pairhash.h"
 
 #define WK_CACHE_LINE 64u
@@ -358,7 +359,10 @@ uint64_t workers_full_waits(const struct workers *w)
 	return w->full_waits;
 }
 
-/* ---- spreading ---------------------------------------------------------- */
+/* ---- spreading ----------------------------------------------------------
+ * Only as far into the frame as the two addresses: the link header and
+ * tags as decode.c walks them (its constants and walk are private to it,
+ * and decode does far more than this needs). */
 
 #define WK_ETH_HLEN 14u
 #define WK_ETH_TYPE_OFF 12u
@@ -375,12 +379,12 @@ uint64_t workers_full_waits(const struct workers *w)
 #define WK_ETHERTYPE_QINQ 0x88a8u      /* 802.1ad */
 #define WK_ETHERTYPE_QINQ_OLD 0x9100u  /* pre-standard S-tag */
 #define WK_IP_VERSION_SHIFT 4u
+#define WK_IP_VERSION_4 4u
+#define WK_IP_VERSION_6 6u
 #define WK_IPV4_SRC_OFF 12u
 #define WK_IPV4_DST_OFF 16u
 #define WK_IPV6_SRC_OFF 8u
 #define WK_IPV6_DST_OFF 24u
-/* link type 12: raw IP on some BSDs (decode.h DECODE_LINK_RAW_BSD) */
-#define WK_LINK_RAW_BSD 12u
 
 static inline uint16_t wk_be16(const uint8_t *p)
 {
@@ -419,12 +423,12 @@ unsigned workers_pick(const struct workers *w, const struct pkt *p)
 		off = WK_SLL2_HLEN;
 		break;
 	case PKT_LINK_RAW:
-	case WK_LINK_RAW_BSD:
+	case DECODE_LINK_RAW_BSD:
 		if (cap < 1)
 			return 0;
 		switch (d[0] >> WK_IP_VERSION_SHIFT) {
-		case 4: type = WK_ETHERTYPE_IPV4; break;
-		case 6: type = WK_ETHERTYPE_IPV6; break;
+		case WK_IP_VERSION_4: type = WK_ETHERTYPE_IPV4; break;
+		case WK_IP_VERSION_6: type = WK_ETHERTYPE_IPV6; break;
 		default: return 0;
 		}
 		off = 0;

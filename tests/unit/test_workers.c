@@ -15,6 +15,7 @@
 
 #include "attr.h"
 #include "cap.h"
+#include "decode.h"
 #include "dist.h"
 #include "engine.h"
 #include "flow.h"
@@ -342,6 +343,8 @@ static void pick_symmetric(void **state)
 	assert_int_equal(pick(w, vlan_reply, sizeof vlan_reply, PKT_LINK_ETHERNET), 1);
 	assert_int_equal(pick(w, later_fragment, sizeof later_fragment, PKT_LINK_RAW), 1);
 	assert_int_equal(pick(w, later_fragment, sizeof later_fragment, PKT_LINK_IPV4), 1);
+	assert_int_equal(pick(w, later_fragment, sizeof later_fragment,
+	                      DECODE_LINK_RAW_BSD), 1);
 	assert_int_equal(pick(w, sll_v4, sizeof sll_v4, PKT_LINK_LINUX_SLL), 1);
 	assert_int_equal(pick(w, sll2_v6, sizeof sll2_v6, PKT_LINK_LINUX_SLL2), 0);
 	assert_int_equal(pick(w, qinq_v6, sizeof qinq_v6, PKT_LINK_ETHERNET), 0);
