@@ -366,6 +366,11 @@ static bool mark_enabled(unsigned percent)
 	return percent > 0 && percent < 100;
 }
 
+bool engine_mark_enabled(unsigned percent)
+{
+	return mark_enabled(percent);
+}
+
 /* Fill-level policy (engine.h): flood mode and standby switching. */
 static void engine_check_pressure(struct engine *e)
 {

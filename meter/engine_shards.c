@@ -704,10 +704,28 @@ static bool sync_needed(const struct engine_shards *S)
 	return false;
 }
 
+/* The manager sets a view's FloodMark and InactivityTimeout in its cfg,
+ * and a FloodMark switched off ends flood mode (meter/mctl): the shards,
+ * which meter, follow at each sync. */
+static void push_config(struct engine *v)
+{
+	struct engine_shards *S = v->shards;
+	for (size_t i = 0; i < S->n; i++) {
+		struct engine *e = &S->sh[i]->e;
+		e->cfg.flood_mark = v->cfg.flood_mark;
+		e->cfg.inactivity_ns = v->cfg.inactivity_ns;
+		if (!engine_mark_enabled(e->cfg.flood_mark))
+			e->flood_mode = false;
+	}
+}
+
 void engine_sync(struct engine *v)
 {
 	struct engine_shards *S = v->shards;
-	if (!S || !sync_needed(S) || !touched_room(S))
+	if (!S)
+		return;
+	push_config(v);
+	if (!sync_needed(S) || !touched_room(S))
 		return;
 	flush_samples(v);
 	size_t n = collect_touched(S);

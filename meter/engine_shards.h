@@ -7,6 +7,7 @@
 #ifndef NTM_ENGINE_SHARDS_H
 #define NTM_ENGINE_SHARDS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "engine.h"
@@ -49,5 +50,8 @@ void engine_shards_dns_stats(const struct engine *view, size_t slot,
 /* Route the view table's recoveries through engine.c's hook (static
  * distributions back to the pool, engine_shards_forget). */
 void engine_watch_recover(struct engine *e);
+
+/* A HighWaterMark / FloodMark percentage that is switched on (1..99). */
+bool engine_mark_enabled(unsigned percent);
 
 #endif

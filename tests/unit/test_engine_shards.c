@@ -644,6 +644,22 @@ static void mirrored_controls(void **state)
 	assert_int_equal(engine_ignore_interface(v, 2, false), 0);
 	assert_int_equal(engine_shard(v, 2)->ignored_ifs, 0);
 
+	/* the manager's FloodMark and InactivityTimeout (set in the view's
+	 * cfg, meter/mctl) reach the shards at the next sync; a FloodMark
+	 * switched off ends their flood mode */
+	v->cfg.flood_mark = 80;
+	v->cfg.inactivity_ns = 7 * SEC;
+	engine_shard(v, 2)->flood_mode = true;
+	engine_sync(v);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(engine_shard(v, i)->cfg.flood_mark, 80);
+		assert_int_equal(engine_shard(v, i)->cfg.inactivity_ns, 7 * SEC);
+	}
+	assert_true(engine_shard(v, 2)->flood_mode);
+	v->cfg.flood_mark = 0;
+	engine_sync(v);
+	assert_false(engine_shard(v, 2)->flood_mode);
+
 	/* a set's flows go from the view and from every shard */
 	size_t set3_records = shard_flows(v, 3);
 	assert_true(set3_records >= 2);
