@@ -241,10 +241,11 @@ void engine_static_stats(const struct engine *e, struct statdist_stats *out);
  * (the shards pair).  engine_task_install, engine_task_stop,
  * engine_remove_set_flows and engine_gc_rulesets sync a view first.
  *
- * engine_sync moves what the shards counted since the last sync into the
- * view's flows, exactly: counters and DNS counters add, FirstTime is the
- * earliest, LastActiveTime the latest, RTT distributions are appended in
- * time order (dist_append: the view's ring then holds what one engine fed
+ * engine_sync first copies the view's cfg.flood_mark and cfg.inactivity_ns
+ * (what a manager changes, on the view) to the shards, then moves what the
+ * shards counted since the last sync into the view's flows, exactly:
+ * counters and DNS counters add, FirstTime is the earliest, LastActiveTime
+ * the latest, RTT distributions are appended in time order (dist_append: the view's ring then holds what one engine fed
  * the same packets would hold), static distributions add.  New view flows
  * are created in (FirstTime, shard, shard flow index) order, so a view
  * synced at points where every shard has seen every earlier packet numbers
