@@ -42,6 +42,15 @@ static void on_stop(int sig)
 	stop_signal = sig;
 }
 
+/* What a live source handed over and is not metered yet (the bytes stay
+ * valid until the source's next batch). */
+struct pending {
+	struct pkt batch[BATCH];
+	int n, pos;
+	bool drained;              /* its last read this turn came short: it
+	                              is not read again until the next turn */
+};
+
 /* The traces being replayed, one after another. */
 struct replay {
 	size_t next;               /* next trace to open */
@@ -67,6 +76,7 @@ struct live {
 	struct cap **caps;          /* live sources: per interface one, or one
 	                               per worker (afpacket, dpdk) */
 	size_t *cap_iface;          /* the interface (0-based) of each */
+	struct pending *pend;       /* per source, when there are several */
 	size_t n_caps;
 	size_t per_iface;           /* sources per interface */
 	struct workers *wk;         /* NULL: this thread meters (e) */
@@ -299,27 +309,99 @@ static uint64_t replay_sleep(struct live *s, uint64_t wall)
 
 /* ---- live capture ---- */
 
+/* One captured packet: the run's own intervals first, then the meter. */
+static void capture_packet(struct live *s, const struct pkt *p, size_t source)
+{
+	if (s->out && p->ts_ns >= difout_next_due(s->out))
+		write_due(s, p->ts_ns);
+	meter_packet(s, p, source);
+	s->clock = max_u64(s->clock, p->ts_ns);
+}
+
+/* The next packet of source k; when its batch is used up and may_read, the
+ * source's next batch.  NULL when there is none.  Like the one-source turn,
+ * a source is read again within a turn only while its reads come back
+ * full, so a trickle of packets never keeps the turn (SNMP, ticks)
+ * waiting. */
+static const struct pkt *source_peek(struct live *s, size_t k, bool may_read)
+{
+	struct pending *q = &s->pend[k];
+	if (q->pos < q->n)
+		return &q->batch[q->pos];
+	if (!may_read || q->drained)
+		return NULL;
+	int n = cap_next_batch(s->caps[k], q->batch, BATCH);
+	q->pos = 0;
+	q->n = n > 0 ? n : 0;
+	q->drained = n < (int)BATCH;
+	if (n < 0) {
+		cap_problem(s, s->o->ifaces[s->cap_iface[k]], cap_error(s->caps[k]));
+		s->fatal = 2;
+	}
+	return n > 0 ? &q->batch[0] : NULL;
+}
+
+/* Meter the earliest next packet of all sources; false when none has one. */
+static bool meter_earliest(struct live *s, bool may_read)
+{
+	const struct pkt *first = NULL;
+	size_t from = 0;
+	for (size_t k = 0; k < s->n_caps && !s->fatal; k++) {
+		const struct pkt *p = source_peek(s, k, may_read);
+		if (p && (!first || p->ts_ns < first->ts_ns)) {
+			first = p;
+			from = k;
+		}
+	}
+	if (!first || s->fatal)
+		return false;
+	s->pend[from].pos++;
+	capture_packet(s, first, from);
+	return true;
+}
+
+/* Several sources (interfaces, fanout members, RX queues): packets are
+ * metered in timestamp order, each source's next packet against the
+ * others', so neither an interval cut nor the clock (DNS expiry) overtakes
+ * a packet that a source lagging behind has already captured. */
+static bool merge_turn(struct live *s)
+{
+	bool got = false;
+	for (size_t k = 0; k < s->n_caps; k++)
+		s->pend[k].drained = false;
+	for (size_t budget = (size_t)TURN_BUDGET * s->n_caps; budget; budget--) {
+		if (!meter_earliest(s, true))
+			break;
+		got = true;
+	}
+	return got;
+}
+
+/* At the end of the run: what the sources handed over is still metered. */
+static void flush_pending(struct live *s)
+{
+	while (s->pend && meter_earliest(s, false))
+		;
+}
+
 static void capture_turn(struct live *s, uint64_t wall)
 {
 	struct pkt batch[BATCH];
 	bool got = false;
-	for (size_t i = 0; i < s->n_caps && !s->fatal; i++) {
+	if (s->n_caps > 1) {
+		got = merge_turn(s);
+	} else {
 		unsigned budget = TURN_BUDGET;
 		int n;
 		do {
-			n = cap_next_batch(s->caps[i], batch, BATCH);
+			n = cap_next_batch(s->caps[0], batch, BATCH);
 			if (n < 0) {
-				cap_problem(s, s->o->ifaces[s->cap_iface[i]],
-					    cap_error(s->caps[i]));
+				cap_problem(s, s->o->ifaces[0], cap_error(s->caps[0]));
 				s->fatal = 2;
 				break;
 			}
-			for (int j = 0; j < n; j++) {
-				if (s->out && batch[j].ts_ns >= difout_next_due(s->out))
-					write_due(s, batch[j].ts_ns);
-				meter_packet(s, &batch[j], i);
-				s->clock = max_u64(s->clock, batch[j].ts_ns);
-			}
+			for (int j = 0; j < n; j++)
+				capture_packet(s, &batch[j], 0);
 			got |= n > 0;
 			budget = (unsigned)n < budget ? budget - (unsigned)n : 0;
 		} while (n == (int)BATCH && budget);
@@ -435,7 +517,8 @@ static int open_sources(struct live *s, uint64_t *start_ns)
 					  strcmp(driver, "dpdk") == 0) ? o->workers : 1;
 	size_t n = o->n_ifaces * s->per_iface;
 	if (!(s->caps = calloc(n, sizeof *s->caps)) ||
-	    !(s->cap_iface = calloc(n, sizeof *s->cap_iface))) {
+	    !(s->cap_iface = calloc(n, sizeof *s->cap_iface)) ||
+	    (n > 1 && !(s->pend = calloc(n, sizeof *s->pend)))) {
 		diag_error(s->d, 0, 0, "out of memory");
 		return -1;
 	}
@@ -715,6 +798,7 @@ static void live_free(struct live *s)
 		cap_close(s->caps[i]);
 	free(s->caps);
 	free(s->cap_iface);
+	free(s->pend);
 }
 
 int live_run(const struct live_options *o, struct diag *d)
@@ -751,6 +835,8 @@ int live_run(const struct live_options *o, struct diag *d)
 	int rc = 1;
 	if (start(&s) == 0) {
 		loop(&s, &wait_mask);
+		if (!s.fatal)
+			flush_pending(&s);
 		if (stop_signal)
 			note(&s, "stopped by signal %d", (int)stop_signal);
 		sync_view(&s);
