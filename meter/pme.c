@@ -96,6 +96,8 @@ struct insn {
 	bool test : 1;              /* false: the test always succeeds */
 	bool next_test : 1;         /* test indicator after a goto-type op */
 	bool var_use : 1;           /* acts on the attribute a vN holds */
+	bool pkt_test : 1;          /* test of a packet value (no vN, no
+	                               engine state): run_pass's fast path */
 	uint16_t chain;             /* 1-based test chain it belongs to, or 0 */
 };
 #define INSN_ALIGN 64
@@ -514,6 +516,7 @@ static bool compile_rule(struct pme_program *prog, const struct ruleset *rs,
 	/* Null, and an all-zero mask with a zero value, always match */
 	in->test = in->a.acc != ACC_NULL &&
 		   !(all_zero(in->mask.b, width) && all_zero(in->value.b, width));
+	in->pkt_test = in->test && !in->var_use && in->a.slot != SLOT_NONE;
 	return true;
 }
 
@@ -836,7 +839,10 @@ struct pcache {
 	uint32_t cached;           /* bit per slot */
 	unsigned rev;              /* 1 on the reversed pass */
 	const struct pkt_info *pkt;
-	union val v[SLOTS];
+	/* the values live in an array of their own: read_packet() gets a
+	 * pointer into it, which cannot reach the fields above, so they may
+	 * stay in registers */
+	union val *v;              /* [SLOTS] */
 };
 
 /* Width of the packet's own value of `a` when narrower than the
@@ -1068,10 +1074,21 @@ run_pass(const struct pme_program *prog, struct pcache *cache,
 		const struct insn *in = &insn[i];
 		const struct attr_ref *a;      /* set where an action needs it */
 		if (test && in->test) {
-			a = rule_attr(&r, in);
-			if (!a)
-				return fail(out, RUN_ERR(PME_ERR_VARIABLE), i + 1);
-			const union val *v = value_of(c, &r, a, &tmp);
+			const union val *v;
+			if (in->pkt_test) {
+				/* value_of() without the cases it cannot be */
+				unsigned s = in->a.slot ^ (c->rev & in->a.ends);
+				if (!(c->cached & (1u << s))) {
+					read_packet(s >> 1, s & 1, c->pkt, &c->v[s]);
+					c->cached |= 1u << s;
+				}
+				v = &c->v[s];
+			} else {
+				a = rule_attr(&r, in);
+				if (!a)
+					return fail(out, RUN_ERR(PME_ERR_VARIABLE), i + 1);
+				v = value_of(c, &r, a, &tmp);
+			}
 			if (in->chain) {
 				const struct chain *ch = &prog->chains[in->chain - 1];
 				uint32_t k = chain_find(prog, ch, in, i, v);
@@ -1191,31 +1208,45 @@ enum pme_result pme_match(const struct pme_program *prog,
 			  const struct pkt_info *pkt, bool reversed,
 			  struct pme_match *out)
 {
+	union val vals[SLOTS];
 	struct pcache c;
 	c.cached = 0;
 	c.rev = reversed ? 1 : 0;
 	c.pkt = pkt;
+	c.v = vals;
 	return match_pass(prog, &c, out);
+}
+
+/* Both passes in one frame: a call per pass (prologue, epilogue, the
+ * cache's address escaping) cost more than the second copy of the loop. */
+static inline __attribute__((always_inline)) enum pme_result
+classify(const struct pme_program *prog, const struct pkt_info *pkt,
+	 struct pme_match *out, bool *reversed, const bool every_step)
+{
+	union val vals[SLOTS];
+	struct pcache c;            /* shared: see struct pcache */
+	c.cached = 0;
+	c.rev = 0;
+	c.pkt = pkt;
+	c.v = vals;
+	enum pme_result res = run_pass(prog, &c, out, every_step);
+	*reversed = false;
+	if (res != PME_NOMATCH)
+		return res;
+	uint32_t first = out->errors;
+	c.rev = 1;
+	res = run_pass(prog, &c, out, every_step);
+	out->errors |= first;
+	*reversed = true;
+	return res;
 }
 
 enum pme_result pme_classify(const struct pme_program *prog,
 			     const struct pkt_info *pkt, struct pme_match *out,
 			     bool *reversed)
 {
-	struct pcache c;            /* shared: see struct pcache */
-	c.cached = 0;
-	c.rev = 0;
-	c.pkt = pkt;
-	enum pme_result res = match_pass(prog, &c, out);
-	*reversed = false;
-	if (res != PME_NOMATCH)
-		return res;
-	uint32_t first = out->errors;
-	c.rev = 1;
-	res = match_pass(prog, &c, out);
-	out->errors |= first;
-	*reversed = true;
-	return res;
+	return prog->loop_free ? classify(prog, pkt, out, reversed, false)
+			       : classify(prog, pkt, out, reversed, true);
 }
 
 void pme_stats_add(struct pme_stats *s, enum pme_result r, bool reversed,
