@@ -294,6 +294,49 @@ srcs=5000
 [ "$t5" -gt 0 ] && [ "$t6" -gt 0 ] && [ "${frag:-0}" -gt 0 ] && [ "$srcs" -eq 5000 ]
 tap $? "the traces hold what they test: $t5 type-5 and $t6 type-6 records (16 minutes), ${frag:-0} later fragments (captures), $srcs flows of by-source.srl (sources)"
 
+# the edges of the range on one trace: no --workers at all (the default,
+# one engine) and --workers 16 (more shards than cores) write what
+# --workers 1 wrote for the two rulesets at once
+pair=$(tag_of '*dns-root.srl -r *')
+edge_ok=0
+for w in default 16; do
+	wargs=(--workers "$w")
+	[ "$w" = default ] && wargs=()
+	# shellcheck disable=SC2086
+	"$meter" --read "$tmp/mix.pcap" ${rulesets[$(( ${pair#r} - 1 ))]} -o "$tmp/edge-$w.dif" \
+		--samples "$tmp/edge-$w.csv" --interval 10 $SIZES -q "${wargs[@]}" 2>"$tmp/edge-$w.err" || edge_ok=1
+	cmp -s "$tmp/off-mix/$pair.w1.body" <(grep -v '^##' "$tmp/edge-$w.dif") &&
+		cmp -s "$tmp/off-mix/$pair.w1.sorted" <(LC_ALL=C sort "$tmp/edge-$w.csv") || edge_ok=1
+done
+tap $edge_ok "mix, dns-root.srl+dns-all.srl: without --workers and with --workers 16 the .dif and samples of --workers 1"
+[ "$edge_ok" -eq 0 ] || sed -n '1,3s/^/# /p' "$tmp"/edge-*.err
+
+# the bounds of issue 3 (bounded.sh) on the 5000 sources with
+# by-source.srl: a table of 1000 flows, once in flood mode (FloodMark
+# 95 %: one engine refuses new flows from 950 on) and once switching to
+# the standby ruleset at HighWaterMark 50 %: the same flows, refusals and
+# switches with 2 workers as with 1
+bound_bad=""
+for mode in flood standby; do
+	extra=()
+	[ "$mode" = standby ] && extra=(--standby "$root/tests/data/rulesets/by-source-8.srl" --high-water 50)
+	for w in 1 2; do
+		"$meter" --read "$tmp/sources.pcap" -r "$root/tests/data/rulesets/by-source.srl" \
+			--max-flows 1000 "${extra[@]}" -o "$tmp/$mode.w$w.dif" --stats -q --workers "$w" \
+			2>"$tmp/$mode.w$w.err" || bound_bad="$bound_bad $mode/w$w(exit $?)"
+	done
+	if ! cmp -s <(grep -v '^##' "$tmp/$mode.w1.dif") <(grep -v '^##' "$tmp/$mode.w2.dif") ||
+		! cmp -s <(stats_view "$tmp/$mode.w1.err") <(stats_view "$tmp/$mode.w2.err"); then
+		bound_bad="$bound_bad $mode"
+		echo "# $mode, --workers 1 against 2:"
+		diff <(stats_view "$tmp/$mode.w1.err") <(stats_view "$tmp/$mode.w2.err") |
+			grep '^[<>]' | head -6 | cut -c1-200 | sed 's/^/#   /'
+	fi
+done
+[ -z "$bound_bad" ] && grep -q 'flood_entries [1-9]' "$tmp/flood.w1.err" &&
+	grep -q 'standby_switches [1-9]' "$tmp/standby.w1.err"
+tap $? "--max-flows 1000 on 5000 sources, flood mode and standby ruleset: --workers 2 keeps the flows, refusals and switches of --workers 1${bound_bad:+; differ:$bound_bad}"
+
 # ---- common to the live runs ---------------------------------------------
 RULES="$root/rulesets/dns-all.srl"
 NTM_UPTIME=1.3.6.1.4.1.8072.9999.9999.40.1.3.0   # ntmMeterUptime (cs)
