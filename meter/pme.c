@@ -845,6 +845,25 @@ struct pcache {
 	union val *v;              /* [SLOTS] */
 };
 
+/* read_packet() into slot s; the values nearly every ruleset tests first,
+ * transport type and ports, without the call. */
+static inline void read_slot(struct pcache *c, unsigned s)
+{
+	union val *v = &c->v[s];
+	switch (s >> 1) {
+	case ACC_TRANS_ADDR:
+		v->w[0] = c->pkt->has_ports ? word_be16(c->pkt->port[s & 1]) : 0;
+		break;
+	case ACC_TRANS_TYPE:
+		v->w[0] = word_u8(c->pkt->proto);
+		break;
+	default:
+		read_packet(s >> 1, s & 1, c->pkt, v);
+		return;
+	}
+	v->w[1] = v->w[2] = 0;
+}
+
 /* Width of the packet's own value of `a` when narrower than the
  * attribute's table width (IPv4 peer addresses), else 0. */
 static inline unsigned packet_width(const struct pcache *c, const struct attr_ref *a)
@@ -1079,7 +1098,7 @@ run_pass(const struct pme_program *prog, struct pcache *cache,
 				/* value_of() without the cases it cannot be */
 				unsigned s = in->a.slot ^ (c->rev & in->a.ends);
 				if (!(c->cached & (1u << s))) {
-					read_packet(s >> 1, s & 1, c->pkt, &c->v[s]);
+					read_slot(c, s);
 					c->cached |= 1u << s;
 				}
 				v = &c->v[s];
