@@ -18,9 +18,11 @@
 #     files), the same --samples CSV once sorted (two workers may take
 #     samples of the same nanosecond in either order), and the same
 #     --stats lines but peak_pending (see stats_view).
-#  2. AF_PACKET: in a network namespace, tcpreplay sends a generated trace
-#     (1000 packets/s) into a veth pair; `--driver afpacket --workers 2
-#     --interval 1` meters every packet, reports 0 drops, and per flow
+#  2. AF_PACKET and libpcap: in a network namespace, tcpreplay sends a
+#     generated trace (1000 packets/s) into a veth pair; `--driver afpacket
+#     --workers 2 --interval 1` (two fanout sockets, one per worker) and
+#     `--driver pcap` (one source spread by address pair) meter every
+#     packet, report 0 drops, and per flow
 #     (ruleset, class, kind, server) the final packets and octets per
 #     direction, DNS requests, responses and answered requests, and the
 #     number of RTT samples equal offline mode on the same file.  RTT
@@ -386,7 +388,7 @@ same_sample_counts() {   # same_sample_counts WANT.csv GOT.csv
 	[ -s "$tmp/sc.want" ] && diff_ok "$tmp/sc.want" "$tmp/sc.got"
 }
 
-# ---- 2. AF_PACKET, two workers: tcpreplay into a veth pair ---------------------
+# ---- 2. AF_PACKET and libpcap, two workers: tcpreplay into a veth pair -------
 cap_if=ntmwcap0            # the meter listens here (in the namespace)
 send_if=ntmwsend0          # tcpreplay sends here
 afp_skip=
@@ -408,42 +410,52 @@ else
 		afp_skip="cannot bring the veth pair up"
 	fi
 fi
+# veth_run DRIVER NAME: ntm-meter -i cap_if --driver DRIVER --workers 2 in
+# the namespace while tcpreplay sends afp.pcap into send_if; checks as
+# described at the top.
+#   Live capture retires a ring block per millisecond (immediate delivery),
+# so at this rate a block holds about one packet and the AF_PACKET ring's
+# slack is its number of blocks: --snaplen 2048 (every frame here is
+# shorter) allows 64 KB blocks, 1024 of them in --buffer 64m per socket,
+# about 1 s of packets, so a loaded test machine may hold the reading
+# thread off for a while without a drop (the default 4 MB with a 256 KB
+# snaplen is 8 blocks).  --interval 1 makes the meter cut intervals (and
+# sync the view) while packets arrive.  The agent listens on the
+# namespace's own loopback, where any port is free.
+veth_run() {
+	local drv=$1 name=$2 got drops metered
+	ip netns exec "$ns" timeout 120 "$meter" -r "$RULES" -i "$cap_if" --driver "$drv" \
+		--snaplen 2048 --buffer 64m --workers 2 --interval 1 --idle-exit 3 --stats -q \
+		-o "$tmp/$drv.dif" --samples "$tmp/$drv.csv" \
+		--snmp 127.0.0.1:16161 >/dev/null 2>"$tmp/$drv.err" &
+	mpid=$!
+	if agent_up 16161 "$ns"; then
+		ip netns exec "$ns" tcpreplay -q -i "$send_if" --pps 1000 "$tmp/afp.pcap" \
+			>"$tmp/$drv.replay" 2>&1
+	fi
+	finish_meter
+	read -r got drops < <(captured "$tmp/$drv.err")
+	metered=$(sed -n 's/^packets \([0-9]*\) .*/\1/p' "$tmp/$drv.err")
+	[ "$mrc" -eq 0 ] && [ "$total" -gt 1000 ] && [ "$got" -eq "$total" ] &&
+		[ "$drops" -eq 0 ] && [ "${metered:-0}" -eq "$total" ]
+	tap $? "$name --workers 2: exit $mrc, every one of the $total packets captured ($got) and metered (${metered:-?}), $drops dropped"
+	[ "$mrc" -eq 0 ] || sed -n '1,5s/^/# /p' "$tmp/$drv.err" "$tmp/$drv.replay"
+	same_flows "$tmp/afp-off.dif" "$tmp/$drv.dif" $COUNTS
+	tap $? "$name --workers 2, 1 s intervals: each flow's final packets and octets per direction, DNS requests, responses and answered equal --read's ($(wc -l <"$tmp/flows.want") flows)"
+	same_sample_counts "$tmp/afp-off.csv" "$tmp/$drv.csv"
+	tap $? "$name --workers 2: per flow, as many RTT samples as --read ($(($(wc -l <"$tmp/afp-off.csv") - 1)) in all; values are replay-timed)"
+}
 if [ -n "$afp_skip" ]; then
-	skip "AF_PACKET: $afp_skip"
+	skip "AF_PACKET and libpcap on a veth pair: $afp_skip"
 else
 	"$gen" -o "$tmp/afp.pcap" --seed 5 --duration 6 --rate 100 --background 2 2>/dev/null
 	total=$(tcpdump -r "$tmp/afp.pcap" -nn 2>/dev/null | wc -l)
 	"$meter" --read "$tmp/afp.pcap" -r "$RULES" -o "$tmp/afp-off.dif" \
 		--samples "$tmp/afp-off.csv" --stats -q 2>"$tmp/afp-off.err"
-	# the agent listens on the namespace's own loopback: any port is free
-	# Live capture retires a ring block per millisecond (immediate
-	# delivery), so at this rate a block holds about one packet: the
-	# ring's slack is its number of blocks.  --snaplen 2048 (every frame
-	# here is shorter) allows 64 KB blocks, 1024 of them in 64 MB per
-	# socket, about 1 s of packets, so a loaded test machine may hold the
-	# reading thread off for a while without a drop (the default 4 MB
-	# with a 256 KB snaplen is 8 blocks);
-	# --interval 1 makes the meter cut intervals (and sync the view)
-	# while packets arrive
-	ip netns exec "$ns" timeout 120 "$meter" -r "$RULES" -i "$cap_if" --driver afpacket \
-		--snaplen 2048 --buffer 64m --workers 2 --interval 1 --idle-exit 3 --stats -q -o "$tmp/afp.dif" --samples "$tmp/afp.csv" \
-		--snmp 127.0.0.1:16161 >/dev/null 2>"$tmp/afp.err" &
-	mpid=$!
-	if agent_up 16161 "$ns"; then
-		ip netns exec "$ns" tcpreplay -q -i "$send_if" --pps 1000 "$tmp/afp.pcap" \
-			>"$tmp/afp.replay" 2>&1
-	fi
-	finish_meter
-	read -r got drops < <(captured "$tmp/afp.err")
-	metered=$(sed -n 's/^packets \([0-9]*\) .*/\1/p' "$tmp/afp.err")
-	[ "$mrc" -eq 0 ] && [ "$total" -gt 1000 ] && [ "$got" -eq "$total" ] &&
-		[ "$drops" -eq 0 ] && [ "${metered:-0}" -eq "$total" ]
-	tap $? "AF_PACKET --workers 2: exit $mrc, every one of the $total packets captured ($got) and metered (${metered:-?}), $drops dropped"
-	[ "$mrc" -eq 0 ] || sed -n '1,5s/^/# /p' "$tmp/afp.err" "$tmp/afp.replay"
-	same_flows "$tmp/afp-off.dif" "$tmp/afp.dif" $COUNTS
-	tap $? "AF_PACKET --workers 2, 1 s intervals: each flow's final packets and octets per direction, DNS requests, responses and answered equal --read's ($(wc -l <"$tmp/flows.want") flows)"
-	same_sample_counts "$tmp/afp-off.csv" "$tmp/afp.csv"
-	tap $? "AF_PACKET --workers 2: per flow, as many RTT samples as --read ($(($(wc -l <"$tmp/afp-off.csv") - 1)) in all; values are replay-timed)"
+	# two sockets in one fanout group, worker i reading socket i
+	veth_run afpacket AF_PACKET
+	# one libpcap source, packets spread over the workers by address pair
+	veth_run pcap "libpcap"
 fi
 
 # ---- 3. DPDK: net_pcap replays a trace with its own timestamps ----------------
