@@ -964,31 +964,29 @@ static int build_key(const struct run *r, struct pme_match *out)
 	_Static_assert(PME_QUEUE_MAX <= 256, "queue position fits 8 bits");
 	struct flow_key *key = &out->key;
 	/* Compiled rulesets push the key in attribute order, each attribute
-	 * once: then the queue order is the key order, and no sort is needed. */
-	bool in_order = true;
-	for (uint32_t k = 0, prev = 0; k < r->nq && in_order; k++) {
+	 * once: then the queue order is the key order and the items are
+	 * appended as they come.  The first one out of order sends the rest
+	 * to the sort below, which starts again (dist_put is idempotent). */
+	int err = 0;
+	flow_key_clear(key, r->prog->set);
+	for (uint32_t k = 0, prev = 0; k < r->nq; k++) {
 		const struct qent *e = &r->q[k];
-		if (e->push == PUSH_DIST)
+		if (e->push == PUSH_DIST) {
+			dist_put(out, e);
 			continue;
-		in_order = e->attr > prev;
-		prev = e->attr;
-	}
-	if (in_order) {
-		int err = 0;            /* every distribution is put, as below */
-		flow_key_clear(key, r->prog->set);
-		for (uint32_t k = 0; k < r->nq; k++) {
-			const struct qent *e = &r->q[k];
-			if (e->push == PUSH_DIST)
-				dist_put(out, e);
-			else if (!err && (e->item ?
-				 flow_key_append_item(key, e->item->bytes, e->item->size) :
-				 flow_key_append_padded(key, e->attr, e->width,
-							e->mask->b, e->value->b)))
-				err = RUN_ERR(PME_ERR_KEY_FULL);
 		}
-		return err;
+		if (e->attr <= prev)
+			goto sort;
+		prev = e->attr;
+		if (!err && (e->item ?
+			     flow_key_append_item(key, e->item->bytes, e->item->size) :
+			     flow_key_append_padded(key, e->attr, e->width,
+						    e->mask->b, e->value->b)))
+			err = RUN_ERR(PME_ERR_KEY_FULL);  /* every distribution is still put */
 	}
+	return err;
 
+sort:;
 	uint32_t ord[PME_QUEUE_MAX];
 	unsigned n = 0;
 	for (uint32_t k = 0; k < r->nq; k++) {
