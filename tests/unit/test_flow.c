@@ -416,6 +416,52 @@ static void gc_per_ruleset_and_bounded(void **state)
 	flow_table_free(t);
 }
 
+/* Collection visits the in-use records of each window of positions in
+ * order, whatever the 64-record words the window spans, and wraps. */
+static void gc_windows_across_words(void **state)
+{
+	(void)state;
+	enum { CAP = 200, WINDOW = 70 };
+	struct flow_table *t = flow_table_create(CAP);
+	struct flow_key k;
+	struct flow *f[CAP];
+	for (uint32_t i = 0; i < CAP; i++) {
+		mk_key(&k, i);
+		f[i] = flow_insert(t, &k, flow_key_hash(&k), SEC);
+		assert_non_null(f[i]);
+		assert_int_equal(flow_index(t, f[i]), i + 1);
+	}
+	/* holes: every third record, and all of positions 64..127 (a whole
+	 * bitmap word) */
+	for (uint32_t i = 0; i < CAP; i++)
+		if (i % 3 == 0 || (i >= 64 && i < 128))
+			flow_remove(t, f[i]);
+	/* windows [0,70) [70,140) [140,200)+[0,10), in use in each: 64
+	 * positions minus 22 multiples of 3; 128..139 minus 4; 140..199
+	 * minus 20 */
+	const size_t want[3] = { 42, 8, 40 };
+	for (int w = 0; w < 3; w++) {
+		assert_int_equal(flow_gc(t, 100 * SEC, SEC, UINT64_MAX, WINDOW), want[w]);
+		/* nothing past the window was touched */
+		for (uint32_t i = (uint32_t)(w + 1) * WINDOW; i < CAP; i++)
+			if (!(i % 3 == 0 || (i >= 64 && i < 128)))
+				assert_int_equal(f[i]->state, FLOW_CURRENT);
+	}
+	struct flow_stats st;
+	flow_table_stats(t, &st);
+	assert_int_equal(st.active, 0);
+	assert_int_equal(st.recovered, want[0] + want[1] + want[2]);
+	/* the cursor is at 10; a new flow takes the record freed last
+	 * (position 199), seen by the third window from there */
+	mk_key(&k, 1000);
+	struct flow *g = flow_insert(t, &k, flow_key_hash(&k), SEC);
+	assert_int_equal(flow_index(t, g), CAP);
+	assert_int_equal(flow_gc(t, 100 * SEC, SEC, UINT64_MAX, WINDOW), 0);   /* [10, 80) */
+	assert_int_equal(flow_gc(t, 100 * SEC, SEC, UINT64_MAX, WINDOW), 0);   /* [80, 150) */
+	assert_int_equal(flow_gc(t, 100 * SEC, SEC, UINT64_MAX, WINDOW), 1);   /* [150, 200) + [0, 20) */
+	flow_table_free(t);
+}
+
 static void dist_pool(void **state)
 {
 	(void)state;
@@ -574,6 +620,7 @@ int main(void)
 		cmocka_unit_test(reversed_creates_reverse),
 		cmocka_unit_test(gc_inactivity_and_collection),
 		cmocka_unit_test(gc_per_ruleset_and_bounded),
+		cmocka_unit_test(gc_windows_across_words),
 		cmocka_unit_test(dist_pool),
 		cmocka_unit_test(index_stable_and_reused),
 		cmocka_unit_test(usage_percent),
