@@ -38,6 +38,7 @@
  * is taken when a source takes the packet from its ring.
  */
 #include "cap_impl.h"
+#include "pairhash.h"
 
 #ifndef NTM_HAVE_DPDK
 
@@ -674,15 +675,6 @@ static void release_held(struct dpdk_cap *d)
 	}
 }
 
-/* Fold an IP address to 64 bits (IPv4: its 32 bits). */
-static inline uint64_t addr_fold(const uint8_t *a, bool v6)
-{
-	if (!v6)
-		return cap_be32(a);
-	return (uint64_t)(cap_be32(a) ^ cap_be32(a + 8)) << 32 |
-	       (cap_be32(a + 4) ^ cap_be32(a + 12));
-}
-
 /*
  * The source a frame is spread to: a hash of its two IP addresses taken in
  * sorted order, so both directions (and every fragment) agree.  Frames
@@ -693,8 +685,7 @@ static inline uint16_t soft_queue(const struct rte_mbuf *m, uint16_t nq)
 	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
 	uint32_t len = rte_pktmbuf_data_len(m), off = DPDK_ETH_HLEN;
 	uint16_t type;
-	uint64_t a, b, lo, hi, h;
-	bool v6;
+	uint64_t h;
 
 	if (len < DPDK_ETH_HLEN)
 		return 0;
@@ -706,25 +697,14 @@ static inline uint16_t soft_queue(const struct rte_mbuf *m, uint16_t nq)
 		type = cap_be16(f + off + 2);
 		off += DPDK_VLAN_HLEN;
 	}
-	if (type == DPDK_ETHERTYPE_IPV4 && off + DPDK_IPV4_HLEN <= len) {
-		v6 = false;
-		a = addr_fold(f + off + DPDK_IPV4_SRC_OFF, v6);
-		b = addr_fold(f + off + DPDK_IPV4_DST_OFF, v6);
-	} else if (type == DPDK_ETHERTYPE_IPV6 && off + DPDK_IPV6_HLEN <= len) {
-		v6 = true;
-		a = addr_fold(f + off + DPDK_IPV6_SRC_OFF, v6);
-		b = addr_fold(f + off + DPDK_IPV6_DST_OFF, v6);
-	} else {
+	if (type == DPDK_ETHERTYPE_IPV4 && off + DPDK_IPV4_HLEN <= len)
+		h = pairhash_ipv4(f + off + DPDK_IPV4_SRC_OFF, f + off + DPDK_IPV4_DST_OFF);
+	else if (type == DPDK_ETHERTYPE_IPV6 && off + DPDK_IPV6_HLEN <= len)
+		h = pairhash_ipv6(f + off + DPDK_IPV6_SRC_OFF, f + off + DPDK_IPV6_DST_OFF);
+	else
 		return 0;
-	}
-	lo = a < b ? a : b;
-	hi = a < b ? b : a;
-	/* splitmix64's finaliser over the ordered pair */
-	h = lo * 0x9e3779b97f4a7c15ull ^ hi;
-	h = (h ^ h >> 30) * 0xbf58476d1ce4e5b9ull;
-	h = (h ^ h >> 27) * 0x94d049bb133111ebull;
-	h ^= h >> 31;
-	return (uint16_t)((h >> 32) * nq >> 32);
+	/* the same worker as workers_pick (common/pairhash.h) */
+	return (uint16_t)pairhash_pick(h, nq);
 }
 
 /* Packets that may be taken from the device now: any of them may go to
