@@ -427,8 +427,12 @@ static void engine_dns(struct engine *e, struct engine_task *t,
 		struct dist *d = flow_dist(e->flows, s.flow);
 		dist_add(d, s.rtt_us, s.ts_ns);
 	}
-	if (e->sdist)
-		statdist_dns_rtt(e->sdist, flow_index(e->flows, s.flow), s.rtt_us);
+	if (e->sdist) {
+		uint32_t idx = flow_index(e->flows, s.flow);
+		statdist_dns_rtt(e->sdist, idx, s.rtt_us);
+		if (e->shard_log)
+			engine_shards_log_rtt(e, idx, s.ts_ns, s.rtt_us);
+	}
 	if (e->on_sample)
 		e->on_sample(e->sample_arg, e->flows, s.flow, s.ts_ns, s.rtt_us);
 }
@@ -504,9 +508,15 @@ void engine_packet(struct engine *e, const struct pkt *p)
 		if (m.n_dist)
 			engine_want_dists(e, f, &m,
 					  t->running_standby ? t->standby_sd : t->current_sd);
-		if (e->sdist)
-			statdist_packet(e->sdist, flow_index(e->flows, f), f, counted_rev,
-					pi.wirelen, pi.ts_ns, engine_dns_traffic(&pi));
+		if (e->sdist) {
+			uint32_t idx = flow_index(e->flows, f);
+			bool dns = engine_dns_traffic(&pi);
+			statdist_packet(e->sdist, idx, f, counted_rev, pi.wirelen,
+					pi.ts_ns, dns);
+			if (e->shard_log)
+				engine_shards_log_packet(e, idx, counted_rev, pi.wirelen,
+							 pi.ts_ns, dns);
+		}
 		counted[i] = f;
 	}
 	if (!pi.dns_present)

@@ -79,8 +79,9 @@ struct engine_stats {
 	uint64_t flood_refused;          /* new flows refused in flood mode */
 	uint64_t table_full;             /* new flows refused: no record */
 	uint64_t rtt_samples;
-	uint64_t rtt_samples_dropped;    /* a shard's sample buffer was full
-	                                    (engine_sync came too late) */
+	uint64_t rtt_samples_dropped;    /* a shard's sample buffer or packet
+	                                    log was full (engine_sync came
+	                                    too late) */
 	uint64_t dist_refused;           /* no distribution slot left */
 	uint64_t static_refused;         /* (flow, attribute) static
 	                                    distributions refused: pool empty */
@@ -95,6 +96,7 @@ struct engine_stats {
 
 struct engine_retired;
 struct engine_shards;
+struct engine_shard_log;
 
 struct engine {
 	struct engine_config cfg;
@@ -115,6 +117,9 @@ struct engine {
 	/* --workers N: this engine is the view of N shards (below); NULL for
 	 * an engine that meters packets itself */
 	struct engine_shards *shards;
+	/* a shard's log of what its view replays in time order (the static
+	 * distributions that depend on packet order); NULL otherwise */
+	struct engine_shard_log *shard_log;
 };
 
 /* Defaults for every field (RFC 2720 DEFVALs where the MIB has them). */
@@ -245,11 +250,18 @@ void engine_static_stats(const struct engine *e, struct statdist_stats *out);
  * (what a manager changes, on the view) to the shards, then moves what the
  * shards counted since the last sync into the view's flows, exactly:
  * counters and DNS counters add, FirstTime is the earliest, LastActiveTime
- * the latest, RTT distributions are appended in time order (dist_append: the view's ring then holds what one engine fed
- * the same packets would hold), static distributions add.  New view flows
- * are created in (FirstTime, shard, shard flow index) order, so a view
- * synced at points where every shard has seen every earlier packet numbers
- * its flows as one engine would.  A shard record whose key the view holds
+ * the latest, RTT distributions are appended in time order (dist_append:
+ * the view's ring then holds what one engine fed the same packets would
+ * hold), static distributions add — except for flows whose ruleset asks
+ * for one that depends on the order of the flow's packets (interarrival,
+ * turnaround by the packet rule, rates), which the shards cannot compute
+ * when the flow's packets go to several of them (a key without both
+ * addresses, e.g. per server): their shards log each packet and RTT
+ * sample (engine_packet, when shard_log is set), and the view runs the
+ * merged log, in time order, through its own static distributions.  New
+ * view flows are created in (FirstTime, shard, shard flow index) order, so
+ * a view synced at points where every shard has seen every earlier packet
+ * numbers its flows as one engine would.  A shard record whose key the view holds
  * ends swapped (the other shard saw the flow's first packet going the
  * other way) is counted into it reversed, as flow_count_packet would.  The
  * shards' records are kept, not removed (pending DNS requests keep
@@ -272,18 +284,15 @@ void engine_static_stats(const struct engine *e, struct statdist_stats *out);
  *  - two flows first seen at the same timestamp in different shards are
  *    numbered in shard order, not packet order (samples of equal
  *    timestamps likewise reach on_sample in shard order);
- *  - RFC 2724 distributions that depend on the order of a flow's packets
- *    (interarrival, turnaround by the packet rule, rates) are each shard's
- *    own when the flow's packets go to several shards (a key without both
- *    addresses of the pair, e.g. per server); they add, but are not one
- *    engine's;
  *  - one engine also recovers flows between collection points (its packet
  *    path collects incrementally); a view recovers at engine_collect_point
  *    and engine_gc_rulesets only, so a flow idle past the inactivity
  *    timeout whose key sees packets again before the next collection point
  *    continues in the view where one engine would start a new flow (and
  *    record numbers reused in between may differ);
- *  - dns lines of engine_print_stats sum the shards' peak_pending.
+ *  - dns lines of engine_print_stats sum the shards' peak_pending;
+ *  - when a static distribution pool runs out, the flows refused differ
+ *    (each shard and the view have a pool of cfg.static_dists).
  *
  * On a view, engine_expire_dns, engine_collect_point and engine_finish act
  * on the shards, then sync; engine_gc_rulesets collects the view's flows;

@@ -23,6 +23,28 @@ struct shard_base {
 	uint64_t to_octets, to_pdus, from_octets, from_pdus;
 };
 
+/* What a shard logs for the view to replay: the static distributions
+ * whose values depend on the order of a flow's packets (interarrival,
+ * turnaround by the packet rule, rates) can only be computed from the
+ * flow's packets of every shard, in time order. */
+enum { LOG_PACKET, LOG_RTT };
+
+struct log_event {
+	uint64_t ts_ns;
+	uint64_t value;                 /* octets, or the RTT in µs */
+	uint32_t index;                 /* the shard's flow */
+	uint8_t kind, reverse, dns;
+};
+
+/* A packet and an RTT sample per task and packet at most, between two
+ * syncs that come every ENGINE_SHARD_SAMPLES / ENGINE_TASKS_MAX packets. */
+#define LOG_EVENTS (2u * ENGINE_SHARD_SAMPLES)
+
+struct engine_shard_log {
+	struct log_event *ev;           /* LOG_EVENTS entries */
+	size_t n;
+};
+
 /* An RTT sample a shard took, for the view's on_sample. */
 struct shard_sample {
 	uint64_t ts_ns, rtt_us;
@@ -35,6 +57,9 @@ struct shard {
 	struct shard_base *base;        /* [flow index - 1] */
 	struct shard_sample *smp;       /* ENGINE_SHARD_SAMPLES entries */
 	size_t n_smp;
+	struct engine_shard_log log;
+	uint32_t *vmap;                 /* [flow index - 1]: the sync's touched
+	                                   entry + 1, while it replays */
 	uint64_t synced_packets;        /* st.packets + st.ignored_if at the
 	                                   last sync */
 };
@@ -44,8 +69,12 @@ struct touched {
 	uint64_t first_ns;
 	uint32_t index;                 /* in its shard */
 	uint32_t vindex;                /* the view flow it goes to, 0 = none */
+	uint32_t head;                  /* first entry of its view flow's group */
 	uint8_t shard;
 	bool swapped;                   /* the view files it ends swapped */
+	/* (group head) the replay's counts still to come: To, From octets
+	 * and PDUs */
+	uint64_t rem[4];
 };
 
 struct engine_shards {
@@ -79,6 +108,65 @@ static void shard_sample(void *arg, const struct flow_table *t,
 	};
 }
 
+/* Slots of the static distributions that depend on packet order:
+ * everything but the packet sizes. */
+static uint32_t order_slots(void)
+{
+	return ((1u << STATDIST_N) - 1) &
+	       ~(statdist_bit(ATTR_TO_PACKET_SIZE) | statdist_bit(ATTR_FROM_PACKET_SIZE));
+}
+
+/* Does shard record idx compute any of those (the view then replays all
+ * its static distributions instead of adding the shards')? */
+static bool replayed(const struct engine *e, uint32_t idx)
+{
+	const struct statdist_rules *r = e->sdist ? statdist_rules_of(e->sdist, idx) : NULL;
+	return r && (r->present & order_slots());
+}
+
+static void log_event(struct engine *e, const struct log_event *ev)
+{
+	struct engine_shard_log *l = e->shard_log;
+	if (l->n == LOG_EVENTS) {
+		e->st.rtt_samples_dropped++;
+		return;
+	}
+	l->ev[l->n++] = *ev;
+}
+
+void engine_shards_log_packet(struct engine *shard, uint32_t idx, bool reverse,
+			      uint32_t octets, uint64_t ts_ns, bool dns)
+{
+	if (!replayed(shard, idx))
+		return;
+	struct log_event ev = {
+		.ts_ns = ts_ns, .value = octets, .index = idx,
+		.kind = LOG_PACKET, .reverse = reverse, .dns = dns,
+	};
+	log_event(shard, &ev);
+}
+
+void engine_shards_log_rtt(struct engine *shard, uint32_t idx, uint64_t ts_ns,
+			   uint64_t rtt_us)
+{
+	if (!replayed(shard, idx))
+		return;
+	struct log_event ev = {
+		.ts_ns = ts_ns, .value = rtt_us, .index = idx, .kind = LOG_RTT,
+	};
+	log_event(shard, &ev);
+}
+
+static void shard_free(struct shard *s)
+{
+	engine_free(&s->e);
+	free(s->base);
+	free(s->smp);
+	free(s->log.ev);
+	free(s->vmap);
+	free(s);
+}
+
 static struct shard *shard_create(struct engine *view, const struct engine_config *c,
 				  struct diag *d)
 {
@@ -96,17 +184,17 @@ static struct shard *shard_create(struct engine *view, const struct engine_confi
 	size_t cap = flow_table_capacity(s->e.flows);
 	s->base = calloc(cap, sizeof *s->base);
 	s->smp = malloc(ENGINE_SHARD_SAMPLES * sizeof *s->smp);
-	if (!s->base || !s->smp) {
+	s->log.ev = malloc(LOG_EVENTS * sizeof *s->log.ev);
+	s->vmap = calloc(cap, sizeof *s->vmap);
+	if (!s->base || !s->smp || !s->log.ev || !s->vmap) {
 		diag_error(d, 0, 0, "out of memory");
-		engine_free(&s->e);
-		free(s->base);
-		free(s->smp);
-		free(s);
+		shard_free(s);
 		return NULL;
 	}
 	s->view = view;
 	s->e.on_sample = shard_sample;
 	s->e.sample_arg = s;
+	s->e.shard_log = &s->log;
 	return s;
 }
 
@@ -152,13 +240,8 @@ int engine_init_sharded(struct engine *e, const struct engine_config *c,
 void engine_shards_free(struct engine *view)
 {
 	struct engine_shards *S = view->shards;
-	for (size_t i = 0; i < S->n; i++) {
-		struct shard *s = S->sh[i];
-		engine_free(&s->e);
-		free(s->base);
-		free(s->smp);
-		free(s);
-	}
+	for (size_t i = 0; i < S->n; i++)
+		shard_free(S->sh[i]);
 	free(S->touched);
 	free(S->merge);
 	free(S);
@@ -626,6 +709,8 @@ static void add_static(struct engine_shards *S, struct engine *v, struct flow *v
 			S->static_refused += (unsigned)__builtin_popcount(
 				statdist_request(vp, vidx, vr, want));
 	}
+	/* replayed flows get all theirs from the log (replay) */
+	bool add = !replayed(&s->e, idx);
 	const struct statdist_rules *vr = vp ? statdist_rules_of(vp, vidx) : NULL;
 	for (uint32_t m = have; m; m &= m - 1) {
 		unsigned k = (unsigned)__builtin_ctz(m), vk = swap_slot(k, swapped);
@@ -636,7 +721,7 @@ static void add_static(struct engine_shards *S, struct engine *v, struct flow *v
 		struct dist_static *dst = vp ? (struct dist_static *)
 			statdist_get(vp, vidx, STATDIST_FIRST_ATTR + vk) : NULL;
 		unsigned nb = sr->spec[k].buckets;
-		if (dst && vr->spec[vk].buckets == nb) {
+		if (add && dst && vr->spec[vk].buckets == nb) {
 			dst->n += src->n;
 			for (unsigned i = 0; i <= nb; i++)
 				dst->counts[i] += src->counts[i];
@@ -690,6 +775,92 @@ static void apply_group(struct engine *v, struct flow *vf, const struct touched 
 		if (flow_dist_peek(s->e.flows, sf))
 			dist_init(flow_dist(s->e.flows, sf));
 	}
+}
+
+enum { REM_TO_OCTETS, REM_TO_PDUS, REM_FROM_OCTETS, REM_FROM_PDUS };
+
+/* The share of log event ev in its view flow's counters. */
+static void event_counts(const struct log_event *ev, bool reverse, uint64_t c[4])
+{
+	memset(c, 0, 4 * sizeof c[0]);
+	c[reverse ? REM_FROM_OCTETS : REM_TO_OCTETS] = ev->value;
+	c[reverse ? REM_FROM_PDUS : REM_TO_PDUS] = 1;
+}
+
+/*
+ * The shards' logs, merged by time (ties: the lower shard first), through
+ * the view's own static distributions, as one engine would have run its
+ * packets: statdist_packet reads the flow's counters as of the packet (the
+ * rates), so each event sees the view flow's counters less what the
+ * later events of this sync add.  Runs after the groups were applied (the
+ * view flows exist and have asked for their distributions).
+ */
+static void replay(struct engine *v, size_t n_touched)
+{
+	struct engine_shards *S = v->shards;
+	struct statdist_pool *vp = v->sdist;
+	for (size_t j = 0; vp && j < n_touched; j++) {
+		const struct touched *x = &S->touched[j];
+		if (x->vindex)
+			S->sh[x->shard]->vmap[x->index - 1] = (uint32_t)j + 1;
+	}
+	uint64_t c[4];
+	for (size_t i = 0; vp && i < S->n; i++) {
+		const struct shard *s = S->sh[i];
+		for (size_t k = 0; k < s->log.n; k++) {
+			const struct log_event *ev = &s->log.ev[k];
+			uint32_t j = s->vmap[ev->index - 1];
+			if (!j || ev->kind != LOG_PACKET)
+				continue;
+			const struct touched *x = &S->touched[j - 1];
+			event_counts(ev, ev->reverse ^ x->swapped, c);
+			for (int r = 0; r < 4; r++)
+				S->touched[x->head].rem[r] += c[r];
+		}
+	}
+	size_t pos[ENGINE_SHARDS_MAX] = { 0 };
+	struct flow now;
+	memset(&now, 0, sizeof now);
+	for (;;) {
+		size_t best = S->n;
+		for (size_t i = 0; vp && i < S->n; i++) {
+			if (pos[i] == S->sh[i]->log.n)
+				continue;
+			if (best == S->n ||
+			    S->sh[i]->log.ev[pos[i]].ts_ns < S->sh[best]->log.ev[pos[best]].ts_ns)
+				best = i;
+		}
+		if (best == S->n)
+			break;
+		const struct shard *s = S->sh[best];
+		const struct log_event *ev = &s->log.ev[pos[best]++];
+		uint32_t j = s->vmap[ev->index - 1];
+		if (!j)
+			continue;
+		struct touched *x = &S->touched[j - 1], *h = &S->touched[x->head];
+		if (ev->kind == LOG_RTT) {
+			statdist_dns_rtt(vp, x->vindex, ev->value);
+			continue;
+		}
+		bool reverse = ev->reverse ^ x->swapped;
+		event_counts(ev, reverse, c);
+		for (int r = 0; r < 4; r++)
+			h->rem[r] -= c[r];
+		const struct flow *vf = flow_by_index(v->flows, x->vindex);
+		now.to_octets = vf->to_octets - h->rem[REM_TO_OCTETS];
+		now.to_pdus = vf->to_pdus - h->rem[REM_TO_PDUS];
+		now.from_octets = vf->from_octets - h->rem[REM_FROM_OCTETS];
+		now.from_pdus = vf->from_pdus - h->rem[REM_FROM_PDUS];
+		statdist_packet(vp, x->vindex, &now, reverse, (uint32_t)ev->value,
+				ev->ts_ns, ev->dns);
+	}
+	for (size_t j = 0; vp && j < n_touched; j++) {
+		const struct touched *x = &S->touched[j];
+		if (x->vindex)
+			S->sh[x->shard]->vmap[x->index - 1] = 0;
+	}
+	for (size_t i = 0; i < S->n; i++)
+		S->sh[i]->log.n = 0;
 }
 
 static bool sync_needed(const struct engine_shards *S)
@@ -749,11 +920,14 @@ void engine_sync(struct engine *v)
 		size_t k = j + 1;
 		while (k < n && S->touched[k].vindex == S->touched[j].vindex)
 			k++;
+		for (size_t x = j; x < k; x++)
+			S->touched[x].head = (uint32_t)j;
 		if (S->touched[j].vindex)
 			apply_group(v, flow_by_index(v->flows, S->touched[j].vindex),
 				    &S->touched[j], k - j);
 		j = k;
 	}
+	replay(v, n);
 	view_stats(v);
 	for (size_t i = 0; i < S->n; i++)
 		S->sh[i]->synced_packets = S->sh[i]->e.st.packets + S->sh[i]->e.st.ignored_if;

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "engine.h"
 
@@ -44,6 +45,15 @@ void engine_shards_touch(struct engine *view);
 /* Slot's DNS pairing figures summed over the shards. */
 void engine_shards_dns_stats(const struct engine *view, size_t slot,
 			     struct dnspair_stats *out);
+
+/* A shard counted a packet (reverse: the From counters) into flow idx, or
+ * took an RTT sample for it, and the flow has static distributions that
+ * depend on packet order: logged for the view to replay (engine_sync).
+ * Per packet: no allocation. */
+void engine_shards_log_packet(struct engine *shard, uint32_t idx, bool reverse,
+			      uint32_t octets, uint64_t ts_ns, bool dns);
+void engine_shards_log_rtt(struct engine *shard, uint32_t idx, uint64_t ts_ns,
+			   uint64_t rtt_us);
 
 /* ---- engine.c ---- */
 
