@@ -446,22 +446,51 @@ static void view_stats(struct engine *v)
 
 /* ---- engine_sync ---- */
 
-/* The shards' buffered samples to the view's on_sample, merged by time
- * (ties: the lower shard first).  The records they name still exist:
- * nothing removes shard records between syncs. */
+/* Time of a shard's pos-th buffered sample or log event; false past the
+ * end. */
+typedef bool (*entry_time_fn)(const struct shard *s, size_t pos, uint64_t *ts);
+
+static bool sample_time(const struct shard *s, size_t pos, uint64_t *ts)
+{
+	if (pos == s->n_smp)
+		return false;
+	*ts = s->smp[pos].ts_ns;
+	return true;
+}
+
+static bool log_time(const struct shard *s, size_t pos, uint64_t *ts)
+{
+	if (pos == s->log.n)
+		return false;
+	*ts = s->log.ev[pos].ts_ns;
+	return true;
+}
+
+/* The k-way merge by time of the shards' samples or logs: the shard whose
+ * next entry comes first (ties: the lower shard), S->n when all are
+ * done. */
+static size_t earliest(const struct engine_shards *S, const size_t *pos,
+		       entry_time_fn time_of)
+{
+	size_t best = S->n;
+	uint64_t best_ts = 0, ts;
+	for (size_t i = 0; i < S->n; i++)
+		if (time_of(S->sh[i], pos[i], &ts) && (best == S->n || ts < best_ts)) {
+			best = i;
+			best_ts = ts;
+		}
+	return best;
+}
+
+/* The shards' buffered samples to the view's on_sample, in time order.
+ * The records they name still exist: nothing removes shard records
+ * between syncs. */
 static void flush_samples(struct engine *v)
 {
 	struct engine_shards *S = v->shards;
 	size_t pos[ENGINE_SHARDS_MAX] = { 0 };
 	for (;;) {
-		size_t best = S->n;
-		for (size_t i = 0; i < S->n; i++) {
-			if (pos[i] == S->sh[i]->n_smp)
-				continue;
-			if (best == S->n ||
-			    S->sh[i]->smp[pos[i]].ts_ns < S->sh[best]->smp[pos[best]].ts_ns)
-				best = i;
-		}
+		size_t best = earliest(S, pos, sample_time);
 		if (best == S->n)
 			break;
 		struct shard *s = S->sh[best];
@@ -799,6 +828,11 @@ static void replay(struct engine *v, size_t n_touched)
 {
 	struct engine_shards *S = v->shards;
 	struct statdist_pool *vp = v->sdist;
+	size_t events = 0;
+	for (size_t i = 0; i < S->n; i++)
+		events += S->sh[i]->log.n;
+	if (!events)
+		return;
 	for (size_t j = 0; vp && j < n_touched; j++) {
 		const struct touched *x = &S->touched[j];
 		if (x->vindex)
@@ -821,15 +855,8 @@ static void replay(struct engine *v, size_t n_touched)
 	size_t pos[ENGINE_SHARDS_MAX] = { 0 };
 	struct flow now;
 	memset(&now, 0, sizeof now);
-	for (;;) {
-		size_t best = S->n;
-		for (size_t i = 0; vp && i < S->n; i++) {
-			if (pos[i] == S->sh[i]->log.n)
-				continue;
-			if (best == S->n ||
-			    S->sh[i]->log.ev[pos[i]].ts_ns < S->sh[best]->log.ev[pos[best]].ts_ns)
-				best = i;
-		}
+	while (vp) {
+		size_t best = earliest(S, pos, log_time);
 		if (best == S->n)
 			break;
 		const struct shard *s = S->sh[best];
