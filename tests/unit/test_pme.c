@@ -1024,6 +1024,139 @@ static void test_chains(void **state)
 }
 
 /* xorshift64*: a fixed, reproducible sequence */
+static unsigned rnd(unsigned n);
+
+/*
+ * Long chains searched through their value table: 40 rules testing
+ * DestTransAddress against values from a small set (so most repeat), each
+ * counting with its own FlowKind; rule 1 enters the chain at rule 2 + e
+ * when SourceTransAddress is 7.  The result must be what the rules give
+ * one by one: the first rule >= the entry whose value is the port.
+ */
+static void chain_table_vs_rule_by_rule(void **state)
+{
+	(void)state;
+	enum { N = 40, FIRST = 2 };
+	for (int t = 0; t < 50; t++) {
+		struct rule r[1 + N + 1 + N];
+		uint16_t val[N];
+		unsigned entry = rnd(N);                /* 0-based within the chain */
+		r[0] = R2(ATTR_SOURCE_TRANS_ADDRESS, 0xffff, 7, RULE_GOTO, FIRST + entry);
+		for (unsigned k = 0; k < N; k++) {
+			val[k] = (uint16_t)(50 + rnd(12));
+			/* rule FIRST + k goes to count rule FIRST + N + 1 + k */
+			r[1 + k] = R2(ATTR_DEST_TRANS_ADDRESS, 0xffff, val[k], RULE_GOTO_ACT,
+				      FIRST + N + 1 + k);
+		}
+		r[1 + N] = RN(RULE_IGNORE, 0);          /* rule FIRST + N */
+		for (unsigned k = 0; k < N; k++)
+			r[2 + N + k] = R1(ATTR_FLOW_KIND, 255, k + 1, RULE_COUNT, 0);
+		struct pme_program *p = load_ok(r, NRULES(r), 1);
+		assert_int_equal(pme_chain_count(p), 1);
+		for (uint16_t port = 48; port < 64; port++) {
+			for (int from7 = 0; from7 < 2; from7++) {
+				unsigned start = from7 ? entry : 0, want = N;
+				for (unsigned k = start; k < N && want == N; k++)
+					if (val[k] == port)
+						want = k;
+				struct pkt_info pkt = ip4(IP(1, 2, 3, 4), IP(5, 6, 7, 8), 17,
+							  from7 ? 7 : 1000, port);
+				struct pme_match m;
+				struct flow_key_item it;
+				enum pme_result res = pme_match(p, &pkt, false, &m);
+				if (want == N) {
+					assert_int_equal(res, PME_IGNORE);
+					assert_int_equal(m.rule, FIRST + N);
+				} else {
+					assert_int_equal(res, PME_COUNT);
+					assert_int_equal(m.rule, FIRST + N + 1 + want);
+					assert_true(flow_key_get(&m.key, ATTR_FLOW_KIND, &it));
+					assert_int_equal(it.value[0], want + 1);
+				}
+			}
+		}
+		pme_free(p);
+	}
+}
+
+/*
+ * Jumps that only jump (a Null Goto/GotoAct, or a Goto reached with the
+ * test off) are skipped at load in a loop-free table; the outcome, the rule
+ * that ended the pass and the key must be as the rules say one by one.
+ * The same table with a (never taken) backward jump may loop, so it keeps
+ * every step: both must agree.
+ */
+static void jump_threading(void **state)
+{
+	(void)state;
+	const struct rule base[] = {
+		/*  1 */ R1(ATTR_SOURCE_TRANS_TYPE, 255, 17, RULE_GOTO, 4),
+		/*  2 */ R1(ATTR_SOURCE_TRANS_TYPE, 255, 6, RULE_GOTO, 4),
+		/*  3 */ RN(RULE_GOTO_ACT, 12),                    /* pure: to 12 */
+		/*  4 */ R2(ATTR_DEST_TRANS_ADDRESS, 0xffff, 53, RULE_GOTO_ACT, 6),
+		/*  5 */ RN(RULE_GOTO, 13),                        /* pure: to 13 */
+		/*  6 */ R1(ATTR_FLOW_KIND, 255, 9, RULE_PUSH_RULE_TO, 7),
+		/*  7 */ R4(ATTR_SOURCE_PEER_ADDRESS, 0, 0, RULE_GOTO, 9),  /* always: pure */
+		/*  8 */ RN(RULE_IGNORE, 0),
+		/*  9 */ R2(ATTR_SOURCE_TRANS_ADDRESS, 0xffff, 99, RULE_GOTO_ACT, 11),
+		/* 10 */ RN(RULE_COUNT, 0),
+		/* 11 */ R1(ATTR_FLOW_CLASS, 255, 4, RULE_COUNT, 0),
+		/* 12 */ RN(RULE_IGNORE, 0),
+		/* 13 */ RN(RULE_NOMATCH, 0),
+	};
+	enum { NB = NRULES(base) };
+	static const struct { uint8_t proto; uint16_t sport, dport; int res; unsigned rule;
+			      bool rev; unsigned kind, cls; } cases[] = {
+		{ 17, 1000, 53, PME_COUNT,   10, false, 9, 0 },
+		{ 6,    99, 53, PME_COUNT,   11, false, 9, 4 },
+		{ 17,   53, 99, PME_COUNT,   11, true,  9, 4 },    /* second pass */
+		{ 17, 1000, 80, PME_NOMATCH, 13, true,  0, 0 },    /* 4 fails, 5 -> 13 */
+		{ 1,     0,  0, PME_IGNORE,  12, false, 0, 0 },    /* 2 fails, 3 -> 12 */
+	};
+	for (unsigned loop = 0; loop < 2; loop++) {
+		/* loop 1: the same rules one further down, after a rule that
+		 * sends DestTransAddress 7777 (no case has it) to a last rule
+		 * jumping back to the first: a cycle, so the table may loop
+		 * and every rule is run and charged */
+		struct rule r[NB + 2];
+		size_t n = 0;
+		if (loop)
+			r[n++] = R2(ATTR_DEST_TRANS_ADDRESS, 0xffff, 7777, RULE_GOTO_ACT, NB + 2);
+		for (size_t k = 0; k < NB; k++) {
+			r[n] = base[k];
+			if (rule_op_is_goto(r[n].op))
+				r[n].param += loop;
+			n++;
+		}
+		if (loop)
+			r[n++] = RN(RULE_GOTO_ACT, 1);
+		struct pme_program *p = load_ok(r, n, 1);
+		/* the loop-free table needs no step limit beyond the walk's */
+		assert_int_equal(pme_step_limit(p) == 4u * n + 64u, loop == 1);
+		for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+			struct pkt_info pkt = ip4(IP(1, 2, 3, 4), IP(5, 6, 7, 8), cases[i].proto,
+						  cases[i].sport, cases[i].dport);
+			struct pme_match m;
+			struct flow_key_item it;
+			bool rev;
+			assert_int_equal(pme_classify(p, &pkt, &m, &rev), cases[i].res);
+			assert_int_equal(m.rule, cases[i].rule + loop);
+			assert_int_equal(m.errors, 0);
+			if (cases[i].res == PME_NOMATCH || cases[i].res == PME_COUNT)
+				assert_int_equal(rev, cases[i].rev);
+			if (cases[i].res != PME_COUNT)
+				continue;
+			assert_true(flow_key_get(&m.key, ATTR_FLOW_KIND, &it));
+			assert_int_equal(it.value[0], cases[i].kind);
+			bool has_cls = flow_key_get(&m.key, ATTR_FLOW_CLASS, &it);
+			assert_int_equal(has_cls, cases[i].cls != 0);
+			if (has_cls)
+				assert_int_equal(it.value[0], cases[i].cls);
+		}
+		pme_free(p);
+	}
+}
+
 static uint64_t rnd_state = 0x9e3779b97f4a7c15ULL;
 static unsigned rnd(unsigned n)
 {
@@ -1244,6 +1377,8 @@ int main(void)
 		cmocka_unit_test(ipv4_peer_push_width),
 		cmocka_unit_test(packet_attrs),
 		cmocka_unit_test(test_chains),
+		cmocka_unit_test(chain_table_vs_rule_by_rule),
+		cmocka_unit_test(jump_threading),
 		cmocka_unit_test(random_tables),
 		cmocka_unit_test(load_rejects),
 		cmocka_unit_test(load_accepts),
