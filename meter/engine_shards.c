@@ -71,6 +71,7 @@ struct touched {
 	uint32_t vindex;                /* the view flow it goes to, 0 = none */
 	uint32_t head;                  /* first entry of its view flow's group */
 	uint8_t shard;
+	uint8_t slot;                   /* the task its ruleset runs in */
 	bool swapped;                   /* the view files it ends swapped */
 	/* (group head) the replay's counts still to come: To, From octets
 	 * and PDUs */
@@ -538,13 +539,28 @@ static bool touched_room(struct engine_shards *S)
 	return true;
 }
 
+/* The slot of the task that files flows under `set` (ENGINE_TASKS_MAX
+ * for none: a stopped or replaced task's). */
+static uint8_t set_slot(const struct engine *e, unsigned set)
+{
+	for (size_t t = 0; t < e->n_tasks; t++) {
+		const struct engine_task *k = &e->task[t];
+		if ((k->current && pme_ruleset(k->current) == set) ||
+		    (k->standby && pme_ruleset(k->standby) == set))
+			return (uint8_t)t;
+	}
+	return ENGINE_TASKS_MAX;
+}
+
 static void note_record(struct engine_shards *S, size_t *n, size_t shard,
 			struct flow *f, uint32_t index)
 {
-	if (!record_changed(S->sh[shard], f))
+	const struct shard *s = S->sh[shard];
+	if (!record_changed(s, f))
 		return;
 	S->touched[(*n)++] = (struct touched){
 		.first_ns = f->first_ns, .index = index, .shard = (uint8_t)shard,
+		.slot = set_slot(&s->e, flow_get_key(s->e.flows, f)->ruleset),
 	};
 }
 
@@ -586,8 +602,10 @@ static size_t collect_touched(struct engine_shards *S)
 	return n;
 }
 
-/* The order one engine creates flows in: by FirstTime (then shard, then
- * the shard's own creation order). */
+/* The order one engine creates flows in: by FirstTime, then shard, then
+ * task (one packet creates its flows in task order), then the shard's
+ * index (creation order only in a fresh table: reused records come
+ * most recently freed first). */
 static int by_first_time(const void *a_, const void *b_)
 {
 	const struct touched *a = a_, *b = b_;
@@ -595,6 +613,8 @@ static int by_first_time(const void *a_, const void *b_)
 		return a->first_ns < b->first_ns ? -1 : 1;
 	if (a->shard != b->shard)
 		return a->shard < b->shard ? -1 : 1;
+	if (a->slot != b->slot)
+		return a->slot < b->slot ? -1 : 1;
 	return a->index < b->index ? -1 : a->index > b->index;
 }
 
