@@ -259,7 +259,7 @@ void engine_static_stats(const struct engine *e, struct statdist_stats *out);
  * addresses, e.g. per server): their shards log each packet and RTT
  * sample (engine_packet, when shard_log is set), and the view runs the
  * merged log, in time order, through its own static distributions.  New
- * view flows are created in (FirstTime, shard, shard flow index) order, so
+ * view flows are created in (FirstTime, shard, task, shard index) order, so
  * a view synced at points where every shard has seen every earlier packet
  * numbers its flows as one engine would.  A shard record whose key the view holds
  * ends swapped (the other shard saw the flow's first packet going the
@@ -281,9 +281,10 @@ void engine_static_stats(const struct engine *e, struct statdist_stats *out);
  *
  * Where one engine and a view can differ (a shard cannot know what the
  * others saw):
- *  - two flows first seen at the same timestamp in different shards are
- *    numbered in shard order, not packet order (samples of equal
- *    timestamps likewise reach on_sample in shard order);
+ *  - flows first seen at the same timestamp are numbered by shard, then
+ *    task, not by packet: right for the flows one packet makes, not always
+ *    for several packets of one timestamp (samples of equal timestamps
+ *    likewise reach on_sample in shard order);
  *  - one engine also recovers flows between collection points (its packet
  *    path collects incrementally); a view recovers at engine_collect_point
  *    and engine_gc_rulesets only, so a flow idle past the inactivity
