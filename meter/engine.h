@@ -261,9 +261,10 @@ void engine_static_stats(const struct engine *e, struct statdist_stats *out);
  * merged log, in time order, through its own static distributions.  New
  * view flows are created in (FirstTime, shard, task, shard index) order, so
  * a view synced at points where every shard has seen every earlier packet
- * numbers its flows as one engine would.  A shard record whose key the view holds
- * ends swapped (the other shard saw the flow's first packet going the
- * other way) is counted into it reversed, as flow_count_packet would.  The
+ * numbers its flows as one engine would.  A shard record whose key the
+ * view holds ends swapped (the other shard saw the flow's first packet
+ * going the other way) is counted into it reversed, as flow_count_packet
+ * would.  The
  * shards' records are kept, not removed (pending DNS requests keep
  * pointing at them): their DNS counters and distributions are zeroed, their
  * traffic counters stay cumulative (the rate distributions compute from
