@@ -66,8 +66,15 @@
 /* TPACKET_V3 ignores frames, but the kernel still checks their geometry. */
 #define AFP_FRAME_SIZE 2048u
 #define AFP_TIMEOUT_MS_DEFAULT 100u
-/* Block retire timeout with immediate delivery. */
-#define AFP_TOV_IMMEDIATE_MS 1u
+/* Block retire timeout with immediate delivery.  At low rates every
+ * retired block holds the few packets of one timeout, so the ring's slack
+ * is blocks x timeout: 8 ms keeps a busy reader (an interval's sync, an
+ * SNMP walk) from dropping at a trickle, at 8 ms of added latency at most
+ * (timestamps are the kernel's, so RTTs do not see it). */
+#define AFP_TOV_IMMEDIATE_MS 8u
+/* Blocks the default ring holds at least, whatever the snaplen makes a
+ * block's size. */
+#define AFP_BLOCKS_DEFAULT 64u
 #define AFP_VLAN_HLEN 4u
 #define AFP_MAC_ADDRS_LEN 12u      /* destination + source MAC */
 #define AFP_ETH_P_8021Q 0x8100u
@@ -369,6 +376,8 @@ static int afp_ring(struct afp *a, const struct cap_options *o, char *err,
 	while (block < page)
 		block <<= 1;
 	a->block_size = block;
+	if (!o->buffer_size && want / block < AFP_BLOCKS_DEFAULT)
+		want = AFP_BLOCKS_DEFAULT * block;
 	a->block_nr = want / block < 2 ? 2 : want / block;
 	a->done_max = a->block_nr / 2;
 	if (setsockopt(a->fd, SOL_PACKET, PACKET_VERSION, &version,
