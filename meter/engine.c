@@ -10,11 +10,6 @@
 #include "dist.h"
 #include "engine_shards.h"
 
-/* Housekeeping cadence on the packet path: every ENGINE_TICK packets the
- * engine re-checks the table's fill level and lets the garbage collector
- * look at ENGINE_TICK records, so recovery keeps pace with creation (at
- * most one new flow per packet) without a per-packet cost. */
-#define ENGINE_TICK 64u
 
 /* RFC 2724 transform code ntm uses for its dynamic (type 5/6) turnaround
  * distribution (doc/srl.md). */
@@ -36,6 +31,7 @@ int engine_init(struct engine *e, const struct engine_config *c, struct diag *d)
 {
 	memset(e, 0, sizeof *e);
 	e->cfg = *c;
+	e->tick_mask = ENGINE_TICK - 1;
 	e->flows = flow_table_create(c->max_flows);
 	if (!e->flows) {
 		diag_error(d, 0, 0, "cannot create a flow table of %zu flows", c->max_flows);
@@ -372,9 +368,24 @@ bool engine_mark_enabled(unsigned percent)
 }
 
 /* Fill-level policy (engine.h): flood mode and standby switching. */
+/* The table fill the marks are judged by (engine.h, struct
+ * engine_pressure). */
+static unsigned engine_usage_percent(const struct engine *e)
+{
+	const struct engine_pressure *p = &e->pressure;
+	if (!p->n_shards)
+		return flow_table_usage_percent(e->flows);
+	struct flow_stats fs;
+	flow_table_stats(e->flows, &fs);
+	uint64_t fill = p->view_active + (fs.created - p->created_at_sync) * p->n_shards;
+	return fill >= p->view_capacity ? 100u : (unsigned)(fill * 100u / p->view_capacity);
+}
+
 static void engine_check_pressure(struct engine *e)
 {
-	unsigned usage = flow_table_usage_percent(e->flows);
+	if (e->shards)
+		return;      /* a view reports what its shards decide */
+	unsigned usage = engine_usage_percent(e);
 	if (mark_enabled(e->cfg.flood_mark)) {
 		bool flood = usage >= e->cfg.flood_mark;
 		if (flood && !e->flood_mode)
@@ -461,10 +472,12 @@ void engine_packet(struct engine *e, const struct pkt *p)
 	e->st.bad[bad < PKT_BAD_MAX ? bad : PKT_BAD_LINK]++;
 	if (p->ts_ns > e->st.last_ns)
 		e->st.last_ns = p->ts_ns;
-	if ((e->st.packets & (ENGINE_TICK - 1)) == 0) {
+	if ((e->st.packets & e->tick_mask) == 0) {
 		engine_check_pressure(e);
-		flow_gc(e->flows, e->st.last_ns, e->cfg.inactivity_ns, e->collected_ns,
-			ENGINE_TICK);
+		/* a shard's records go when the view's do (engine_sync) */
+		if (!e->pressure.n_shards)
+			flow_gc(e->flows, e->st.last_ns, e->cfg.inactivity_ns, e->collected_ns,
+				ENGINE_TICK);
 	}
 	/* Non-IP frames still go to the PME (a ruleset may count by MAC);
 	 * frames whose IP header is unusable are counted by reason, skipped. */
@@ -567,6 +580,8 @@ void engine_gc_rulesets(struct engine *e, uint64_t now_ns,
 		inspect = ENGINE_GC_MIN_INSPECT;
 	flow_gc_rulesets(e->flows, now_ns, e->cfg.inactivity_ns, collected, n, inspect);
 	engine_check_pressure(e);
+	if (e->shards)
+		engine_shards_pressure(e);
 }
 
 void engine_collect_point(struct engine *e, uint64_t now_ns, uint64_t collected_ns)
@@ -579,6 +594,8 @@ void engine_collect_point(struct engine *e, uint64_t now_ns, uint64_t collected_
 	flow_gc(e->flows, now_ns, e->cfg.inactivity_ns, collected_ns,
 		flow_table_capacity(e->flows));
 	engine_check_pressure(e);
+	if (e->shards)
+		engine_shards_pressure(e);
 }
 
 void engine_finish(struct engine *e)

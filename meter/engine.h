@@ -117,6 +117,20 @@ struct engine {
 	/* --workers N: this engine is the view of N shards (below); NULL for
 	 * an engine that meters packets itself */
 	struct engine_shards *shards;
+	/* A shard judges FloodMark and HighWaterMark by an estimate of the
+	 * view's fill (engine_sync sets it): the view's records at the last
+	 * sync plus n_shards times the records this shard created since
+	 * (new flows spread evenly over the shards).  n_shards 0: an engine
+	 * judges by its own table. */
+	struct engine_pressure {
+		size_t view_active, view_capacity;
+		uint64_t created_at_sync;
+		unsigned n_shards;
+	} pressure;
+	/* housekeeping every tick_mask + 1 packets: 64 for one engine; a
+	 * shard checks n_shards times as often, so all shards together
+	 * overshoot a mark by no more than one engine does */
+	uint64_t tick_mask;
 	/* a shard's log of what its view replays in time order (the static
 	 * distributions that depend on packet order); NULL otherwise */
 	struct engine_shard_log *shard_log;
@@ -292,6 +306,11 @@ void engine_static_stats(const struct engine *e, struct statdist_stats *out);
  *    timeout whose key sees packets again before the next collection point
  *    continues in the view where one engine would start a new flow (and
  *    record numbers reused in between may differ);
+ *  - FloodMark and HighWaterMark: each shard judges them by an estimate
+ *    of the view's fill (struct engine_pressure) every 64 / n_shards
+ *    packets, so the flows kept under pressure are within one engine's own
+ *    overshoot of its count but not the same flows; each shard switches to
+ *    the standby set by itself (standby_switches counts every shard's);
  *  - dns lines of engine_print_stats sum the shards' peak_pending;
  *  - when a static distribution pool runs out, the flows refused differ
  *    (each shard and the view have a pool of cfg.static_dists).

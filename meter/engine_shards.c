@@ -235,7 +235,28 @@ int engine_init_sharded(struct engine *e, const struct engine_config *c,
 		S->n = i + 1;
 	}
 	engine_watch_recover(e);
+	engine_shards_pressure(e);
 	return 0;
+}
+
+void engine_shards_pressure(struct engine *view)
+{
+	struct engine_shards *S = view->shards;
+	struct flow_stats vs;
+	flow_table_stats(view->flows, &vs);
+	for (size_t i = 0; i < S->n; i++) {
+		struct engine *e = &S->sh[i]->e;
+		struct flow_stats fs;
+		flow_table_stats(e->flows, &fs);
+		e->pressure = (struct engine_pressure){
+			.view_active = vs.active, .view_capacity = vs.capacity,
+			.created_at_sync = fs.created, .n_shards = (unsigned)S->n,
+		};
+		uint64_t tick = 1;
+		while (tick * 2 * S->n <= ENGINE_TICK)
+			tick *= 2;
+		e->tick_mask = tick - 1;
+	}
 }
 
 void engine_shards_free(struct engine *view)
@@ -431,6 +452,9 @@ static void view_stats(struct engine *v)
 	st.dist_refused += S->dist_refused;
 	st.static_refused += S->static_refused;
 	v->st = st;
+	v->flood_mode = false;
+	for (size_t i = 0; i < S->n; i++)
+		v->flood_mode |= S->sh[i]->e.flood_mode;
 	for (size_t t = 0; t < v->n_tasks; t++) {
 		struct engine_task *vt = &v->task[t];
 		memset(&vt->pme, 0, sizeof vt->pme);
@@ -976,6 +1000,7 @@ void engine_sync(struct engine *v)
 	}
 	replay(v, n);
 	view_stats(v);
+	engine_shards_pressure(v);
 	for (size_t i = 0; i < S->n; i++)
 		S->sh[i]->synced_packets = S->sh[i]->e.st.packets + S->sh[i]->e.st.ignored_if;
 	S->dirty = false;

@@ -16,6 +16,12 @@
 /* ---- engine_shards.c ---- */
 
 /* Free the shards of a view (engine_free calls it; partial init is fine). */
+/* Housekeeping cadence on the packet path: every ENGINE_TICK packets the
+ * engine re-checks the table's fill level and lets the garbage collector
+ * look at ENGINE_TICK records, so recovery keeps pace with creation (at
+ * most one new flow per packet) without a per-packet cost. */
+#define ENGINE_TICK 64u
+
 void engine_shards_free(struct engine *view);
 
 /* Prepare one load per shard into ld->shard (all or nothing): 0, or -1
@@ -41,6 +47,9 @@ void engine_shards_remove_set(struct engine *view, unsigned set);
 /* The shards' pending tables or counters changed without a packet (DNS
  * expiry, a task stopped): the next engine_sync must look. */
 void engine_shards_touch(struct engine *view);
+/* Tell the shards the view's fill (struct engine_pressure): after a sync
+ * and after the view's garbage collection. */
+void engine_shards_pressure(struct engine *view);
 
 /* Slot's DNS pairing figures summed over the shards. */
 void engine_shards_dns_stats(const struct engine *view, size_t slot,

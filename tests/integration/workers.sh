@@ -21,7 +21,10 @@
 #     ruleset, naming the traces and worker counts that differ and the
 #     #Format columns in which they do.  Also: no --workers and
 #     --workers 16 equal --workers 1; the bounds of bounded.sh (flood mode,
-#     standby ruleset on a full table) behave alike with 2 workers.
+#     standby ruleset on a full table) with 2 and 3 workers: marks are
+#     judged per shard on an estimate of the view's fill, so the flows
+#     kept differ from one engine's by at most its own overshoot, and no
+#     counted packet is refused by the view (see there).
 #  2. AF_PACKET and libpcap: in a network namespace, tcpreplay sends a
 #     generated trace (1000 packets/s) into a veth pair; `--driver afpacket
 #     --workers 2 --interval 1` (two fanout sockets, one per worker) and
@@ -328,28 +331,44 @@ tap $edge_ok "mix, dns-root.srl+dns-all.srl: without --workers and with --worker
 # the bounds of issue 3 (bounded.sh) on the 5000 sources with
 # by-source.srl: a table of 1000 flows, once in flood mode (FloodMark
 # 95 %: one engine refuses new flows from 950 on) and once switching to
-# the standby ruleset at HighWaterMark 50 %: the same flows, refusals and
-# switches with 2 workers as with 1
+# the standby ruleset at HighWaterMark 50 %.  Shards judge the marks by an
+# estimate of the view's fill (engine.h, struct engine_pressure), checked
+# n times as often, so the flows kept are not those of one engine but
+# within one engine's own overshoot (64 packets between checks) of its
+# count; what must hold exactly: no packet a shard counted is refused by
+# the view (table_full 0), every packet is counted or refused, the table
+# stays within --max-flows, and each mode is entered
 bound_bad=""
+field() { sed -n "s/.* $1 \([0-9]*\).*/\1/p" "$2" | head -1; }
 for mode in flood standby; do
 	extra=()
 	[ "$mode" = standby ] && extra=(--standby "$root/tests/data/rulesets/by-source-8.srl" --high-water 50)
-	for w in 1 2; do
+	for w in 1 2 3; do
 		"$meter" --read "$tmp/sources.pcap" -r "$root/tests/data/rulesets/by-source.srl" \
 			--max-flows 1000 "${extra[@]}" -o "$tmp/$mode.w$w.dif" --stats -q --workers "$w" \
 			2>"$tmp/$mode.w$w.err" || bound_bad="$bound_bad $mode/w$w(exit $?)"
 	done
-	if ! cmp -s <(grep -v '^##' "$tmp/$mode.w1.dif") <(grep -v '^##' "$tmp/$mode.w2.dif") ||
-		! cmp -s <(stats_view "$tmp/$mode.w1.err") <(stats_view "$tmp/$mode.w2.err"); then
-		bound_bad="$bound_bad $mode"
-		echo "# $mode, --workers 1 against 2:"
-		diff <(stats_view "$tmp/$mode.w1.err") <(stats_view "$tmp/$mode.w2.err") |
-			grep '^[<>]' | head -6 | cut -c1-200 | sed 's/^/#   /'
-	fi
+	want=$(field created "$tmp/$mode.w1.err")
+	for w in 2 3; do
+		e=$tmp/$mode.w$w.err
+		created=$(field created "$e"); active=$(field active "$e")
+		full=$(field table_full "$e"); refused=$(field flood_refused "$e")
+		entries=$(field flood_entries "$e"); switches=$(field standby_switches "$e")
+		diffc=$(( ${created:-0} - ${want:-0} ))
+		ok=1
+		[ "${full:-1}" -eq 0 ] && [ "${active:-0}" -le 1000 ] &&
+			[ "${diffc#-}" -le 64 ] || ok=0
+		if [ "$mode" = flood ]; then
+			[ $(( ${created:-0} + ${refused:-0} )) -eq 5000 ] && [ "${entries:-0}" -ge 1 ] || ok=0
+		else
+			[ "${switches:-0}" -ge 1 ] || ok=0
+		fi
+		[ "$ok" -eq 1 ] || bound_bad="$bound_bad $mode/w$w(created $created of one engine's $want, table_full $full, refused $refused, entries $entries, switches $switches)"
+	done
 done
 [ -z "$bound_bad" ] && grep -q 'flood_entries [1-9]' "$tmp/flood.w1.err" &&
 	grep -q 'standby_switches [1-9]' "$tmp/standby.w1.err"
-tap $? "--max-flows 1000 on 5000 sources, flood mode and standby ruleset: --workers 2 keeps the flows, refusals and switches of --workers 1${bound_bad:+; differ:$bound_bad}"
+tap $? "--max-flows 1000 on 5000 sources, flood mode and standby ruleset with 2 and 3 workers: no flow a shard counted is refused by the view, every packet counted or refused, flows within 64 of one engine's, each mode entered${bound_bad:+; differ:$bound_bad}"
 
 # ---- common to the live runs ---------------------------------------------
 RULES="$root/rulesets/dns-all.srl"

@@ -834,6 +834,52 @@ static void many_flows(void **state)
 	diag_free(&d);
 }
 
+/* FloodMark with shards: each shard judges the view's fill estimated as
+ * view records at the last sync + n_shards x its own new records, checked
+ * n_shards times as often as one engine does, so no flow a shard counted
+ * is refused by the view and the flows kept stay within one engine's
+ * overshoot (64 packets between checks) of its count. */
+static void flood_mark_by_view_fill(void **state)
+{
+	(void)state;
+	enum { CLIENTS = 5000, FLOWS = 1000 };
+	struct diag d;
+	diag_init(&d, "test");
+	struct ruleset rs;
+	compile(rules_pairs, &rs);
+	struct engine_config c;
+	config(&c);
+	c.max_flows = FLOWS;
+	c.flood_mark = 95;
+	for (size_t n = 2; n <= 3; n++) {
+		struct engine plain, view;
+		assert_int_equal(engine_init(&plain, &c, &d), 0);
+		assert_int_equal(engine_init_sharded(&view, &c, n, &d), 0);
+		assert_int_equal(engine_add_task(&plain, &rs, NULL, 0, &d), 0);
+		assert_int_equal(engine_add_task(&view, &rs, NULL, 0, &d), 0);
+		for (uint32_t i = 0; i < CLIENTS; i++) {
+			struct event q = query(T0 + i * US, 0x0a000000u + i, 0xc0000201u, 7);
+			feed(&plain, &q);
+			feed(engine_shard(&view, pick(&q, n)), &q);
+			if (i == CLIENTS / 10)
+				engine_sync(&view);   /* the estimate restarts from the view */
+		}
+		engine_sync(&view);
+		size_t one = engine_set_flows(&plain, 5), many = engine_set_flows(&view, 5);
+		assert_true(plain.flood_mode);
+		assert_true(view.flood_mode);
+		assert_int_equal(view.st.table_full, 0);
+		assert_true(many <= FLOWS);
+		assert_true(many + 64 >= one && many <= one + 64);
+		/* every packet counted into a view flow or refused as flood */
+		assert_int_equal(many + view.st.flood_refused, CLIENTS);
+		engine_free(&plain);
+		engine_free(&view);
+	}
+	ruleset_free(&rs);
+	diag_free(&d);
+}
+
 /* After recoveries a shard reuses records most recently freed first, so
  * its index order is not its creation order: one packet's flows (one per
  * task) must still be numbered in task order, as one engine does. */
@@ -889,6 +935,7 @@ int main(void)
 		cmocka_unit_test(sample_buffer_bounds),
 		cmocka_unit_test(many_flows),
 		cmocka_unit_test(reused_records_keep_task_order),
+		cmocka_unit_test(flood_mark_by_view_fill),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
