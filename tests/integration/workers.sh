@@ -373,15 +373,6 @@ tap $? "--max-flows 1000 on 5000 sources, flood mode and standby ruleset with 2 
 # ---- common to the live runs ---------------------------------------------
 RULES="$root/rulesets/dns-all.srl"
 NTM_UPTIME=1.3.6.1.4.1.8072.9999.9999.40.1.3.0   # ntmMeterUptime (cs)
-# pick_port: a UDP port nobody listens on here, in $port
-pick_port() {
-	local i
-	for i in 1 2 3 4 5 6 7 8 9 10; do
-		port=$((20000 + ($$ * 7 + RANDOM) % 20000))
-		ss -Hlun "sport = :$port" 2>/dev/null | grep -q . || return 0
-	done
-	return 1
-}
 # agent_up PORT [NETNS]: the meter's agent answers
 agent_up() {
 	local i cmd=()

@@ -28,15 +28,6 @@ make_quiet_trace() {
 	mergecap -F pcap -w "$out" "${parts[@]}" "$tmp/tail.pcap" 2>/dev/null
 }
 
-# pick_port: a UDP port nobody listens on, in $port.
-pick_port() {
-	local i
-	for i in 1 2 3 4 5 6 7 8 9 10; do
-		port=$((20000 + ($$ * 7 + RANDOM) % 20000))
-		ss -Hlun "sport = :$port" 2>/dev/null | grep -q . || return 0
-	done
-	return 1
-}
 
 # start_meter TRACE SPEED WRITE_COMMUNITY LOG [PORT]: ntm-meter replaying
 # TRACE with its agent on 127.0.0.1:PORT (a free one when not given; $port
