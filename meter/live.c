@@ -776,6 +776,8 @@ static void print_stats(const struct live *s, FILE *out)
 			i + 1, s->o->ifaces[i], cs.packets, cs.drops);
 	}
 	engine_print_stats(&s->e, out);
+	if (s->wk)
+		workers_print_stats(s->wk, out);
 }
 
 static void live_free(struct live *s)

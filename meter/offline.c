@@ -136,6 +136,8 @@ static void print_stats(const struct offline *s, FILE *out)
 	fprintf(out, "packets %" PRIu64 " octets %" PRIu64 " intervals %" PRIu64 "\n",
 		s->e.st.packets, s->e.st.octets, difout_intervals(s->out));
 	engine_print_stats(&s->e, out);
+	if (s->wk)
+		workers_print_stats(s->wk, out);
 }
 
 static void offline_free(struct offline *s)

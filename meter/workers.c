@@ -31,6 +31,8 @@
  */
 #include "workers.h"
 
+#include <inttypes.h>
+
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
@@ -357,6 +359,13 @@ uint64_t workers_truncated(const struct workers *w)
 uint64_t workers_full_waits(const struct workers *w)
 {
 	return w->full_waits;
+}
+
+void workers_print_stats(const struct workers *w, FILE *out)
+{
+	fprintf(out, "workers %u pushed %" PRIu64 " forced_syncs %" PRIu64
+		" full_waits %" PRIu64 " truncated %" PRIu64 "\n", w->n, w->pushed,
+		w->forced_syncs, w->full_waits, w->truncated);
 }
 
 /* ---- spreading ----------------------------------------------------------

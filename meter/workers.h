@@ -28,6 +28,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "diag.h"
 #include "engine.h"
@@ -98,6 +99,11 @@ uint64_t workers_truncated(const struct workers *w);
  * not keep up: a live capture may then drop packets in the kernel or the
  * NIC). */
 uint64_t workers_full_waits(const struct workers *w);
+
+/* One --stats line: "workers N pushed P forced_syncs F full_waits W
+ * truncated T" (full_waits: times the reading thread found a ring full,
+ * i.e. the workers did not keep up). */
+void workers_print_stats(const struct workers *w, FILE *out);
 
 /* Quiesce, stop and join the threads, free; NULL is ignored.  The view and
  * its shards stay (engine_free(view) frees them); the view is not synced
