@@ -466,6 +466,12 @@ void engine_packet(struct engine *e, const struct pkt *p)
 		return;
 	}
 	enum pkt_bad bad = decode_packet_cursor(p, &pi, &cur);
+	/* the pending tables miss the caches on every DNS message: start
+	 * their probes' fetches now, while the PME runs */
+	if (pi.dns_present)
+		for (size_t i = 0; i < e->n_tasks; i++)
+			if (e->task[i].pair)
+				dnspair_prefetch(e->task[i].pair, &pi);
 
 	e->st.packets++;
 	e->st.octets += p->wirelen;
