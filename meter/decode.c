@@ -561,8 +561,9 @@ out:
 /* ---- link ---------------------------------------------------------------- */
 
 /* Skip 802.1Q / 802.1ad tags starting at *off (ethertype *type already
- * read).  Returns false when a tag is cut. */
-static bool vlan_skip(const uint8_t *d, size_t cap, size_t *off, uint16_t *type,
+ * read), noting them in out unless it is NULL.  Returns false when a tag is
+ * cut. */
+static inline bool vlan_skip(const uint8_t *d, size_t cap, size_t *off, uint16_t *type,
 		      struct pkt_info *out)
 {
 	unsigned n = 0;
@@ -571,11 +572,12 @@ static bool vlan_skip(const uint8_t *d, size_t cap, size_t *off, uint16_t *type,
 		if (!has(cap, *off, VLAN_TAG_LEN))
 			return false;
 		const uint8_t *tag = d + *off;
-		if (n < VLAN_KEEP)
+		if (out && n < VLAN_KEEP)
 			out->vlan[n] = rd16(tag + VLAN_OFF_TCI) & VLAN_ID_MASK;
 		if (n < VLAN_COUNT_MAX)
 			n++;
-		out->n_vlan = (uint8_t)n;
+		if (out)
+			out->n_vlan = (uint8_t)n;
 		*type = rd16(tag + VLAN_OFF_TYPE);
 		*off += VLAN_TAG_LEN;
 	}
@@ -618,18 +620,13 @@ static enum pkt_bad l2_shim(const uint8_t *d, size_t cap, size_t *off, uint16_t 
 	}
 }
 
-enum pkt_bad decode_packet_cursor(const struct pkt *p, struct pkt_info *out,
-				  struct decode_cursor *cur)
+/* The link layer: where the IP header starts (*off) and what it is
+ * (*type, ETHERTYPE_IPV4/IPV6 or another ethertype), after the link
+ * header, VLAN tags (noted in out unless NULL), PPPoE or MPLS; raw IP by
+ * its first nibble.  PKT_OK, or why the packet ends before IP. */
+static inline enum pkt_bad link_walk(const struct pkt *p, size_t *off_out,
+				     uint16_t *type_out, struct pkt_info *out)
 {
-	cur->next = 0;
-	cur->end = 0;
-	/* Measured: zeroing the whole struct with a few wide stores costs
-	 * less than tracking which fields each path wrote. */
-	pkt_info_zero(out);
-	out->ts_ns = p->ts_ns;
-	out->wirelen = p->wirelen;
-	out->ifindex = p->ifindex;
-
 	const uint8_t *d = p->data;
 	size_t cap = p->caplen;
 	size_t off;
@@ -639,22 +636,24 @@ enum pkt_bad decode_packet_cursor(const struct pkt *p, struct pkt_info *out,
 	switch (p->link) {
 	case PKT_LINK_ETHERNET:
 		if (cap < ETH_HDR_LEN)
-			return finish(out, PKT_BAD_TRUNC_L2);
-		out->has_mac = true;
-		memcpy(out->mac[0], d + ETH_OFF_SRC, ETH_ADDR_LEN);
-		memcpy(out->mac[1], d + ETH_OFF_DST, ETH_ADDR_LEN);
+			return PKT_BAD_TRUNC_L2;
+		if (out) {
+			out->has_mac = true;
+			memcpy(out->mac[0], d + ETH_OFF_SRC, ETH_ADDR_LEN);
+			memcpy(out->mac[1], d + ETH_OFF_DST, ETH_ADDR_LEN);
+		}
 		type = rd16(d + ETH_OFF_TYPE);
 		off = ETH_HDR_LEN;
 		break;
 	case PKT_LINK_LINUX_SLL:
 		if (cap < SLL_HDR_LEN)
-			return finish(out, PKT_BAD_TRUNC_L2);
+			return PKT_BAD_TRUNC_L2;
 		type = rd16(d + SLL_OFF_PROTO);
 		off = SLL_HDR_LEN;
 		break;
 	case PKT_LINK_LINUX_SLL2:
 		if (cap < SLL2_HDR_LEN)
-			return finish(out, PKT_BAD_TRUNC_L2);
+			return PKT_BAD_TRUNC_L2;
 		type = rd16(d + SLL2_OFF_PROTO);
 		off = SLL2_HDR_LEN;
 		break;
@@ -672,25 +671,50 @@ enum pkt_bad decode_packet_cursor(const struct pkt *p, struct pkt_info *out,
 		off = 0;
 		break;
 	default:
-		return finish(out, PKT_BAD_LINK);
+		return PKT_BAD_LINK;
 	}
 	if (!by_nibble) {
 		if (!vlan_skip(d, cap, &off, &type, out))
-			return finish(out, PKT_BAD_TRUNC_L2);
+			return PKT_BAD_TRUNC_L2;
 		enum pkt_bad r = l2_shim(d, cap, &off, &type, &by_nibble);
 		if (r != PKT_OK)
-			return finish(out, r);
+			return r;
 	}
 
 	if (by_nibble) {
 		if (!has(cap, off, 1))
-			return finish(out, PKT_BAD_TRUNC_L3);
+			return PKT_BAD_TRUNC_L3;
 		switch (d[off] >> IP_VERSION_SHIFT) {
 		case IP_VERSION_4: type = ETHERTYPE_IPV4; break;
 		case IP_VERSION_6: type = ETHERTYPE_IPV6; break;
-		default: return finish(out, PKT_BAD_IP_VERSION);
+		default: return PKT_BAD_IP_VERSION;
 		}
 	}
+
+	*off_out = off;
+	*type_out = type;
+	return PKT_OK;
+}
+
+enum pkt_bad decode_packet_cursor(const struct pkt *p, struct pkt_info *out,
+				  struct decode_cursor *cur)
+{
+	cur->next = 0;
+	cur->end = 0;
+	/* Measured: zeroing the whole struct with a few wide stores costs
+	 * less than tracking which fields each path wrote. */
+	pkt_info_zero(out);
+	out->ts_ns = p->ts_ns;
+	out->wirelen = p->wirelen;
+	out->ifindex = p->ifindex;
+
+	const uint8_t *d = p->data;
+	size_t cap = p->caplen;
+	size_t off;
+	uint16_t type;
+	enum pkt_bad lr = link_walk(p, &off, &type, out);
+	if (lr != PKT_OK)
+		return finish(out, lr);
 
 	struct l4 l;
 	enum pkt_bad r;
@@ -714,6 +738,25 @@ enum pkt_bad decode_packet(const struct pkt *p, struct pkt_info *out)
 {
 	struct decode_cursor cur;
 	return decode_packet_cursor(p, out, &cur);
+}
+
+unsigned decode_ip_addrs(const struct pkt *p, const uint8_t **src, const uint8_t **dst)
+{
+	size_t off;
+	uint16_t type;
+	if (link_walk(p, &off, &type, NULL) != PKT_OK)
+		return 0;
+	if (type == ETHERTYPE_IPV4 && has(p->caplen, off, IPV4_OFF_DST + IPV4_ADDR_LEN)) {
+		*src = p->data + off + IPV4_OFF_SRC;
+		*dst = p->data + off + IPV4_OFF_DST;
+		return IPV4_ADDR_LEN;
+	}
+	if (type == ETHERTYPE_IPV6 && has(p->caplen, off, IPV6_OFF_DST + IPV6_ADDR_LEN)) {
+		*src = p->data + off + IPV6_OFF_SRC;
+		*dst = p->data + off + IPV6_OFF_DST;
+		return IPV6_ADDR_LEN;
+	}
+	return 0;
 }
 
 bool decode_dns_next(const struct pkt *p, struct decode_cursor *cur, struct pkt_info *out)

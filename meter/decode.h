@@ -118,6 +118,12 @@ enum pkt_bad decode_packet_cursor(const struct pkt *p, struct pkt_info *out,
 				  struct decode_cursor *cur);
 bool decode_dns_next(const struct pkt *p, struct decode_cursor *cur, struct pkt_info *out);
 
+/* The two IP addresses of p, found as decode finds them (link header,
+ * VLAN tags, PPPoE, MPLS, raw IP) and nothing else decoded: pointers into
+ * p->data and their length, 4 or 16; 0 when p has no IPv4/IPv6 header with
+ * both addresses captured.  For spreading packets over workers. */
+unsigned decode_ip_addrs(const struct pkt *p, const uint8_t **src, const uint8_t **dst);
+
 /* A short stable name for a result, for statistics ("ok", "trunc_l3", ...);
  * "unknown" for a value outside the enum. */
 const char *decode_bad_name(enum pkt_bad bad);

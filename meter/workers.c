@@ -368,106 +368,21 @@ void workers_print_stats(const struct workers *w, FILE *out)
 		w->forced_syncs, w->full_waits, w->truncated);
 }
 
-/* ---- spreading ----------------------------------------------------------
- * Only as far into the frame as the two addresses: the link header and
- * tags as decode.c walks them (its constants and walk are private to it,
- * and decode does far more than this needs). */
-
-#define WK_ETH_HLEN 14u
-#define WK_ETH_TYPE_OFF 12u
-#define WK_SLL_HLEN 16u
-#define WK_SLL_PROTO_OFF 14u
-#define WK_SLL2_HLEN 20u
-#define WK_SLL2_PROTO_OFF 0u
-#define WK_VLAN_HLEN 4u
-#define WK_VLAN_TYPE_OFF 2u
-#define WK_VLAN_MAX 2u
-#define WK_ETHERTYPE_IPV4 0x0800u
-#define WK_ETHERTYPE_IPV6 0x86ddu
-#define WK_ETHERTYPE_VLAN 0x8100u      /* 802.1Q */
-#define WK_ETHERTYPE_QINQ 0x88a8u      /* 802.1ad */
-#define WK_ETHERTYPE_QINQ_OLD 0x9100u  /* pre-standard S-tag */
-#define WK_IP_VERSION_SHIFT 4u
-#define WK_IP_VERSION_4 4u
-#define WK_IP_VERSION_6 6u
-#define WK_IPV4_SRC_OFF 12u
-#define WK_IPV4_DST_OFF 16u
-#define WK_IPV6_SRC_OFF 8u
-#define WK_IPV6_DST_OFF 24u
-
-static inline uint16_t wk_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline bool wk_is_tag(uint16_t type)
-{
-	return type == WK_ETHERTYPE_VLAN || type == WK_ETHERTYPE_QINQ ||
-	       type == WK_ETHERTYPE_QINQ_OLD;
-}
+/* ---- spreading ------------------------------------------------------- */
 
 unsigned workers_pick(const struct workers *w, const struct pkt *p)
 {
-	const uint8_t *d = p->data;
-	uint32_t cap = p->caplen, off;
-	uint16_t type;
-
-	switch (p->link) {
-	case PKT_LINK_ETHERNET:
-		if (cap < WK_ETH_HLEN)
-			return 0;
-		type = wk_be16(d + WK_ETH_TYPE_OFF);
-		off = WK_ETH_HLEN;
-		break;
-	case PKT_LINK_LINUX_SLL:
-		if (cap < WK_SLL_HLEN)
-			return 0;
-		type = wk_be16(d + WK_SLL_PROTO_OFF);
-		off = WK_SLL_HLEN;
-		break;
-	case PKT_LINK_LINUX_SLL2:
-		if (cap < WK_SLL2_HLEN)
-			return 0;
-		type = wk_be16(d + WK_SLL2_PROTO_OFF);
-		off = WK_SLL2_HLEN;
-		break;
-	case PKT_LINK_RAW:
-	case DECODE_LINK_RAW_BSD:
-		if (cap < 1)
-			return 0;
-		switch (d[0] >> WK_IP_VERSION_SHIFT) {
-		case WK_IP_VERSION_4: type = WK_ETHERTYPE_IPV4; break;
-		case WK_IP_VERSION_6: type = WK_ETHERTYPE_IPV6; break;
-		default: return 0;
-		}
-		off = 0;
-		break;
-	case PKT_LINK_IPV4:
-		type = WK_ETHERTYPE_IPV4;
-		off = 0;
-		break;
-	case PKT_LINK_IPV6:
-		type = WK_ETHERTYPE_IPV6;
-		off = 0;
-		break;
+	const uint8_t *src, *dst;
+	/* the link layer as decode walks it, addresses only (never ports:
+	 * later fragments have none) */
+	switch (decode_ip_addrs(p, &src, &dst)) {
+	case PAIRHASH_IPV4_LEN:
+		return pairhash_pick(pairhash_ipv4(src, dst), w->n);
+	case PAIRHASH_IPV6_LEN:
+		return pairhash_pick(pairhash_ipv6(src, dst), w->n);
 	default:
 		return 0;
 	}
-	for (unsigned tags = 0; tags < WK_VLAN_MAX && wk_is_tag(type); tags++) {
-		if (cap - off < WK_VLAN_HLEN)
-			return 0;
-		type = wk_be16(d + off + WK_VLAN_TYPE_OFF);
-		off += WK_VLAN_HLEN;
-	}
-	if (type == WK_ETHERTYPE_IPV4 &&
-	    cap - off >= WK_IPV4_DST_OFF + PAIRHASH_IPV4_LEN)
-		return pairhash_pick(pairhash_ipv4(d + off + WK_IPV4_SRC_OFF,
-		                                   d + off + WK_IPV4_DST_OFF), w->n);
-	if (type == WK_ETHERTYPE_IPV6 &&
-	    cap - off >= WK_IPV6_DST_OFF + PAIRHASH_IPV6_LEN)
-		return pairhash_pick(pairhash_ipv6(d + off + WK_IPV6_SRC_OFF,
-		                                   d + off + WK_IPV6_DST_OFF), w->n);
-	return 0;
 }
 
 /* ---- start and stop ----------------------------------------------------- */
