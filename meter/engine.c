@@ -357,15 +357,6 @@ void engine_free(struct engine *e)
 	memset(e, 0, sizeof *e);
 }
 
-static bool mark_enabled(unsigned percent)
-{
-	return percent > 0 && percent < 100;
-}
-
-bool engine_mark_enabled(unsigned percent)
-{
-	return mark_enabled(percent);
-}
 
 /* Fill-level policy (engine.h): flood mode and standby switching. */
 /* The table fill the marks are judged by (engine.h, struct
@@ -386,7 +377,7 @@ static void engine_check_pressure(struct engine *e)
 	if (e->shards)
 		return;      /* a view reports what its shards decide */
 	unsigned usage = engine_usage_percent(e);
-	if (mark_enabled(e->cfg.flood_mark)) {
+	if (engine_mark_enabled(e->cfg.flood_mark)) {
 		bool flood = usage >= e->cfg.flood_mark;
 		if (flood && !e->flood_mode)
 			e->st.flood_entries++;
@@ -394,7 +385,7 @@ static void engine_check_pressure(struct engine *e)
 	}
 	for (size_t i = 0; i < e->n_tasks; i++) {
 		struct engine_task *t = &e->task[i];
-		if (!t->standby || !mark_enabled(t->high_water))
+		if (!t->standby || !engine_mark_enabled(t->high_water))
 			continue;
 		if (!t->running_standby && usage > t->high_water) {
 			t->running_standby = true;
@@ -634,6 +625,7 @@ void engine_static_stats(const struct engine *e, struct statdist_stats *out)
 {
 	statdist_stats(e->sdist, out);
 }
+
 void engine_print_stats(const struct engine *e, FILE *out)
 {
 	const struct engine_stats *st = &e->st;

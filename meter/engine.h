@@ -136,6 +136,13 @@ struct engine {
 	struct engine_shard_log *shard_log;
 };
 
+/* A HighWaterMark / FloodMark percentage that is switched on: 0 and 100
+ * (and above) switch it off. */
+static inline bool engine_mark_enabled(unsigned percent)
+{
+	return percent > 0 && percent < 100;
+}
+
 /* Defaults for every field (RFC 2720 DEFVALs where the MIB has them). */
 void engine_config_default(struct engine_config *c);
 

@@ -226,12 +226,17 @@ int engine_init_sharded(struct engine *e, const struct engine_config *c,
 		engine_free(e);
 		return -1;
 	}
+	/* shards check the marks n_shards times as often (engine.h) */
+	uint64_t tick = 1;
+	while (tick * 2 * n_shards <= ENGINE_TICK)
+		tick *= 2;
 	for (size_t i = 0; i < n_shards; i++) {
 		S->sh[i] = shard_create(e, c, d);
 		if (!S->sh[i]) {
 			engine_free(e);
 			return -1;
 		}
+		S->sh[i]->e.tick_mask = tick - 1;
 		S->n = i + 1;
 	}
 	engine_watch_recover(e);
@@ -252,10 +257,6 @@ void engine_shards_pressure(struct engine *view)
 			.view_active = vs.active, .view_capacity = vs.capacity,
 			.created_at_sync = fs.created, .n_shards = (unsigned)S->n,
 		};
-		uint64_t tick = 1;
-		while (tick * 2 * S->n <= ENGINE_TICK)
-			tick *= 2;
-		e->tick_mask = tick - 1;
 	}
 }
 

@@ -70,7 +70,5 @@ void engine_shards_log_rtt(struct engine *shard, uint32_t idx, uint64_t ts_ns,
  * distributions back to the pool, engine_shards_forget). */
 void engine_watch_recover(struct engine *e);
 
-/* A HighWaterMark / FloodMark percentage that is switched on (1..99). */
-bool engine_mark_enabled(unsigned percent);
 
 #endif

@@ -971,11 +971,6 @@ static int sync_tasks(struct mctl *m)
 	return 0;
 }
 
-static bool mark_enabled(unsigned percent)
-{
-	return percent > 0 && percent < MCTL_PERCENT_MAX;
-}
-
 /* The scalars and interfaces the request changed (before undo_commit:
  * the undo log says what was touched). */
 static void engine_apply(struct mctl *m)
@@ -984,7 +979,7 @@ static void engine_apply(struct mctl *m)
 	if (undo_find(m, &m->sc)) {
 		e->cfg.flood_mark = m->sc.flood_mark;
 		e->cfg.inactivity_ns = (uint64_t)m->sc.inactivity_s * MCTL_NS_PER_S;
-		if (m->sc.flood_clear || !mark_enabled(m->sc.flood_mark))
+		if (m->sc.flood_clear || !engine_mark_enabled(m->sc.flood_mark))
 			e->flood_mode = false;
 		m->sc.flood_clear = false;
 	}
