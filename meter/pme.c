@@ -138,6 +138,34 @@ static inline uint32_t chain_home(const struct chain *ch, const uint64_t w[VAL_W
 	return (uint32_t)((x * CHAIN_HASH_MUL) >> ch->shift);
 }
 
+/*
+ * The routing rules of a loop-free table, compiled once more (route_load):
+ * most packets only pass Gotos that test a type or a port and end at a
+ * NoMatch or Ignore, so pme_classify() walks these 32-byte nodes first,
+ * with the packet values they test read before the walk, and enters the
+ * general loop only at a rule that does more (a push, a Gosub, a chain, a
+ * test of state or of a wide value).
+ */
+enum route_kind {
+	ROUTE_GENERAL = 0,     /* run by run_pass() */
+	ROUTE_BRANCH,          /* Goto(Act): on to succ, or fail on a failed test */
+	ROUTE_END              /* Ignore/NoMatch/the sentinel: the result, or fail */
+};
+
+struct route {
+	uint64_t mask, value;  /* one word: the test's whole compare (0, 0
+				  when there is no test: always true) */
+	uint32_t succ;         /* (rule << 1 | test indicator) after success */
+	uint32_t fail;         /* on_fail[] of the rule */
+	uint8_t kind;          /* enum route_kind */
+	uint8_t test;          /* 1: the test runs when the indicator is on */
+	uint8_t slot[2];       /* value slot on the forward, reversed pass */
+	uint8_t result;        /* ROUTE_END: enum pme_result */
+	uint8_t pad;
+	uint16_t rule;         /* out->rule when the pass ends here */
+};
+_Static_assert(sizeof(struct route) == 32, "two routes per cache line");
+
 /* A key item encoded at load (flowkey.h's data[] form): the constant push
  * of a PushRuleTo, appended with one fixed-size copy. */
 struct item_blob {
@@ -160,6 +188,8 @@ struct pme_program {
 	uint32_t *on_fail;
 	struct item_blob *items;       /* per rule (see encode_items) */
 	bool has_vars;                 /* v1..v5 used: reset them per pass */
+	struct route *route;           /* per rule + sentinel, NULL unless loop-free */
+	uint32_t route_slots;          /* slots the routes test: read up front */
 };
 
 /* ---- attributes ------------------------------------------------------ */
@@ -682,6 +712,47 @@ static int encode_items(struct pme_program *prog)
 	return 0;
 }
 
+/*
+ * Build prog->route for a loop-free table (see struct route).  A Goto is a
+ * route when its test, if any, reads one word of a packet value, it is
+ * not in a chain, and it jumps forward: in a loop-free table run_pass()
+ * charges only backward jumps to the step budget, so a route charges
+ * nothing and the results are run_pass()'s.  -1 when out of memory.
+ */
+static int route_load(struct pme_program *prog)
+{
+	if (!prog->loop_free)
+		return 0;
+	prog->route = calloc((size_t)prog->n + 1, sizeof *prog->route);
+	if (!prog->route)
+		return -1;
+	for (uint32_t i = 0; i <= prog->n; i++) {
+		const struct insn *in = &prog->insn[i];
+		struct route *rt = &prog->route[i];
+		bool routing = in->op == OP_END || in->op == RULE_IGNORE ||
+			       in->op == RULE_NOMATCH ||
+			       ((in->op == RULE_GOTO || in->op == RULE_GOTO_ACT) &&
+				in->param > i + 1u);
+		if (!routing || in->chain || (in->test && !(in->pkt_test && in->nwords <= 1)))
+			continue;
+		rt->kind = in->op == RULE_GOTO || in->op == RULE_GOTO_ACT ?
+			   ROUTE_BRANCH : ROUTE_END;
+		rt->fail = prog->on_fail[i];
+		rt->succ = (uint32_t)(in->param - 1u) << 1 | (in->next_test ? 1u : 0u);
+		rt->result = in->op == RULE_IGNORE ? PME_IGNORE : PME_NOMATCH;
+		rt->rule = (uint16_t)(i < prog->n ? i + 1 : 0);   /* the sentinel: 0 */
+		if (!in->test)
+			continue;       /* mask, value and slots 0: always true */
+		rt->test = 1;
+		rt->mask = in->mask.w[0];
+		rt->value = in->value.w[0];
+		rt->slot[0] = in->a.slot;
+		rt->slot[1] = (uint8_t)(in->a.slot ^ in->a.ends);
+		prog->route_slots |= 1u << rt->slot[0] | 1u << rt->slot[1];
+	}
+	return 0;
+}
+
 struct pme_program *pme_load(const struct ruleset *rs, struct diag *d)
 {
 	if (rs->n_rules > PME_RULES_MAX) {
@@ -736,7 +807,7 @@ struct pme_program *pme_load(const struct ruleset *rs, struct diag *d)
 		if (prog->insn[i].op == RULE_ASSIGN || prog->insn[i].op == RULE_ASSIGN_ACT ||
 		    prog->insn[i].var_use)
 			prog->has_vars = true;
-	if (thread_jumps(prog) || encode_items(prog)) {
+	if (thread_jumps(prog) || encode_items(prog) || route_load(prog)) {
 		diag_error(d, 0, 0, "out of memory loading the ruleset");
 		goto fail;
 	}
@@ -758,6 +829,7 @@ void pme_free(struct pme_program *prog)
 	free(prog->held);
 	free(prog->insn);
 	free(prog->chains);
+	free(prog->route);
 	free(prog->entries);
 	free(prog->on_fail);
 	free(prog->items);
@@ -784,10 +856,19 @@ size_t pme_chain_count(const struct pme_program *prog)
 	return prog->n_chains;
 }
 
+size_t pme_route_count(const struct pme_program *prog)
+{
+	size_t k = 0;
+	for (uint32_t i = 0; prog->route && i <= prog->n; i++)
+		k += prog->route[i].kind != ROUTE_GENERAL;
+	return k;
+}
+
 /* ---- match ----------------------------------------------------------- */
 
 
 /* Internal error codes: 0 = none, else the enum pme_error + 1. */
+#define PME_START 1u           /* rule 1 (index 0) with the test on */
 #define RUN_ERR(e) ((int)(e) + 1)
 
 struct qent {                  /* one pattern-queue entry */
@@ -1063,7 +1144,7 @@ static inline uint32_t chain_find(const struct pme_program *prog,
  */
 static inline __attribute__((always_inline)) enum pme_result
 run_pass(const struct pme_program *prog, struct pcache *cache,
-	 struct pme_match *out, const bool every_step)
+	 struct pme_match *out, const bool every_step, uint32_t start)
 {
 	struct run r;
 	struct pcache *const c = cache;
@@ -1079,8 +1160,8 @@ run_pass(const struct pme_program *prog, struct pcache *cache,
 	const struct insn *insn = prog->insn;
 	const uint32_t n = prog->n;
 	uint32_t budget = prog->step_limit;
-	uint32_t i = 0;
-	bool test = true;
+	uint32_t i = start >> 1;
+	bool test = start & 1;
 	union val tmp;
 	int err;
 
@@ -1217,8 +1298,8 @@ run_pass(const struct pme_program *prog, struct pcache *cache,
 static enum pme_result match_pass(const struct pme_program *prog,
 				  struct pcache *c, struct pme_match *out)
 {
-	return prog->loop_free ? run_pass(prog, c, out, false)
-			       : run_pass(prog, c, out, true);
+	return prog->loop_free ? run_pass(prog, c, out, false, PME_START)
+			       : run_pass(prog, c, out, true, PME_START);
 }
 
 enum pme_result pme_match(const struct pme_program *prog,
@@ -1234,6 +1315,58 @@ enum pme_result pme_match(const struct pme_program *prog,
 	return match_pass(prog, &c, out);
 }
 
+/*
+ * Walk prog->route from *at, (rule << 1 | test indicator), with the routes'
+ * slots read.  Returns the pass's result when it ends on a route, else 0
+ * with *at = the rule run_pass() goes on from.
+ */
+static inline enum pme_result route_walk(const struct pme_program *prog,
+					 const struct pcache *c, uint32_t *at,
+					 struct pme_match *out)
+{
+	const struct route *routes = prog->route;
+	const unsigned rev = c->rev;
+	uint32_t t = *at;
+	for (;;) {
+		const struct route *rt = &routes[t >> 1];
+		/* a test-free route has mask 0 and value 0: ok.  The next
+		 * rule is picked without a branch: which way a test goes
+		 * changes from packet to packet. */
+		bool ok = !(t & rt->test) |
+			  ((c->v[rt->slot[rev]].w[0] & rt->mask) == rt->value);
+		if (rt->kind == ROUTE_BRANCH) {
+			t = ok ? rt->succ : rt->fail;
+			continue;
+		}
+		if (rt->kind == ROUTE_GENERAL) {
+			*at = t;
+			return 0;
+		}
+		if (!ok) {
+			t = rt->fail;
+			continue;
+		}
+		out->errors = 0;
+		out->n_dist = 0;
+		out->rule = rt->rule;
+		return (enum pme_result)rt->result;
+	}
+}
+
+/* One pass of classify(): the routes, then the general loop. */
+static inline __attribute__((always_inline)) enum pme_result
+classify_pass(const struct pme_program *prog, struct pcache *c,
+	      struct pme_match *out, const bool every_step)
+{
+	uint32_t at = PME_START;
+	if (!every_step && prog->route) {
+		enum pme_result res = route_walk(prog, c, &at, out);
+		if (res)
+			return res;
+	}
+	return run_pass(prog, c, out, every_step, at);
+}
+
 /* Both passes in one frame: a call per pass (prologue, epilogue, the
  * cache's address escaping) cost more than the second copy of the loop. */
 static inline __attribute__((always_inline)) enum pme_result
@@ -1246,13 +1379,19 @@ classify(const struct pme_program *prog, const struct pkt_info *pkt,
 	c.rev = 0;
 	c.pkt = pkt;
 	c.v = vals;
-	enum pme_result res = run_pass(prog, &c, out, every_step);
+	if (!every_step) {
+		/* the routes read these without looking at c.cached */
+		for (uint32_t m = prog->route_slots; m; m &= m - 1)
+			read_slot(&c, (unsigned)__builtin_ctz(m));
+		c.cached = prog->route_slots;
+	}
+	enum pme_result res = classify_pass(prog, &c, out, every_step);
 	*reversed = false;
 	if (res != PME_NOMATCH)
 		return res;
 	uint32_t first = out->errors;
 	c.rev = 1;
-	res = run_pass(prog, &c, out, every_step);
+	res = classify_pass(prog, &c, out, every_step);
 	out->errors |= first;
 	*reversed = true;
 	return res;

@@ -1185,7 +1185,7 @@ static void random_tables(void **state)
 	pkts[2].ip_version = 6;
 	pkts[2].peer_type = 2;
 	memset(pkts[2].addr[0], 0x20, 16);
-	unsigned loaded = 0, counted = 0;
+	unsigned loaded = 0, counted = 0, routed = 0;
 	for (int t = 0; t < 3000; t++) {
 		struct rule r[24];
 		unsigned n = 1 + rnd(24);
@@ -1193,8 +1193,11 @@ static void random_tables(void **state)
 			memset(&r[i], 0, sizeof r[i]);
 			r[i].attr = attrs[rnd((unsigned)n_attrs)];
 			r[i].op = (uint8_t)(1 + rnd(RULE_OP_MAX));
-			/* sometimes out of range */
-			r[i].param = rnd(16) ? 1 + rnd(n) : n + 1;
+			/* sometimes out of range; every other table jumps
+			 * forward only, so that it is loop-free and its
+			 * Gotos, Ignores and NoMatches run as routes */
+			r[i].param = !rnd(16) ? n + 1 :
+				     t & 1 ? i + 2 + rnd(n - i) : 1 + rnd(n);
 			const struct attr_info *ai = attr_by_num(r[i].attr);
 			unsigned w = ai->type == ATTR_T_PEER ? 4 : ai->width;
 			r[i].len = (uint8_t)(rnd(16) ? rnd(w + 1) : rnd(7));
@@ -1218,10 +1221,29 @@ static void random_tables(void **state)
 		if (!p)
 			continue;
 		loaded++;
+		routed += pme_route_count(p) > 0;
 		for (unsigned k = 0; k < 3; k++) {
-			struct pme_match m;
+			struct pme_match m, want;
 			bool rev;
 			enum pme_result res = pme_classify(p, &pkts[k], &m, &rev);
+			/* pme_match() runs every rule of a pass in the general
+			 * loop (no routes): classify must agree with it */
+			enum pme_result wres = pme_match(p, &pkts[k], false, &want);
+			uint32_t werr = want.errors;
+			bool wrev = wres == PME_NOMATCH;
+			if (wrev) {
+				wres = pme_match(p, &pkts[k], true, &want);
+				want.errors |= werr;
+			}
+			assert_int_equal(res, wres);
+			assert_int_equal(rev, wrev);
+			assert_int_equal(m.rule, want.rule);
+			assert_int_equal(m.errors, want.errors);
+			if (res == PME_COUNT) {
+				assert_int_equal(m.key.len, want.key.len);
+				assert_memory_equal(m.key.data, want.key.data, m.key.len);
+				assert_int_equal(m.n_dist, want.n_dist);
+			}
 			assert_true(res == PME_IGNORE || res == PME_NOMATCH || res == PME_COUNT);
 			assert_true(m.errors < (1u << PME_ERR_MAX));
 			assert_true(m.rule <= n);
@@ -1237,9 +1259,11 @@ static void random_tables(void **state)
 		pme_free(p);
 	}
 	/* the generator reaches both sides */
-	print_message("random tables: %u of 3000 loaded, %u counts\n", loaded, counted);
+	print_message("random tables: %u of 3000 loaded, %u counts, %u with routes\n",
+		      loaded, counted, routed);
 	assert_true(loaded > 100);
 	assert_true(counted > 50);
+	assert_true(routed > 100);
 }
 
 /* ---- load-time refusals ---------------------------------------------- */
