@@ -80,6 +80,7 @@ struct attr_ref {
 /* Packet values are cached per pass in slot acc * 2 + end. */
 #define SLOTS     (ACC_PACKET_MAX * 2)
 #define SLOT_NONE 0xff
+#define SLOTS_OF(acc) (3u << ((acc) * 2))   /* both ends' slots */
 _Static_assert(SLOTS <= 32, "one cache bit per slot in a uint32_t");
 
 /* The sentinel after the last rule: running off the end is NoMatch. */
@@ -1380,10 +1381,25 @@ classify(const struct pme_program *prog, const struct pkt_info *pkt,
 	c.pkt = pkt;
 	c.v = vals;
 	if (!every_step) {
-		/* the routes read these without looking at c.cached */
-		for (uint32_t m = prog->route_slots; m; m &= m - 1)
+		/* the routes read these without looking at c.cached; the
+		 * ports and the transport type, which nearly every table
+		 * routes by, without read_slot()'s dispatch */
+		uint32_t m = prog->route_slots;
+		if (m & SLOTS_OF(ACC_TRANS_ADDR)) {
+			uint64_t src = 0, dst = 0;
+			if (pkt->has_ports) {
+				src = word_be16(pkt->port[0]);
+				dst = word_be16(pkt->port[1]);
+			}
+			vals[ACC_TRANS_ADDR * 2] = (union val){ .w = { src, 0, 0 } };
+			vals[ACC_TRANS_ADDR * 2 + 1] = (union val){ .w = { dst, 0, 0 } };
+		}
+		if (m & SLOTS_OF(ACC_TRANS_TYPE))
+			vals[ACC_TRANS_TYPE * 2] = (union val){ .w = { word_u8(pkt->proto), 0, 0 } };
+		for (m &= ~(SLOTS_OF(ACC_TRANS_ADDR) | SLOTS_OF(ACC_TRANS_TYPE)); m; m &= m - 1)
 			read_slot(&c, (unsigned)__builtin_ctz(m));
-		c.cached = prog->route_slots;
+		c.cached = prog->route_slots | (prog->route_slots & SLOTS_OF(ACC_TRANS_ADDR) ?
+						SLOTS_OF(ACC_TRANS_ADDR) : 0);
 	}
 	enum pme_result res = classify_pass(prog, &c, out, every_step);
 	*reversed = false;
