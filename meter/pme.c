@@ -172,6 +172,7 @@ _Static_assert(sizeof(struct route) == 32, "two routes per cache line");
 struct item_blob {
 	uint8_t bytes[FLOW_KEY_ITEM_COPY];
 	uint8_t size;                  /* 0: not encoded */
+	uint8_t width;                 /* what push() would queue as the width */
 };
 
 struct pme_program {
@@ -709,6 +710,7 @@ static int encode_items(struct pme_program *prog)
 			continue;
 		memcpy(prog->items[i].bytes, k.data, k.len);
 		prog->items[i].size = (uint8_t)k.len;
+		prog->items[i].width = (uint8_t)width;
 	}
 	return 0;
 }
@@ -1060,11 +1062,15 @@ static int build_key(const struct run *r, struct pme_match *out)
 		if (e->attr <= prev)
 			goto sort;
 		prev = e->attr;
-		if (!err && (e->item ?
-			     flow_key_append_item(key, e->item->bytes, e->item->size) :
-			     flow_key_append_padded(key, e->attr, e->width,
-						    e->mask->b, e->value->b)))
-			err = RUN_ERR(PME_ERR_KEY_FULL);  /* every distribution is still put */
+		if (err)
+			continue;               /* every distribution is still put */
+		if (e->item)
+			err = flow_key_append_item(key, e->item->bytes, e->item->size);
+		else
+			err = flow_key_append_padded(key, e->attr, e->width,
+						     e->mask->b, e->value->b);
+		if (err)
+			err = RUN_ERR(PME_ERR_KEY_FULL);
 	}
 	return err;
 
@@ -1259,12 +1265,23 @@ run_pass(const struct pme_program *prog, struct pcache *cache,
 			break;
 		case RULE_PUSH_RULE_TO:
 		case RULE_PUSH_RULE_TO_ACT:
+			if (prog->items[i].size) {
+				/* encoded at load: push()'s outcome is known */
+				if (r.nq == PME_QUEUE_MAX)
+					return fail(out, RUN_ERR(PME_ERR_QUEUE), i + 1);
+				struct qent *e = &r.q[r.nq++];
+				e->attr = in->a.num;
+				e->push = PUSH_KEY;
+				e->width = prog->items[i].width;
+				e->mask = &in->mask;
+				e->value = &in->value;
+				e->item = &prog->items[i];
+				break;
+			}
 			if (!(a = rule_attr(&r, in)))
 				return fail(out, RUN_ERR(PME_ERR_VARIABLE), i + 1);
 			if ((err = push(&r, in, a, NULL, 0)))
 				return fail(out, err, i + 1);
-			if (prog->items[i].size)        /* then it was queued */
-				r.q[r.nq - 1].item = &prog->items[i];
 			break;
 		case RULE_PUSH_PKT_TO:
 		case RULE_PUSH_PKT_TO_ACT:
