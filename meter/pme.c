@@ -140,17 +140,26 @@ static inline uint32_t chain_home(const struct chain *ch, const uint64_t w[VAL_W
 }
 
 /*
- * The routing rules of a loop-free table, compiled once more (route_load):
- * most packets only pass Gotos that test a type or a port and end at a
- * NoMatch or Ignore, so pme_classify() walks these 32-byte nodes first,
- * with the packet values they test read before the walk, and enters the
- * general loop only at a rule that does more (a push, a Gosub, a chain, a
- * test of state or of a wide value).
+ * The rules of a loop-free table, compiled once more (route_load) for the
+ * paths nearly every packet takes: Gotos testing a type or a port, pushes
+ * of constants (the SAVEs and STOREs of a compiled ruleset), test chains,
+ * a Null Count, and the NoMatch or Ignore most packets end at.  run_pass()
+ * walks these small nodes, with the packet values their tests read fetched
+ * before the walk and the next rule picked without a branch, and leaves
+ * them for the general loop at a rule that does more (a Gosub, an Assign,
+ * a PopTo, a push of a packet value, a test of state or of a wide value).
  */
 enum route_kind {
-	ROUTE_GENERAL = 0,     /* run by run_pass() */
+	ROUTE_GENERAL = 0,     /* run by the general loop */
 	ROUTE_BRANCH,          /* Goto(Act): on to succ, or fail on a failed test */
-	ROUTE_END              /* Ignore/NoMatch/the sentinel: the result, or fail */
+	ROUTE_PUSH,            /* push the rule's constant item or parameters */
+	ROUTE_COUNT,           /* a Count of Null: build the key */
+	ROUTE_END,             /* Ignore/NoMatch/the sentinel: the result, or fail */
+	ROUTE_CHAIN,           /* in a test chain: with the test on, the chain's
+				  search; with it off, the action `act` */
+	ROUTE_WIDE             /* a test the walk does not run (state, several
+				  words): with the test on, the general loop;
+				  with it off, the action `act` */
 };
 
 struct route {
@@ -162,10 +171,14 @@ struct route {
 	uint8_t test;          /* 1: the test runs when the indicator is on */
 	uint8_t slot[2];       /* value slot on the forward, reversed pass */
 	uint8_t result;        /* ROUTE_END: enum pme_result */
-	uint8_t pad;
-	uint16_t rule;         /* out->rule when the pass ends here */
+	uint8_t push;          /* ROUTE_PUSH: PUSH_KEY or PUSH_DIST */
+	uint8_t width;         /* ROUTE_PUSH: the queue entry's width */
+	uint8_t act;           /* ROUTE_CHAIN: the action's kind */
+	uint16_t chain;        /* 1-based test chain of the rule, or 0 */
+	uint16_t attr;         /* ROUTE_PUSH: the attribute */
+	uint32_t rule;         /* out->rule when the pass ends here */
 };
-_Static_assert(sizeof(struct route) == 32, "two routes per cache line");
+_Static_assert(sizeof(struct route) == 40, "a route is compact");
 
 /* A key item encoded at load (flowkey.h's data[] form): the constant push
  * of a PushRuleTo, appended with one fixed-size copy. */
@@ -191,7 +204,7 @@ struct pme_program {
 	struct item_blob *items;       /* per rule (see encode_items) */
 	bool has_vars;                 /* v1..v5 used: reset them per pass */
 	struct route *route;           /* per rule + sentinel, NULL unless loop-free */
-	uint32_t route_slots;          /* slots the routes test: read up front */
+	uint32_t route_slots;          /* slots the branches test: read up front */
 };
 
 /* ---- attributes ------------------------------------------------------ */
@@ -715,12 +728,45 @@ static int encode_items(struct pme_program *prog)
 	return 0;
 }
 
+/* The route kind rule i can run as, ROUTE_GENERAL if none. */
+static enum route_kind route_kind_of(const struct pme_program *prog, uint32_t i)
+{
+	const struct insn *in = &prog->insn[i];
+	/* forward only: a loop-free table charges backward jumps alone to
+	 * the step budget (run_pass), so a route charges nothing */
+	bool forward = in->param > i + 1u;
+	if (in->var_use)
+		return ROUTE_GENERAL;
+	switch (in->op) {
+	case OP_END:
+	case RULE_IGNORE:
+	case RULE_NOMATCH:
+		return ROUTE_END;
+	case RULE_GOTO:
+	case RULE_GOTO_ACT:
+		return forward ? ROUTE_BRANCH : ROUTE_GENERAL;
+	case RULE_PUSH_RULE_TO:
+	case RULE_PUSH_RULE_TO_ACT:
+		/* a constant key item, or distribution parameters */
+		return forward && (prog->items[i].size || in->a.push == PUSH_DIST) ?
+		       ROUTE_PUSH : ROUTE_GENERAL;
+	case RULE_PUSH_PKT_TO:
+	case RULE_PUSH_PKT_TO_ACT:
+		/* a distribution's push takes the rule's parameters */
+		return forward && in->a.push == PUSH_DIST ? ROUTE_PUSH : ROUTE_GENERAL;
+	case RULE_COUNT:
+		return in->a.push == PUSH_NONE ? ROUTE_COUNT : ROUTE_GENERAL;
+	default:
+		return ROUTE_GENERAL;
+	}
+}
+
 /*
- * Build prog->route for a loop-free table (see struct route).  A Goto is a
- * route when its test, if any, reads one word of a packet value, it is
- * not in a chain, and it jumps forward: in a loop-free table run_pass()
- * charges only backward jumps to the step budget, so a route charges
- * nothing and the results are run_pass()'s.  -1 when out of memory.
+ * Build prog->route for a loop-free table (see struct route); the results
+ * are run_pass()'s general loop's, which pme_match() runs alone.  A rule's
+ * own test must read one word of a packet value (or nothing), unless it is
+ * in a test chain: entered with the test on, a chain rule goes to the
+ * chain's search, which compares every word.  -1 when out of memory.
  */
 static int route_load(struct pme_program *prog)
 {
@@ -732,26 +778,31 @@ static int route_load(struct pme_program *prog)
 	for (uint32_t i = 0; i <= prog->n; i++) {
 		const struct insn *in = &prog->insn[i];
 		struct route *rt = &prog->route[i];
-		bool routing = in->op == OP_END || in->op == RULE_IGNORE ||
-			       in->op == RULE_NOMATCH ||
-			       ((in->op == RULE_GOTO || in->op == RULE_GOTO_ACT) &&
-				in->param > i + 1u);
-		if (!routing || in->chain || (in->test && !(in->pkt_test && in->nwords <= 1)))
+		enum route_kind kind = route_kind_of(prog, i);
+		if (kind == ROUTE_GENERAL)
 			continue;
-		rt->kind = in->op == RULE_GOTO || in->op == RULE_GOTO_ACT ?
-			   ROUTE_BRANCH : ROUTE_END;
+		bool wide = !in->chain && in->test && !(in->pkt_test && in->nwords <= 1);
+		rt->kind = (uint8_t)(in->chain ? ROUTE_CHAIN : wide ? ROUTE_WIDE : kind);
+		rt->act = (uint8_t)kind;
+		rt->chain = in->chain;
 		rt->fail = prog->on_fail[i];
 		rt->succ = (uint32_t)(in->param - 1u) << 1 | (in->next_test ? 1u : 0u);
 		rt->result = in->op == RULE_IGNORE ? PME_IGNORE : PME_NOMATCH;
-		rt->rule = (uint16_t)(i < prog->n ? i + 1 : 0);   /* the sentinel: 0 */
-		if (!in->test)
+		rt->rule = i < prog->n ? i + 1 : 0;   /* the sentinel: 0 */
+		rt->attr = in->a.num;
+		rt->push = in->a.push;
+		if (kind == ROUTE_PUSH)
+			rt->width = in->a.push == PUSH_DIST ? PME_DIST_PARAM : prog->items[i].width;
+		if (!in->test || in->chain || wide)
 			continue;       /* mask, value and slots 0: always true */
 		rt->test = 1;
 		rt->mask = in->mask.w[0];
 		rt->value = in->value.w[0];
 		rt->slot[0] = in->a.slot;
 		rt->slot[1] = (uint8_t)(in->a.slot ^ in->a.ends);
-		prog->route_slots |= 1u << rt->slot[0] | 1u << rt->slot[1];
+		/* the branches, which most packets pass, read theirs up front */
+		if (kind == ROUTE_BRANCH)
+			prog->route_slots |= 1u << rt->slot[0] | 1u << rt->slot[1];
 	}
 	return 0;
 }
@@ -940,6 +991,12 @@ static inline void read_slot(struct pcache *c, unsigned s)
 		break;
 	case ACC_TRANS_TYPE:
 		v->w[0] = word_u8(c->pkt->proto);
+		break;
+	case ACC_PEER_TYPE:
+		v->w[0] = word_u8(c->pkt->peer_type);
+		break;
+	case ACC_NONE:
+		v->w[0] = 0;
 		break;
 	default:
 		read_packet(s >> 1, s & 1, c->pkt, v);
@@ -1151,7 +1208,8 @@ static inline uint32_t chain_find(const struct pme_program *prog,
  */
 static inline __attribute__((always_inline)) enum pme_result
 run_pass(const struct pme_program *prog, struct pcache *cache,
-	 struct pme_match *out, const bool every_step, uint32_t start)
+	 struct pme_match *out, const bool every_step, const bool routes,
+	 uint32_t start)
 {
 	struct run r;
 	struct pcache *const c = cache;
@@ -1171,6 +1229,89 @@ run_pass(const struct pme_program *prog, struct pcache *cache,
 	bool test = start & 1;
 	union val tmp;
 	int err;
+
+	if (routes) {
+		/* the routes (struct route); every_step is false */
+		const struct route *rts = prog->route;
+		const unsigned rev = c->rev;
+		uint32_t t = start;
+		for (;;) {
+			const struct route *rt = &rts[t >> 1];
+			if (rt->kind == ROUTE_BRANCH) {
+				/* its slot was read before the walk; a
+				 * test-free branch has mask 0 and value 0.  The
+				 * next rule is picked without a branch: which way
+				 * a test goes changes from packet to packet. */
+				bool ok = !(t & rt->test) |
+					  ((c->v[rt->slot[rev]].w[0] & rt->mask) == rt->value);
+				t = ok ? rt->succ : rt->fail;
+				continue;
+			}
+			unsigned kind = rt->kind;
+			if (kind == ROUTE_GENERAL)
+				break;
+			i = t >> 1;
+			if (t & 1) {
+				if (kind == ROUTE_CHAIN) {
+					/* the chain's search finds the rule whose
+					 * test succeeds; its action runs next, with
+					 * the test off */
+					const struct chain *ch = &prog->chains[rt->chain - 1];
+					const struct insn *in = &insn[i];
+					unsigned s = in->a.slot ^ (c->rev & in->a.ends);
+					if (!(c->cached & (1u << s))) {
+						read_slot(c, s);
+						c->cached |= 1u << s;
+					}
+					uint32_t k = chain_find(prog, ch, in, i, &c->v[s]);
+					t = k == ch->end ? prog->on_fail[k - 1] : k << 1;
+					continue;
+				}
+				if (kind == ROUTE_WIDE)
+					break;
+				if (rt->test) {
+					/* fewer packets come here: read on use */
+					unsigned s = rt->slot[rev];
+					if (!(c->cached & (1u << s))) {
+						read_slot(c, s);
+						c->cached |= 1u << s;
+					}
+					if ((c->v[s].w[0] & rt->mask) != rt->value) {
+						t = rt->fail;
+						continue;
+					}
+				}
+			}
+			kind = rt->act;
+			if (kind == ROUTE_BRANCH) {
+				t = rt->succ;
+				continue;
+			}
+			if (kind == ROUTE_PUSH) {
+				if (r.nq == PME_QUEUE_MAX)
+					return fail(out, RUN_ERR(PME_ERR_QUEUE), i + 1);
+				struct qent *e = &r.q[r.nq++];
+				e->attr = rt->attr;
+				e->push = rt->push;
+				e->width = rt->width;
+				e->mask = &insn[i].mask;
+				e->value = &insn[i].value;
+				e->item = rt->push == PUSH_KEY ? &prog->items[i] : NULL;
+				t = rt->succ;
+				continue;
+			}
+			if (kind == ROUTE_COUNT) {
+				if ((err = build_key(&r, out)))
+					return fail(out, err, i + 1);
+				out->rule = i + 1;
+				return PME_COUNT;
+			}
+			out->rule = rt->rule;           /* ROUTE_END */
+			return (enum pme_result)rt->result;
+		}
+		i = t >> 1;
+		test = t & 1;
+	}
 
 	for (;;) {
 		if (every_step && budget-- == 0)
@@ -1316,8 +1457,8 @@ run_pass(const struct pme_program *prog, struct pcache *cache,
 static enum pme_result match_pass(const struct pme_program *prog,
 				  struct pcache *c, struct pme_match *out)
 {
-	return prog->loop_free ? run_pass(prog, c, out, false, PME_START)
-			       : run_pass(prog, c, out, true, PME_START);
+	return prog->loop_free ? run_pass(prog, c, out, false, false, PME_START)
+			       : run_pass(prog, c, out, true, false, PME_START);
 }
 
 enum pme_result pme_match(const struct pme_program *prog,
@@ -1331,58 +1472,6 @@ enum pme_result pme_match(const struct pme_program *prog,
 	c.pkt = pkt;
 	c.v = vals;
 	return match_pass(prog, &c, out);
-}
-
-/*
- * Walk prog->route from *at, (rule << 1 | test indicator), with the routes'
- * slots read.  Returns the pass's result when it ends on a route, else 0
- * with *at = the rule run_pass() goes on from.
- */
-static inline enum pme_result route_walk(const struct pme_program *prog,
-					 const struct pcache *c, uint32_t *at,
-					 struct pme_match *out)
-{
-	const struct route *routes = prog->route;
-	const unsigned rev = c->rev;
-	uint32_t t = *at;
-	for (;;) {
-		const struct route *rt = &routes[t >> 1];
-		/* a test-free route has mask 0 and value 0: ok.  The next
-		 * rule is picked without a branch: which way a test goes
-		 * changes from packet to packet. */
-		bool ok = !(t & rt->test) |
-			  ((c->v[rt->slot[rev]].w[0] & rt->mask) == rt->value);
-		if (rt->kind == ROUTE_BRANCH) {
-			t = ok ? rt->succ : rt->fail;
-			continue;
-		}
-		if (rt->kind == ROUTE_GENERAL) {
-			*at = t;
-			return 0;
-		}
-		if (!ok) {
-			t = rt->fail;
-			continue;
-		}
-		out->errors = 0;
-		out->n_dist = 0;
-		out->rule = rt->rule;
-		return (enum pme_result)rt->result;
-	}
-}
-
-/* One pass of classify(): the routes, then the general loop. */
-static inline __attribute__((always_inline)) enum pme_result
-classify_pass(const struct pme_program *prog, struct pcache *c,
-	      struct pme_match *out, const bool every_step)
-{
-	uint32_t at = PME_START;
-	if (!every_step && prog->route) {
-		enum pme_result res = route_walk(prog, c, &at, out);
-		if (res)
-			return res;
-	}
-	return run_pass(prog, c, out, every_step, at);
 }
 
 /* Both passes in one frame: a call per pass (prologue, epilogue, the
@@ -1418,13 +1507,13 @@ classify(const struct pme_program *prog, const struct pkt_info *pkt,
 		c.cached = prog->route_slots | (prog->route_slots & SLOTS_OF(ACC_TRANS_ADDR) ?
 						SLOTS_OF(ACC_TRANS_ADDR) : 0);
 	}
-	enum pme_result res = classify_pass(prog, &c, out, every_step);
+	enum pme_result res = run_pass(prog, &c, out, every_step, !every_step, PME_START);
 	*reversed = false;
 	if (res != PME_NOMATCH)
 		return res;
 	uint32_t first = out->errors;
 	c.rev = 1;
-	res = classify_pass(prog, &c, out, every_step);
+	res = run_pass(prog, &c, out, every_step, !every_step, PME_START);
 	out->errors |= first;
 	*reversed = true;
 	return res;

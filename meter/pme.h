@@ -132,10 +132,11 @@ unsigned pme_step_limit(const struct pme_program *prog);
  * rule by rule; in a table that may loop, the rules a search skips are
  * charged to the step limit as if run). */
 size_t pme_chain_count(const struct pme_program *prog);
-/* Routes found at load (loop-free tables only): Gotos testing one word of
- * a packet value (or nothing) and jumping forward, Ignores, NoMatches and
- * the end of the table, walked by pme_classify() before the general loop
- * (same results; pme_match() runs every rule in the general loop). */
+/* Routes found at load (loop-free tables only): rules pme_classify() runs
+ * as small nodes before its general loop — forward Gotos and pushes of
+ * constants, chain entries, Null Counts, Ignores, NoMatches and the end of
+ * the table (same results; pme_match() runs every rule in the general
+ * loop). */
 size_t pme_route_count(const struct pme_program *prog);
 
 /* One pass: source = the wire source unless `reversed`. */

@@ -1266,6 +1266,120 @@ static void random_tables(void **state)
 	assert_true(routed > 100);
 }
 
+/*
+ * Loop-free tables made of what the routes run (struct route in pme.c):
+ * Gotos and pushes of constants testing ports, types and peer types,
+ * runs of one test long enough to be chains (some of IPv6 addresses,
+ * several words), tests of Class/Kind and wide values the walk leaves to
+ * the general loop, distribution pushes, Null Counts.  pme_classify()
+ * must give exactly what pme_match() (the general loop alone) gives, pass
+ * by pass: result, rule, errors, key and distributions.
+ */
+static void routes_agree(void **state)
+{
+	(void)state;
+	static const uint8_t ops[] = {
+		RULE_GOTO, RULE_GOTO_ACT, RULE_PUSH_RULE_TO, RULE_PUSH_RULE_TO_ACT,
+		RULE_IGNORE, RULE_NOMATCH, RULE_PUSH_PKT_TO, RULE_COUNT,
+	};
+	static const uint16_t ports[] = { 53, 80, 443, 123 };
+	static const uint8_t v6a[16] = { 0x20, 0x01, 0x05, 0x03, 0xba, 0x3e, [15] = 0x30 };
+	struct pkt_info pkts[24];
+	for (unsigned k = 0; k < 24; k++) {
+		uint16_t a = ports[rnd(4)], b = rnd(3) ? ports[rnd(4)] : (uint16_t)(1024 + rnd(9));
+		pkts[k] = ip4(IP(10, 0, 0, 1 + rnd(3)), IP(192, 5, 5, 1 + rnd(3)),
+			      (uint8_t)(rnd(3) == 0 ? 1 : rnd(2) ? 17 : 6), a, b);
+		if (k % 3 == 0) {       /* IPv6, sometimes the chain's address */
+			pkts[k].ip_version = 6;
+			pkts[k].peer_type = 2;
+			memcpy(pkts[k].addr[k % 2], v6a, 16);
+			pkts[k].addr[k % 2][15] = (uint8_t)(0x30 + rnd(3));
+		}
+	}
+	unsigned tables = 0, routed = 0, chained = 0, counted = 0;
+	for (int t = 0; t < 2000; t++) {
+		struct rule r[40];
+		unsigned n = 0, want = 8 + rnd(30);
+		while (n < want) {
+			/* a run of one test (a chain from 4), or one rule */
+			unsigned run = rnd(3) ? 1 : 4 + rnd(4), kind = rnd(7);
+			for (unsigned j = 0; j < run && n < want; j++, n++) {
+				struct rule *x = &r[n];
+				unsigned op = ops[rnd(sizeof ops)];
+				unsigned v = rnd(4);
+				switch (kind) {
+				case 0: *x = R2(ATTR_DEST_TRANS_ADDRESS, 0xffff, ports[v], op, 0); break;
+				case 1: *x = R2(ATTR_SOURCE_TRANS_ADDRESS, 0xffff, ports[v], op, 0); break;
+				case 2: *x = R1(ATTR_SOURCE_TRANS_TYPE, 255, v ? 17 : 6, op, 0); break;
+				case 3: *x = R1(ATTR_DEST_PEER_TYPE, 255, 1 + v % 2, op, 0); break;
+				case 4: *x = R1(ATTR_FLOW_CLASS, 255, v, op, 0); break;
+				case 5: {
+					uint8_t a[16];
+					memcpy(a, v6a, 16);
+					a[15] = (uint8_t)(0x30 + v);
+					uint8_t m[16];
+					memset(m, 0xff, 16);
+					*x = mk(ATTR_DEST_PEER_ADDRESS, op, 0, 16, m, a);
+					break;
+				}
+				default:
+					*x = rnd(2) ? mk(ATTR_TO_TURNAROUND_TIME, rnd(2) ? RULE_PUSH_RULE_TO_ACT :
+							  RULE_PUSH_PKT_TO_ACT, 0, 6,
+							  B(3, 0, 0, 0, 0, 0), B(60, 0, 0, 0, 0, 0))
+						    : RN(RULE_COUNT, 0);
+					break;
+				}
+				if (rule_op_is_goto(x->op))
+					x->param = n + 2 + rnd(want - n);   /* forward, or the end */
+				else if (x->op == RULE_COUNT && x->attr != ATTR_NULL)
+					x->attr = ATTR_NULL, x->len = 0;
+			}
+		}
+		for (unsigned j = 0; j < n; j++)
+			if (rule_op_is_goto(r[j].op) && r[j].param > n)
+				r[j].param = n;
+		struct diag d;
+		diag_init(&d, "routes");
+		struct pme_program *p = load(r, n, 1 + rnd(3), &d);
+		diag_free(&d);
+		if (!p)
+			continue;
+		tables++;
+		routed += pme_route_count(p) > 0;
+		chained += pme_chain_count(p) > 0;
+		for (unsigned k = 0; k < 24; k++) {
+			struct pme_match m, w;
+			bool rev;
+			enum pme_result res = pme_classify(p, &pkts[k], &m, &rev);
+			enum pme_result wres = pme_match(p, &pkts[k], false, &w);
+			uint32_t werr = w.errors;
+			bool wrev = wres == PME_NOMATCH;
+			if (wrev) {
+				wres = pme_match(p, &pkts[k], true, &w);
+				w.errors |= werr;
+			}
+			assert_int_equal(res, wres);
+			assert_int_equal(rev, wrev);
+			assert_int_equal(m.rule, w.rule);
+			assert_int_equal(m.errors, w.errors);
+			if (res != PME_COUNT)
+				continue;
+			counted++;
+			assert_int_equal(m.key.len, w.key.len);
+			assert_memory_equal(m.key.data, w.key.data, m.key.len);
+			assert_int_equal(m.n_dist, w.n_dist);
+			assert_memory_equal(m.dist, w.dist, m.n_dist * sizeof m.dist[0]);
+		}
+		pme_free(p);
+	}
+	print_message("routes: %u tables, %u with routes, %u with chains, %u counts\n",
+		      tables, routed, chained, counted);
+	assert_true(tables > 1000);
+	assert_true(routed > 800);
+	assert_true(chained > 300);
+	assert_true(counted > 1000);
+}
+
 /* ---- load-time refusals ---------------------------------------------- */
 
 static void load_rejects(void **state)
@@ -1404,6 +1518,7 @@ int main(void)
 		cmocka_unit_test(chain_table_vs_rule_by_rule),
 		cmocka_unit_test(jump_threading),
 		cmocka_unit_test(random_tables),
+		cmocka_unit_test(routes_agree),
 		cmocka_unit_test(load_rejects),
 		cmocka_unit_test(load_accepts),
 	};
