@@ -8,7 +8,9 @@
  * attribute become "test chains" searched by value.  Match: a loop over
  * the insns that compares a word at a time, reads each packet attribute at
  * most once per pass (a small cache), keeps pushes on a fixed queue and
- * builds the flow key only on Count.
+ * builds the flow key only on Count.  The rules of a loop-free table that
+ * most packets pass are also compiled to "routes" (struct route), walked
+ * first by pme_classify().
  */
 #include "pme.h"
 
