@@ -1237,6 +1237,12 @@ run_pass(const struct pme_program *prog, struct pcache *cache,
 		const struct route *rts = prog->route;
 		const unsigned rev = c->rev;
 		uint32_t t = start;
+		/* The key is built as the routes push, while the items come
+		 * in attribute order (build_key's fast case), and the
+		 * distributions put; else build_key() builds it at Count. */
+		bool key_built = true;
+		unsigned key_last = 0;
+		flow_key_clear(&out->key, prog->set);
 		for (;;) {
 			const struct route *rt = &rts[t >> 1];
 			if (rt->kind == ROUTE_BRANCH) {
@@ -1298,13 +1304,27 @@ run_pass(const struct pme_program *prog, struct pcache *cache,
 				e->width = rt->width;
 				e->mask = &insn[i].mask;
 				e->value = &insn[i].value;
-				e->item = rt->push == PUSH_KEY ? &prog->items[i] : NULL;
+				e->item = NULL;
+				if (rt->push == PUSH_DIST) {
+					if (key_built)
+						dist_put(out, e);
+				} else {
+					e->item = &prog->items[i];
+					if (key_built && (rt->attr <= key_last ||
+							  flow_key_append_item(&out->key, e->item->bytes,
+									       e->item->size)))
+						key_built = false;
+					key_last = rt->attr;
+				}
 				t = rt->succ;
 				continue;
 			}
 			if (kind == ROUTE_COUNT) {
-				if ((err = build_key(&r, out)))
-					return fail(out, err, i + 1);
+				if (!key_built) {
+					out->n_dist = 0;
+					if ((err = build_key(&r, out)))
+						return fail(out, err, i + 1);
+				}
 				out->rule = i + 1;
 				return PME_COUNT;
 			}
@@ -1377,6 +1397,7 @@ run_pass(const struct pme_program *prog, struct pcache *cache,
 		case RULE_COUNT_PKT:
 			if (!(a = rule_attr(&r, in)))
 				return fail(out, RUN_ERR(PME_ERR_VARIABLE), i + 1);
+			out->n_dist = 0;        /* the routes may have put some */
 			if ((err = push(&r, in, a, in->op == RULE_COUNT_PKT ?
 					value_of(c, &r, a, &tmp) : NULL,
 					packet_width(c, a))) ||
