@@ -1241,8 +1241,8 @@ run_pass(const struct pme_program *prog, struct pcache *cache,
 		 * in attribute order (build_key's fast case), and the
 		 * distributions put; else build_key() builds it at Count. */
 		bool key_built = true;
-		unsigned key_last = 0;
-		flow_key_clear(&out->key, prog->set);
+		unsigned key_last = 0;          /* 0: the key is not cleared yet
+						   (most passes push nothing) */
 		for (;;) {
 			const struct route *rt = &rts[t >> 1];
 			if (rt->kind == ROUTE_BRANCH) {
@@ -1310,6 +1310,8 @@ run_pass(const struct pme_program *prog, struct pcache *cache,
 						dist_put(out, e);
 				} else {
 					e->item = &prog->items[i];
+					if (!key_last)
+						flow_key_clear(&out->key, prog->set);
 					if (key_built && (rt->attr <= key_last ||
 							  flow_key_append_item(&out->key, e->item->bytes,
 									       e->item->size)))
@@ -1324,6 +1326,8 @@ run_pass(const struct pme_program *prog, struct pcache *cache,
 					out->n_dist = 0;
 					if ((err = build_key(&r, out)))
 						return fail(out, err, i + 1);
+				} else if (!key_last) {
+					flow_key_clear(&out->key, prog->set);
 				}
 				out->rule = i + 1;
 				return PME_COUNT;
