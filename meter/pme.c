@@ -85,6 +85,8 @@ struct attr_ref {
 #define SLOTS_OF(acc) (3u << ((acc) * 2))   /* both ends' slots */
 _Static_assert(SLOTS <= 32, "one cache bit per slot in a uint32_t");
 
+#define PME_START 1u           /* a pass's start: rule 1 (index 0), test on */
+
 /* The sentinel after the last rule: running off the end is NoMatch. */
 #define OP_END 0
 
@@ -182,6 +184,25 @@ struct route {
 };
 _Static_assert(sizeof(struct route) == 40, "a route is compact");
 
+/*
+ * A pass decided by one packet value (prefilter_load): for most packets
+ * the routes end at one NoMatch (or Ignore) whatever the other values
+ * are, once one narrow value is known — a port for the usual "port 53 at
+ * the server" table.  The bit of that value says whether it is so; then
+ * the pass's result is known without walking it.
+ */
+#define PRE_WIDTH_MAX 2                /* values of at most 2 bytes: 64 Ki bits */
+#define PRE_DEPTH_MAX 2048             /* the load's walk recursion */
+
+struct prefilter {
+	uint8_t slot[2];               /* the value's slot on either pass */
+	uint8_t result;                /* enum pme_result of a decided pass */
+	uint32_t rule;                 /* out->rule of a decided pass */
+	uint32_t mask;                 /* values - 1 */
+	uint32_t n_decided;            /* bits set */
+	uint64_t bits[];               /* value -> decided */
+};
+
 /* A key item encoded at load (flowkey.h's data[] form): the constant push
  * of a PushRuleTo, appended with one fixed-size copy. */
 struct item_blob {
@@ -207,6 +228,7 @@ struct pme_program {
 	bool has_vars;                 /* v1..v5 used: reset them per pass */
 	struct route *route;           /* per rule + sentinel, NULL unless loop-free */
 	uint32_t route_slots;          /* slots the branches test: read up front */
+	struct prefilter *pre;         /* NULL if none (prefilter_load) */
 };
 
 /* ---- attributes ------------------------------------------------------ */
@@ -809,6 +831,190 @@ static int route_load(struct pme_program *prog)
 	return 0;
 }
 
+/* ---- prefilter ------------------------------------------------------ */
+
+/* Outcomes of the abstract walk: an END's (result << 16 | rule), or: */
+#define PRE_UNDECIDED  UINT32_MAX      /* some path leaves the routes, or
+					  paths end in different places */
+#define PRE_BUSY       (UINT32_MAX - 1)/* being walked (a cycle: undecided) */
+
+struct pre_walk {
+	const struct pme_program *prog;
+	unsigned key;                  /* the value's slot on the forward pass */
+	uint64_t w;                    /* the value, as a slot word */
+	uint32_t *memo;                /* per state (rule << 1 | test) */
+	uint32_t *gen;                 /* memo[] valid when gen[] == cur */
+	uint32_t cur;
+	unsigned depth;
+};
+
+static uint32_t pre_merge(uint32_t a, uint32_t b)
+{
+	return a == b ? a : PRE_UNDECIDED;
+}
+
+/*
+ * Where the routes of a forward pass starting at state t end when the
+ * value of slot `key` is w and every other value could be anything: the
+ * one END reached, or PRE_UNDECIDED.  Tests of other values take both
+ * ways.  Memoised per state; deep recursion gives up (undecided).
+ */
+static uint32_t pre_walk_from(struct pre_walk *pw, uint32_t t)
+{
+	const struct pme_program *prog = pw->prog;
+	if (pw->gen[t] == pw->cur)
+		return pw->memo[t] == PRE_BUSY ? PRE_UNDECIDED : pw->memo[t];
+	if (pw->depth > PRE_DEPTH_MAX)
+		return PRE_UNDECIDED;
+	pw->gen[t] = pw->cur;
+	pw->memo[t] = PRE_BUSY;
+	pw->depth++;
+	const struct route *rt = &prog->route[t >> 1];
+	uint32_t out = PRE_UNDECIDED;
+	bool tested = (t & 1) && rt->test;
+	/* 1: the test succeeds, 0: fails, 2: either */
+	unsigned ok = !tested ? 1 : rt->slot[0] != pw->key ? 2 :
+		      (pw->w & rt->mask) == rt->value;
+	if (rt->kind == ROUTE_BRANCH) {
+		out = ok == 1 ? pre_walk_from(pw, rt->succ) :
+		      ok == 0 ? pre_walk_from(pw, rt->fail) :
+		      pre_merge(pre_walk_from(pw, rt->succ), pre_walk_from(pw, rt->fail));
+	} else if (rt->kind == ROUTE_END) {
+		uint32_t end = (uint32_t)rt->result << 16 | rt->rule;
+		out = ok == 1 ? end : ok == 0 ? pre_walk_from(pw, rt->fail) :
+		      pre_merge(end, pre_walk_from(pw, rt->fail));
+	}
+	pw->depth--;
+	pw->memo[t] = out;
+	return out;
+}
+
+/* Is slot s tested by a route with a full mask of at most PRE_WIDTH_MAX
+ * bytes, and is every route test of s one?  *width: its width, *rev_slot:
+ * its slot on the reversed pass. */
+static bool pre_candidate(const struct pme_program *prog, unsigned s, unsigned *width,
+			  unsigned *rev_slot)
+{
+	bool seen = false;
+	for (uint32_t i = 0; i <= prog->n; i++) {
+		const struct route *rt = &prog->route[i];
+		if (!rt->test || rt->slot[0] != s ||
+		    (rt->kind != ROUTE_BRANCH && rt->kind != ROUTE_END))
+			continue;
+		unsigned wd = prog->insn[i].width;
+		uint64_t full = wd >= 8 ? UINT64_MAX : (1ULL << (8 * wd)) - 1;
+		if (wd > PRE_WIDTH_MAX || rt->mask != full || (seen && wd != *width))
+			return false;
+		*width = wd;
+		*rev_slot = rt->slot[1];
+		seen = true;
+	}
+	return seen;
+}
+
+/*
+ * The prefilter of a loop-free table: for the slot whose known value
+ * decides the most values' passes (fraction of its domain), the values
+ * that decide a pass, all ending at the END most of them end at.  Tests
+ * with full masks only: then every value no rule names behaves like any
+ * other such value, and only the named ones and one other are walked.
+ * -1 when out of memory (0 also when there is no prefilter).
+ */
+static int prefilter_load(struct pme_program *prog)
+{
+	if (!prog->route)
+		return 0;
+	size_t states = 2 * ((size_t)prog->n + 1);
+	struct pre_walk pw = { .prog = prog };
+	pw.memo = malloc(states * sizeof *pw.memo);
+	pw.gen = calloc(states, sizeof *pw.gen);
+	uint64_t *named = calloc(((size_t)1 << 16) / 64, sizeof *named);
+	uint32_t *out = malloc(((size_t)1 << 16) * sizeof *out);
+	int rc = -1;
+	if (!pw.memo || !pw.gen || !named || !out)
+		goto done;
+	rc = 0;
+	double best_frac = 0.0;
+	for (unsigned s = 0; s < SLOTS; s++) {
+		unsigned width = 0, rev_slot = 0;
+		if (!pre_candidate(prog, s, &width, &rev_slot))
+			continue;
+		uint32_t n_vals = 1u << (8 * width);
+		memset(named, 0, (n_vals + 63) / 64 * sizeof *named);
+		uint32_t other = UINT32_MAX;          /* a value no rule names */
+		for (uint32_t i = 0; i <= prog->n; i++) {
+			const struct route *rt = &prog->route[i];
+			/* the tests the walk runs (pre_candidate: full masks,
+			 * values below n_vals) */
+			if (rt->test && rt->slot[0] == s &&
+			    (rt->kind == ROUTE_BRANCH || rt->kind == ROUTE_END))
+				named[rt->value >> 6] |= 1ULL << (rt->value & 63);
+		}
+		for (uint32_t v = 0; v < n_vals && other == UINT32_MAX; v++)
+			if (!(named[v >> 6] >> (v & 63) & 1))
+				other = v;
+		/* every value's outcome; the unnamed share other's */
+		uint32_t other_out = PRE_UNDECIDED;
+		for (int pass = 0; pass < 2; pass++) {
+			for (uint32_t v = 0; v < n_vals; v++) {
+				bool is_named = named[v >> 6] >> (v & 63) & 1;
+				if (pass == 0 ? v != other : !is_named)
+					continue;
+				pw.key = s;
+				pw.w = v;
+				pw.cur++;
+				pw.depth = 0;
+				out[v] = pre_walk_from(&pw, PME_START);
+				if (v == other)
+					other_out = out[v];
+			}
+		}
+		/* the commonest decided outcome */
+		uint32_t common = other_out, n_common = 0;
+		for (uint32_t v = 0; v < n_vals; v++) {
+			bool is_named = named[v >> 6] >> (v & 63) & 1;
+			if (is_named && out[v] != PRE_UNDECIDED && common == PRE_UNDECIDED)
+				common = out[v];
+		}
+		if (common == PRE_UNDECIDED)
+			continue;
+		for (uint32_t v = 0; v < n_vals; v++) {
+			bool is_named = named[v >> 6] >> (v & 63) & 1;
+			n_common += (is_named ? out[v] : other_out) == common;
+		}
+		double frac = (double)n_common / n_vals;
+		if (frac <= best_frac)
+			continue;
+		best_frac = frac;
+		free(prog->pre);
+		prog->pre = calloc(1, sizeof *prog->pre + (n_vals + 63) / 64 * sizeof(uint64_t));
+		if (!prog->pre) {
+			rc = -1;
+			goto done;
+		}
+		struct prefilter *pf = prog->pre;
+		pf->slot[0] = (uint8_t)s;
+		pf->slot[1] = (uint8_t)rev_slot;
+		pf->result = (uint8_t)(common >> 16);
+		pf->rule = common & 0xffff;
+		pf->mask = n_vals - 1;
+		pf->n_decided = n_common;
+		for (uint32_t v = 0; v < n_vals; v++) {
+			bool is_named = named[v >> 6] >> (v & 63) & 1;
+			if ((is_named ? out[v] : other_out) == common)
+				pf->bits[v >> 6] |= 1ULL << (v & 63);
+		}
+	}
+	if (prog->pre)          /* classify() reads the value up front */
+		prog->route_slots |= 1u << prog->pre->slot[0] | 1u << prog->pre->slot[1];
+done:
+	free(pw.memo);
+	free(pw.gen);
+	free(named);
+	free(out);
+	return rc;
+}
+
 struct pme_program *pme_load(const struct ruleset *rs, struct diag *d)
 {
 	if (rs->n_rules > PME_RULES_MAX) {
@@ -863,7 +1069,8 @@ struct pme_program *pme_load(const struct ruleset *rs, struct diag *d)
 		if (prog->insn[i].op == RULE_ASSIGN || prog->insn[i].op == RULE_ASSIGN_ACT ||
 		    prog->insn[i].var_use)
 			prog->has_vars = true;
-	if (thread_jumps(prog) || encode_items(prog) || route_load(prog)) {
+	if (thread_jumps(prog) || encode_items(prog) || route_load(prog) ||
+	    prefilter_load(prog)) {
 		diag_error(d, 0, 0, "out of memory loading the ruleset");
 		goto fail;
 	}
@@ -886,6 +1093,7 @@ void pme_free(struct pme_program *prog)
 	free(prog->insn);
 	free(prog->chains);
 	free(prog->route);
+	free(prog->pre);
 	free(prog->entries);
 	free(prog->on_fail);
 	free(prog->items);
@@ -912,6 +1120,11 @@ size_t pme_chain_count(const struct pme_program *prog)
 	return prog->n_chains;
 }
 
+size_t pme_prefilter_values(const struct pme_program *prog)
+{
+	return prog->pre ? prog->pre->n_decided : 0;
+}
+
 size_t pme_route_count(const struct pme_program *prog)
 {
 	size_t k = 0;
@@ -924,7 +1137,6 @@ size_t pme_route_count(const struct pme_program *prog)
 
 
 /* Internal error codes: 0 = none, else the enum pme_error + 1. */
-#define PME_START 1u           /* rule 1 (index 0) with the test on */
 #define RUN_ERR(e) ((int)(e) + 1)
 
 struct qent {                  /* one pattern-queue entry */
@@ -1501,6 +1713,22 @@ enum pme_result pme_match(const struct pme_program *prog,
 	return match_pass(prog, &c, out);
 }
 
+/* Does the prefilter decide this pass?  Then out is the pass's. */
+static inline bool prefilter_decides(const struct pme_program *prog,
+				     const struct pcache *c, struct pme_match *out)
+{
+	const struct prefilter *pf = prog->pre;
+	if (!pf)
+		return false;
+	uint32_t v = (uint32_t)c->v[pf->slot[c->rev]].w[0] & pf->mask;
+	if (!(pf->bits[v >> 6] >> (v & 63) & 1))
+		return false;
+	out->errors = 0;
+	out->n_dist = 0;
+	out->rule = pf->rule;
+	return true;
+}
+
 /* Both passes in one frame: a call per pass (prologue, epilogue, the
  * cache's address escaping) cost more than the second copy of the loop. */
 static inline __attribute__((always_inline)) enum pme_result
@@ -1534,13 +1762,15 @@ classify(const struct pme_program *prog, const struct pkt_info *pkt,
 		c.cached = prog->route_slots | (prog->route_slots & SLOTS_OF(ACC_TRANS_ADDR) ?
 						SLOTS_OF(ACC_TRANS_ADDR) : 0);
 	}
-	enum pme_result res = run_pass(prog, &c, out, every_step, !every_step, PME_START);
+	enum pme_result res = !every_step && prefilter_decides(prog, &c, out) ? prog->pre->result :
+			      run_pass(prog, &c, out, every_step, !every_step, PME_START);
 	*reversed = false;
 	if (res != PME_NOMATCH)
 		return res;
 	uint32_t first = out->errors;
 	c.rev = 1;
-	res = run_pass(prog, &c, out, every_step, !every_step, PME_START);
+	res = !every_step && prefilter_decides(prog, &c, out) ? prog->pre->result :
+	      run_pass(prog, &c, out, every_step, !every_step, PME_START);
 	out->errors |= first;
 	*reversed = true;
 	return res;

@@ -138,6 +138,12 @@ size_t pme_chain_count(const struct pme_program *prog);
  * the table (same results; pme_match() runs every rule in the general
  * loop). */
 size_t pme_route_count(const struct pme_program *prog);
+/* Values of the one packet value (a port, a type: at most 2 bytes) whose
+ * knowledge alone decides a pass of a loop-free table, found at load by
+ * walking the routes with that value known and every other one either
+ * way; pme_classify() then skips the pass.  0 when there is no such
+ * prefilter. */
+size_t pme_prefilter_values(const struct pme_program *prog);
 
 /* One pass: source = the wire source unless `reversed`. */
 enum pme_result pme_match(const struct pme_program *prog,

@@ -1133,6 +1133,10 @@ static void jump_threading(void **state)
 		struct pme_program *p = load_ok(r, n, 1);
 		/* the loop-free table needs no step limit beyond the walk's */
 		assert_int_equal(pme_step_limit(p) == 4u * n + 64u, loop == 1);
+		/* the loop-free table's passes are decided by the transport
+		 * type for every type but UDP and TCP (rule 3: Ignore at 12);
+		 * a port is no prefilter: other ports end at 12 or 13 */
+		assert_int_equal(pme_prefilter_values(p), loop ? 0 : 254);
 		for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 			struct pkt_info pkt = ip4(IP(1, 2, 3, 4), IP(5, 6, 7, 8), cases[i].proto,
 						  cases[i].sport, cases[i].dport);
@@ -1296,16 +1300,24 @@ static void routes_agree(void **state)
 			pkts[k].addr[k % 2][15] = (uint8_t)(0x30 + rnd(3));
 		}
 	}
-	unsigned tables = 0, routed = 0, chained = 0, counted = 0;
+	unsigned tables = 0, routed = 0, chained = 0, counted = 0, prefiltered = 0;
 	for (int t = 0; t < 2000; t++) {
 		struct rule r[40];
 		unsigned n = 0, want = 8 + rnd(30);
 		while (n < want) {
 			/* a run of one test (a chain from 4), or one rule */
 			unsigned run = rnd(3) ? 1 : 4 + rnd(4), kind = rnd(7);
+			/* every other table opens with a gate of port and
+			 * type tests that only route (Goto, Ignore, NoMatch),
+			 * where a prefilter can decide passes */
+			bool gate = (t & 1) && n < 6;
+			if (gate)
+				kind = rnd(3);
 			for (unsigned j = 0; j < run && n < want; j++, n++) {
 				struct rule *x = &r[n];
-				unsigned op = ops[rnd(sizeof ops)];
+				unsigned op = gate ? ops[rnd(2)] : ops[rnd(sizeof ops)];
+				if (gate && !rnd(4))
+					op = rnd(2) ? RULE_NOMATCH : RULE_IGNORE;
 				unsigned v = rnd(4);
 				switch (kind) {
 				case 0: *x = R2(ATTR_DEST_TRANS_ADDRESS, 0xffff, ports[v], op, 0); break;
@@ -1335,6 +1347,9 @@ static void routes_agree(void **state)
 					x->attr = ATTR_NULL, x->len = 0;
 			}
 		}
+		/* jumps past the end go to the last rule, which ends the pass
+		 * (a jump to itself would make the table loop) */
+		r[n - 1] = rnd(2) ? RN(RULE_NOMATCH, 0) : RN(RULE_COUNT, 0);
 		for (unsigned j = 0; j < n; j++)
 			if (rule_op_is_goto(r[j].op) && r[j].param > n)
 				r[j].param = n;
@@ -1347,6 +1362,7 @@ static void routes_agree(void **state)
 		tables++;
 		routed += pme_route_count(p) > 0;
 		chained += pme_chain_count(p) > 0;
+		prefiltered += pme_prefilter_values(p) > 0;
 		for (unsigned k = 0; k < 24; k++) {
 			struct pme_match m, w;
 			bool rev;
@@ -1372,11 +1388,12 @@ static void routes_agree(void **state)
 		}
 		pme_free(p);
 	}
-	print_message("routes: %u tables, %u with routes, %u with chains, %u counts\n",
-		      tables, routed, chained, counted);
+	print_message("routes: %u tables, %u with routes, %u with chains, %u prefiltered, "
+		      "%u counts\n", tables, routed, chained, prefiltered, counted);
 	assert_true(tables > 1000);
 	assert_true(routed > 800);
 	assert_true(chained > 300);
+	assert_true(prefiltered > 150);
 	assert_true(counted > 1000);
 }
 
