@@ -1155,7 +1155,27 @@ struct run {
 	const struct attr_ref *var[N_VARS];
 	uint32_t stack[PME_STACK_MAX];
 	struct qent q[PME_QUEUE_MAX];
+	/* the routes queue a push as its rule alone; route_queue() writes
+	 * the entries once the queue is read (rarely: see run_pass) */
+	uint32_t q_rule[PME_QUEUE_MAX];
 };
+
+/* The queue entries of the routes' pushes (r->q_rule[0 .. nq)). */
+static void route_queue(struct run *r)
+{
+	const struct pme_program *prog = r->prog;
+	for (uint32_t k = 0; k < r->nq; k++) {
+		uint32_t i = r->q_rule[k];
+		const struct route *rt = &prog->route[i];
+		struct qent *e = &r->q[k];
+		e->attr = rt->attr;
+		e->push = rt->push;
+		e->width = rt->width;
+		e->mask = &prog->insn[i].mask;
+		e->value = &prog->insn[i].value;
+		e->item = rt->push == PUSH_KEY ? &prog->items[i] : NULL;
+	}
+}
 
 /* The value of an engine-state attribute (FlowRuleSet, Class/Kind). */
 static const union val *state_value(const struct run *r, const struct attr_ref *a,
@@ -1292,20 +1312,21 @@ static inline int push(struct run *r, const struct insn *in,
 	return 0;
 }
 
-static void dist_put(struct pme_match *out, const struct qent *e)
+static void dist_put(struct pme_match *out, unsigned attr, const union val *mask,
+		     const union val *value)
 {
 	struct pme_dist *dd = NULL;
 	for (unsigned k = 0; k < out->n_dist; k++)
-		if (out->dist[k].attr == e->attr)
+		if (out->dist[k].attr == attr)
 			dd = &out->dist[k];
 	if (!dd) {
 		if (out->n_dist == PME_DIST_MAX)   /* cannot happen: 10 attributes */
 			return;
 		dd = &out->dist[out->n_dist++];
 	}
-	dd->attr = e->attr;
-	memcpy(dd->mask, e->mask->b, PME_DIST_PARAM);
-	memcpy(dd->value, e->value->b, PME_DIST_PARAM);
+	dd->attr = (uint16_t)attr;
+	memcpy(dd->mask, mask->b, PME_DIST_PARAM);
+	memcpy(dd->value, value->b, PME_DIST_PARAM);
 }
 
 /*
@@ -1327,7 +1348,7 @@ static int build_key(const struct run *r, struct pme_match *out)
 	for (uint32_t k = 0, prev = 0; k < r->nq; k++) {
 		const struct qent *e = &r->q[k];
 		if (e->push == PUSH_DIST) {
-			dist_put(out, e);
+			dist_put(out, e->attr, e->mask, e->value);
 			continue;
 		}
 		if (e->attr <= prev)
@@ -1351,7 +1372,7 @@ sort:;
 	for (uint32_t k = 0; k < r->nq; k++) {
 		const struct qent *e = &r->q[k];
 		if (e->push == PUSH_DIST) {
-			dist_put(out, e);
+			dist_put(out, e->attr, e->mask, e->value);
 			continue;
 		}
 		uint32_t x = (uint32_t)e->attr << 8 | k;
@@ -1510,23 +1531,17 @@ run_pass(const struct pme_program *prog, struct pcache *cache,
 			if (kind == ROUTE_PUSH) {
 				if (r.nq == PME_QUEUE_MAX)
 					return fail(out, RUN_ERR(PME_ERR_QUEUE), i + 1);
-				struct qent *e = &r.q[r.nq++];
-				e->attr = rt->attr;
-				e->push = rt->push;
-				e->width = rt->width;
-				e->mask = &insn[i].mask;
-				e->value = &insn[i].value;
-				e->item = NULL;
+				r.q_rule[r.nq++] = i;
 				if (rt->push == PUSH_DIST) {
 					if (key_built)
-						dist_put(out, e);
+						dist_put(out, rt->attr, &insn[i].mask, &insn[i].value);
 				} else {
-					e->item = &prog->items[i];
+					const struct item_blob *item = &prog->items[i];
 					if (!key_last)
 						flow_key_clear(&out->key, prog->set);
 					if (key_built && (rt->attr <= key_last ||
-							  flow_key_append_item(&out->key, e->item->bytes,
-									       e->item->size)))
+							  flow_key_append_item(&out->key, item->bytes,
+									       item->size)))
 						key_built = false;
 					key_last = rt->attr;
 				}
@@ -1536,6 +1551,7 @@ run_pass(const struct pme_program *prog, struct pcache *cache,
 			if (kind == ROUTE_COUNT) {
 				if (!key_built) {
 					out->n_dist = 0;
+					route_queue(&r);
 					if ((err = build_key(&r, out)))
 						return fail(out, err, i + 1);
 				} else if (!key_last) {
@@ -1549,6 +1565,7 @@ run_pass(const struct pme_program *prog, struct pcache *cache,
 		}
 		i = t >> 1;
 		test = t & 1;
+		route_queue(&r);        /* the general loop reads the queue */
 	}
 
 	for (;;) {
