@@ -1801,25 +1801,10 @@ enum pme_result pme_classify(const struct pme_program *prog,
 			       : classify(prog, pkt, out, reversed, true);
 }
 
-void pme_stats_add(struct pme_stats *s, enum pme_result r, bool reversed,
-		   const struct pme_match *m)
+void pme_stats_add_errors(struct pme_stats *s, uint32_t errors)
 {
-	s->packets++;
-	switch (r) {
-	case PME_COUNT:
-		s->counted++;
-		if (reversed)
-			s->counted_reversed++;
-		break;
-	case PME_IGNORE:
-		s->ignored++;
-		break;
-	default:
-		s->nomatch++;
-		break;
-	}
 	/* errors are rare: visit only the set bits */
-	for (uint32_t bits = m->errors; bits; bits &= bits - 1) {
+	for (uint32_t bits = errors; bits; bits &= bits - 1) {
 		unsigned e = (unsigned)__builtin_ctz(bits);
 		if (e < PME_ERR_MAX)
 			s->errors[e]++;

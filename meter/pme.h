@@ -174,9 +174,25 @@ enum pme_result pme_classify(const struct pme_program *prog,
 int pme_packet_attr(const struct pkt_info *p, unsigned attr, bool reversed,
 		    uint8_t out[PME_PKT_ATTR_MAX]);
 
-/* Account one pme_classify() outcome. */
-void pme_stats_add(struct pme_stats *s, enum pme_result r, bool reversed,
-		   const struct pme_match *m);
+/* Account the run-time errors of one outcome (pme_stats_add). */
+void pme_stats_add_errors(struct pme_stats *s, uint32_t errors);
+
+/* Account one pme_classify() outcome (inline: once per packet). */
+static inline void pme_stats_add(struct pme_stats *s, enum pme_result r, bool reversed,
+				 const struct pme_match *m)
+{
+	s->packets++;
+	if (r == PME_COUNT) {
+		s->counted++;
+		s->counted_reversed += reversed;
+	} else if (r == PME_IGNORE) {
+		s->ignored++;
+	} else {
+		s->nomatch++;
+	}
+	if (m->errors)
+		pme_stats_add_errors(s, m->errors);
+}
 const char *pme_error_name(enum pme_error e);
 
 #endif
