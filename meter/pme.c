@@ -1214,29 +1214,37 @@ struct pcache {
 	union val *v;              /* [SLOTS] */
 };
 
-/* read_packet() into slot s; the values nearly every ruleset tests first,
- * transport type and ports, without the call. */
+/* The one-word values nearly every ruleset tests first, transport type
+ * and ports (and peer type), without read_packet()'s call: false for the
+ * others. */
+static inline bool read_word(const struct pkt_info *p, unsigned s, uint64_t *w)
+{
+	switch (s >> 1) {
+	case ACC_TRANS_ADDR:
+		*w = p->has_ports ? word_be16(p->port[s & 1]) : 0;
+		return true;
+	case ACC_TRANS_TYPE:
+		*w = word_u8(p->proto);
+		return true;
+	case ACC_PEER_TYPE:
+		*w = word_u8(p->peer_type);
+		return true;
+	case ACC_NONE:
+		*w = 0;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* read_packet() into slot s. */
 static inline void read_slot(struct pcache *c, unsigned s)
 {
 	union val *v = &c->v[s];
-	switch (s >> 1) {
-	case ACC_TRANS_ADDR:
-		v->w[0] = c->pkt->has_ports ? word_be16(c->pkt->port[s & 1]) : 0;
-		break;
-	case ACC_TRANS_TYPE:
-		v->w[0] = word_u8(c->pkt->proto);
-		break;
-	case ACC_PEER_TYPE:
-		v->w[0] = word_u8(c->pkt->peer_type);
-		break;
-	case ACC_NONE:
-		v->w[0] = 0;
-		break;
-	default:
+	if (read_word(c->pkt, s, &v->w[0]))
+		v->w[1] = v->w[2] = 0;
+	else
 		read_packet(s >> 1, s & 1, c->pkt, v);
-		return;
-	}
-	v->w[1] = v->w[2] = 0;
 }
 
 /* Width of the packet's own value of `a` when narrower than the
@@ -1793,12 +1801,42 @@ classify(const struct pme_program *prog, const struct pkt_info *pkt,
 	return res;
 }
 
+static __attribute__((noinline)) enum pme_result
+classify_walk(const struct pme_program *prog, const struct pkt_info *pkt,
+	      struct pme_match *out, bool *reversed)
+{
+	return prog->loop_free ? classify(prog, pkt, out, reversed, false)
+			       : classify(prog, pkt, out, reversed, true);
+}
+
+/* Does the prefilter decide the pass (rev: the reversed one)? */
+static inline bool prefilter_bit(const struct prefilter *pf, const struct pkt_info *pkt,
+				 unsigned rev)
+{
+	union val v;
+	unsigned s = pf->slot[rev];
+	if (!read_word(pkt, s, &v.w[0]))
+		read_packet(s >> 1, s & 1, pkt, &v);
+	uint32_t x = (uint32_t)v.w[0] & pf->mask;
+	return pf->bits[x >> 6] >> (x & 63) & 1;
+}
+
+/* Most packets' passes are decided by the prefilter: those return here,
+ * without classify()'s frame. */
 enum pme_result pme_classify(const struct pme_program *prog,
 			     const struct pkt_info *pkt, struct pme_match *out,
 			     bool *reversed)
 {
-	return prog->loop_free ? classify(prog, pkt, out, reversed, false)
-			       : classify(prog, pkt, out, reversed, true);
+	const struct prefilter *pf = prog->pre;
+	if (pf && prefilter_bit(pf, pkt, 0) &&
+	    (pf->result != PME_NOMATCH || prefilter_bit(pf, pkt, 1))) {
+		out->errors = 0;
+		out->n_dist = 0;
+		out->rule = pf->rule;
+		*reversed = pf->result == PME_NOMATCH;
+		return (enum pme_result)pf->result;
+	}
+	return classify_walk(prog, pkt, out, reversed);
 }
 
 void pme_stats_add_errors(struct pme_stats *s, uint32_t errors)
