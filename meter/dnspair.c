@@ -11,17 +11,21 @@
 #define PROTO_UDP 17u
 #define NIL 0u                  /* entry numbers are 1-based */
 
-/* The part of the key every message has.  40 bytes, no padding, so it is
- * hashed and compared as bytes. */
-struct pair_key {
-	uint8_t client[16];
-	uint8_t server[16];
-	uint16_t cport, sport;
-	uint16_t id;
-	uint8_t proto;
-	uint8_t ipver;
+/*
+ * The part of the key every message has, as the words it is hashed and
+ * compared by: client address (words 0-1), server address (2-3), and
+ * one word of client port, server port, DNS ID, transport and IP version
+ * (KEY_REST_* shifts).  An IPv4 address is word 0 or 2's low 32 bits,
+ * the rest of its two words zero.
+ */
+enum { KEY_CLIENT = 0, KEY_SERVER = 2, KEY_REST = 4, KEY_WORDS = 5 };
+enum {
+	KEY_REST_CPORT = 0, KEY_REST_SPORT = 16, KEY_REST_ID = 32,
+	KEY_REST_PROTO = 48, KEY_REST_IPVER = 56
 };
-_Static_assert(sizeof(struct pair_key) == 40, "pair_key has no padding");
+struct pair_key {
+	uint64_t w[KEY_WORDS];
+};
 
 enum { E_HAS_Q = 1, E_ANSWERED = 2 };
 
@@ -101,36 +105,82 @@ static inline struct entry *ent(const struct dnspair *p, uint32_t i)
 
 /* ---- key, hash --------------------------------------------------------- */
 
+#define IPV6_VERSION 6u
+#define IPV4_ADDR_BYTES 4u
+#define HALF_BITS 32u
+
+/*
+ * One multiply per word folds it in (h = (h ^ w) * odd) and a finaliser
+ * spreads the high bits into the low ones the index uses: three rounds,
+ * the addresses folded two words into one (the server's rotated by half
+ * so an IPv4 pair fills one word; an IPv6 server is not chosen by the
+ * client, so the fold gives it no collisions to aim at).  Clients choose
+ * ports and IDs, hence a multiplicative mix from a fixed seed rather than
+ * a plain xor of the fields.
+ */
+#define MIX_SEED 0x9e3779b97f4a7c15ULL   /* 2^64 / golden ratio */
 #define MIX_MUL1 0xff51afd7ed558ccdULL
 #define MIX_MUL2 0xc4ceb9fe1a85ec53ULL
+#define MIX_SHIFT1 33
+#define MIX_SHIFT2 29
 
-static uint32_t key_tag(const struct pair_key *k)
+static inline uint64_t rotl64(uint64_t x, unsigned r)
 {
-	uint64_t w[sizeof(*k) / 8];
-	memcpy(w, k, sizeof(*k));
-	uint64_t h = 0x9e3779b97f4a7c15ULL;
-	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
-		h ^= w[i] * MIX_MUL2;
-		h = (h << 31 | h >> 33) * MIX_MUL1;
-	}
-	h ^= h >> 33;
+	return x << r | x >> (64 - r);
+}
+
+static inline uint64_t mix_round(uint64_t h, uint64_t w)
+{
+	return (h ^ w) * MIX_MUL1;
+}
+
+static inline uint32_t key_tag(const struct pair_key *k)
+{
+	const uint64_t *w = k->w;
+	uint64_t h = MIX_SEED;
+	h = mix_round(h, w[KEY_CLIENT] ^ rotl64(w[KEY_SERVER], HALF_BITS));
+	h = mix_round(h, w[KEY_CLIENT + 1] ^ rotl64(w[KEY_SERVER + 1], HALF_BITS));
+	h = mix_round(h, w[KEY_REST]);
+	h ^= h >> MIX_SHIFT1;
 	h *= MIX_MUL2;
-	h ^= h >> 29;
+	h ^= h >> MIX_SHIFT2;
 	return flow_hash_tag(h);
+}
+
+static inline bool key_equal(const struct pair_key *a, const struct pair_key *b)
+{
+	return ((a->w[0] ^ b->w[0]) | (a->w[1] ^ b->w[1]) | (a->w[2] ^ b->w[2]) |
+		(a->w[3] ^ b->w[3]) | (a->w[4] ^ b->w[4])) == 0;
+}
+_Static_assert(KEY_WORDS == 5, "key_equal compares every word");
+
+/* An address as its two key words (IPv4: the low 32 bits of the first). */
+static inline void addr_words(const uint8_t addr[16], bool v6, uint64_t *w)
+{
+	if (v6) {
+		memcpy(w, addr, 2 * sizeof(*w));
+	} else {
+		uint32_t a;
+		memcpy(&a, addr, IPV4_ADDR_BYTES);
+		w[0] = a;
+		w[1] = 0;
+	}
 }
 
 /* client = the requester: the source of a request, the destination of a
  * response. */
-static void make_key(const struct pkt_info *pi, struct pair_key *k)
+static inline void make_key(const struct pkt_info *pi, struct pair_key *k)
 {
 	unsigned c = pi->dns.qr ? 1 : 0, s = 1 - c;
-	memcpy(k->client, pi->addr[c], sizeof(k->client));
-	memcpy(k->server, pi->addr[s], sizeof(k->server));
-	k->cport = pi->port[c];
-	k->sport = pi->port[s];
-	k->id = pi->dns.id;
-	k->proto = (uint8_t)(pi->dns.over_tcp ? PROTO_TCP : PROTO_UDP);
-	k->ipver = pi->ip_version;
+	bool v6 = pi->ip_version == IPV6_VERSION;
+	addr_words(pi->addr[c], v6, &k->w[KEY_CLIENT]);
+	addr_words(pi->addr[s], v6, &k->w[KEY_SERVER]);
+	uint64_t proto = pi->dns.over_tcp ? PROTO_TCP : PROTO_UDP;
+	k->w[KEY_REST] = (uint64_t)pi->port[c] << KEY_REST_CPORT |
+			 (uint64_t)pi->port[s] << KEY_REST_SPORT |
+			 (uint64_t)pi->dns.id << KEY_REST_ID |
+			 proto << KEY_REST_PROTO |
+			 (uint64_t)pi->ip_version << KEY_REST_IPVER;
 }
 
 /* Questions are compatible unless both were captured and differ. */
@@ -290,7 +340,7 @@ static uint32_t find(const struct dnspair *p, const struct pair_key *k, uint32_t
 	for (uint32_t i = flow_hindex_first(&p->index, tag, &pos); i;
 	     i = flow_hindex_next(&p->index, tag, &pos)) {
 		const struct entry *e = ent(p, i);
-		if (memcmp(&e->k, k, sizeof(*k)) != 0 || !question_fits(e, q) ||
+		if (!key_equal(&e->k, k) || !question_fits(e, q) ||
 		    expired(p, e, now_ns))
 			continue;
 		if (!(e->flags & E_ANSWERED))
