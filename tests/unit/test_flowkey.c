@@ -232,6 +232,32 @@ static void append_matches_put(void **state)
 	assert_true(b.len + 3 + 2 * 20 > FLOW_KEY_BYTES);
 }
 
+/* Every length the hash handles apart (under a word, whole words, a
+ * partial last word): equal keys hash equal whatever lies past len, and
+ * changing any one byte of the key (its last above all) changes the hash
+ * in the low bits the table indexes with. */
+static void hash_every_length(void **state)
+{
+	(void)state;
+	const uint8_t v[20] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+				11, 12, 13, 14, 15, 16, 17, 18, 19, 20 };
+	for (unsigned w = 1; w <= 20; w++) {
+		struct flow_key a, b;
+		flow_key_clear(&a, 2);
+		assert_int_equal(flow_key_append(&a, ATTR_FLOW_KIND, w, FF, v), 0);
+		b = a;
+		memset(b.data + b.len, 0xa5, FLOW_KEY_BYTES - b.len);
+		assert_true(flow_key_equal(&a, &b));
+		assert_true(flow_key_hash(&a) == flow_key_hash(&b));
+		for (unsigned i = 0; i < a.len; i++) {
+			b = a;
+			b.data[i] ^= 0x40;
+			assert_false(flow_key_equal(&a, &b));
+			assert_true((flow_key_hash(&a) & 0xffff) != (flow_key_hash(&b) & 0xffff));
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -242,6 +268,7 @@ int main(void)
 		cmocka_unit_test(hash_spreads),
 		cmocka_unit_test(full_key_refused),
 		cmocka_unit_test(append_matches_put),
+		cmocka_unit_test(hash_every_length),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
