@@ -29,25 +29,58 @@ struct pair_key {
 
 enum { E_HAS_Q = 1, E_ANSWERED = 2 };
 
+#define CACHE_LINE 64u
+#define RING_NONE UINT32_MAX       /* ring_pos of an entry in no slot */
+#define RING_MIN_SLOTS 8u
+/* How far ahead of the ring's head the expiry fetches entries (and, half
+ * as far, their index slots): the entries are in no memory order, and
+ * each is otherwise a cache miss when its turn comes. */
+#define EXPIRE_AHEAD 8u
+
+/*
+ * An entry is what a probe and the expiry read, in one cache line (the
+ * array is line aligned); what only requests and lost requests touch is
+ * in struct entry_cold, a parallel array.
+ */
 struct entry {
 	struct pair_key k;
 	uint64_t ts_ns;            /* latest request */
-	uint64_t flow_first_ns;    /* FirstTime of the request's flow */
-	uint32_t flow_idx;         /* 0 = none */
-	uint32_t tag;
-	uint32_t prev, next;       /* age list (oldest at head); free list */
 	uint32_t qname_hash;
 	uint16_t qtype, qclass;
+	uint32_t ring_pos;         /* its slot in the age ring, RING_NONE
+	                              when free */
 	uint8_t flags;
 };
+_Static_assert(sizeof(struct entry) == CACHE_LINE, "an entry is one cache line");
 
+struct entry_cold {
+	uint64_t flow_first_ns;    /* FirstTime of the request's flow */
+	union {
+		uint32_t flow_idx; /* 0 = none */
+		uint32_t free_next;/* while free: the free list */
+	};
+	uint32_t tag;
+};
+
+/*
+ * Age order is a ring of entry numbers in the order of their latest
+ * request, oldest at the head.  An entry leaving it (dropped, or moved to
+ * the tail by a retransmission) only forgets its slot (ring_pos), so no
+ * neighbour is touched; the stale slot is skipped when it reaches the
+ * head.  The ring has at least twice as many slots as entries: when
+ * stale slots fill it, one pass packs the live ones (amortised, at least
+ * `capacity` appends apart).
+ */
 struct dnspair {
 	struct flow_table *ft;
 	struct entry *e;           /* e[i - 1] is entry i */
+	struct entry_cold *cold;   /* cold[i - 1] likewise */
 	size_t capacity;
 	uint64_t timeout_ns;
 	bool feed_dists;
-	uint32_t head, tail;       /* age list */
+	uint32_t *ring;            /* entry numbers; slots [head, tail) */
+	uint32_t ring_mask;
+	uint32_t ring_head, ring_tail;   /* free-running; slot = & ring_mask */
 	uint32_t free_head;        /* entries dropped, most recent first */
 	uint32_t fresh;            /* next never used entry (after the free
 	                              list: the order a list of all entries
@@ -65,8 +98,9 @@ struct question {
 
 size_t dnspair_entry_bytes(void)
 {
-	/* the index keeps at least two slots per entry */
-	return sizeof(struct entry) + 2 * sizeof(struct flow_hslot);
+	/* the index and the ring keep at least two slots per entry */
+	return sizeof(struct entry) + sizeof(struct entry_cold) +
+	       2 * sizeof(uint32_t) + 2 * sizeof(struct flow_hslot);
 }
 
 struct dnspair *dnspair_create(struct flow_table *t, size_t capacity,
@@ -77,11 +111,20 @@ struct dnspair *dnspair_create(struct flow_table *t, size_t capacity,
 	struct dnspair *p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
-	p->e = calloc(capacity, sizeof(*p->e));
-	if (!p->e || flow_hindex_init(&p->index, capacity) != 0) {
+	size_t ring_slots = RING_MIN_SLOTS;
+	while (ring_slots < 2 * capacity)
+		ring_slots *= 2;
+	/* entries are written before they are first read (`fresh`), so none
+	 * of these is zeroed */
+	p->e = aligned_alloc(CACHE_LINE, capacity * sizeof(*p->e));
+	p->cold = malloc(capacity * sizeof(*p->cold));
+	p->ring = malloc(ring_slots * sizeof(*p->ring));
+	if (!p->e || !p->cold || !p->ring ||
+	    flow_hindex_init(&p->index, capacity) != 0) {
 		dnspair_free(p);
 		return NULL;
 	}
+	p->ring_mask = (uint32_t)(ring_slots - 1);
 	p->ft = t;
 	p->capacity = capacity;
 	p->timeout_ns = timeout_ns;
@@ -95,12 +138,19 @@ void dnspair_free(struct dnspair *p)
 		return;
 	flow_hindex_fini(&p->index);
 	free(p->e);
+	free(p->cold);
+	free(p->ring);
 	free(p);
 }
 
 static inline struct entry *ent(const struct dnspair *p, uint32_t i)
 {
 	return &p->e[i - 1];
+}
+
+static inline struct entry_cold *cold(const struct dnspair *p, uint32_t i)
+{
+	return &p->cold[i - 1];
 }
 
 /* ---- key, hash --------------------------------------------------------- */
@@ -208,58 +258,75 @@ static inline bool expired(const struct dnspair *p, const struct entry *e,
 	return now_ns >= e->ts_ns && now_ns - e->ts_ns >= p->timeout_ns;
 }
 
-/* ---- age list ------------------------------------------------------------ */
+/* ---- age ring ------------------------------------------------------------ */
 
-static void list_unlink(struct dnspair *p, uint32_t i)
+static inline bool ring_live(const struct dnspair *p, uint32_t n)
 {
-	struct entry *e = ent(p, i);
-	if (e->prev)
-		ent(p, e->prev)->next = e->next;
-	else
-		p->head = e->next;
-	if (e->next)
-		ent(p, e->next)->prev = e->prev;
-	else
-		p->tail = e->prev;
-	e->prev = e->next = NIL;
+	uint32_t pos = n & p->ring_mask;
+	return ent(p, p->ring[pos])->ring_pos == pos;
 }
 
-static void list_append(struct dnspair *p, uint32_t i)
+/* The oldest entry (skipping stale slots), NIL when there is none. */
+static uint32_t ring_oldest(struct dnspair *p)
 {
-	struct entry *e = ent(p, i);
-	e->prev = p->tail;
-	e->next = NIL;
-	if (p->tail)
-		ent(p, p->tail)->next = i;
-	else
-		p->head = i;
-	p->tail = i;
+	while (p->ring_head != p->ring_tail && !ring_live(p, p->ring_head))
+		p->ring_head++;
+	return p->ring_head != p->ring_tail ? p->ring[p->ring_head & p->ring_mask] : NIL;
+}
+
+static inline void ring_leave(struct dnspair *p, uint32_t i)
+{
+	ent(p, i)->ring_pos = RING_NONE;
+}
+
+/* Pack the live slots to the front, in order. */
+static void ring_pack(struct dnspair *p)
+{
+	uint32_t to = p->ring_head;
+	for (uint32_t n = p->ring_head; n != p->ring_tail; n++) {
+		if (!ring_live(p, n))
+			continue;
+		uint32_t i = p->ring[n & p->ring_mask];
+		p->ring[to & p->ring_mask] = i;
+		ent(p, i)->ring_pos = to & p->ring_mask;
+		to++;
+	}
+	p->ring_tail = to;
+}
+
+static void ring_append(struct dnspair *p, uint32_t i)
+{
+	if (p->ring_tail - p->ring_head > p->ring_mask)
+		ring_pack(p);
+	uint32_t pos = p->ring_tail++ & p->ring_mask;
+	p->ring[pos] = i;
+	ent(p, i)->ring_pos = pos;
 }
 
 /* ---- flow credits --------------------------------------------------------- */
 
 /* The request's flow, if it is still the same flow (not recovered and
  * reused since). */
-static struct flow *request_flow(struct dnspair *p, const struct entry *e)
+static struct flow *request_flow(struct dnspair *p, const struct entry_cold *c)
 {
-	if (e->flow_idx == 0 || !p->ft)
+	if (c->flow_idx == 0 || !p->ft)
 		return NULL;
-	struct flow *f = flow_by_index(p->ft, e->flow_idx);
-	if (!f || f->first_ns != e->flow_first_ns) {
+	struct flow *f = flow_by_index(p->ft, c->flow_idx);
+	if (!f || f->first_ns != c->flow_first_ns) {
 		p->st.stale_flow++;
 		return NULL;
 	}
 	return f;
 }
 
-static void remember_flow(struct dnspair *p, struct entry *e, struct flow *f)
+static void remember_flow(struct dnspair *p, struct entry_cold *c, struct flow *f)
 {
 	if (f && p->ft) {
-		e->flow_idx = flow_index(p->ft, f);
-		e->flow_first_ns = f->first_ns;
+		c->flow_idx = flow_index(p->ft, f);
+		c->flow_first_ns = f->first_ns;
 	} else {
-		e->flow_idx = 0;
-		e->flow_first_ns = 0;
+		c->flow_idx = 0;
+		c->flow_first_ns = 0;
 	}
 }
 
@@ -273,16 +340,16 @@ static bool drop_entry(struct dnspair *p, uint32_t i, uint64_t lost_ns)
 	bool lost = !(e->flags & E_ANSWERED);
 	if (lost) {
 		p->st.lost++;
-		struct flow *f = request_flow(p, e);
+		struct flow *f = request_flow(p, cold(p, i));
 		if (f) {
 			f->dns.lost++;
 			if (lost_ns > f->dns.lost_ns)
 				f->dns.lost_ns = lost_ns;
 		}
 	}
-	list_unlink(p, i);
-	flow_hindex_remove(&p->index, e->tag, i);
-	e->next = p->free_head;
+	ring_leave(p, i);
+	flow_hindex_remove(&p->index, cold(p, i)->tag, i);
+	cold(p, i)->free_next = p->free_head;
 	p->free_head = i;
 	p->st.pending--;
 	return lost;
@@ -296,10 +363,10 @@ static uint32_t new_entry(struct dnspair *p, uint64_t now_ns)
 	} else {
 		if (p->free_head == NIL) {
 			p->st.evicted++;
-			drop_entry(p, p->head, now_ns);
+			drop_entry(p, ring_oldest(p), now_ns);
 		}
 		i = p->free_head;
-		p->free_head = ent(p, i)->next;
+		p->free_head = cold(p, i)->free_next;
 	}
 	if (++p->st.pending > p->st.peak_pending)
 		p->st.peak_pending = p->st.pending;
@@ -309,24 +376,30 @@ static uint32_t new_entry(struct dnspair *p, uint64_t now_ns)
 /*
  * The pending table is far larger than the caches (50 000 live entries at
  * 10 000 requests/s and the 5 s timeout) and entries expire in age order,
- * not memory order: dropping the head touches the next entry (age list)
- * and the head's index slot, two misses.  When an entry becomes the head
- * its drop is usually packets away, so both lines are fetched then.  (The
- * prefetches are written here, not in a helper: GCC deems a function of
- * prefetches pure and drops the call.)
+ * not memory order: dropping the oldest reads its entry, its cold part and
+ * its index slot, three misses.  The ring says which entries come next,
+ * so each drop fetches the entry and cold part EXPIRE_AHEAD slots on, and
+ * the index slot of the one half as far (its tag is in the cold part,
+ * fetched a few drops before).  (The prefetches are written here, not in
+ * a helper: GCC deems a function of prefetches pure and drops the call.)
  */
 size_t dnspair_expire(struct dnspair *p, uint64_t now_ns, size_t max)
 {
 	size_t lost = 0;
-	/* a timed-out request was lost at its deadline, whenever we notice */
-	size_t n = 0;
-	for (; n < max && p->head && expired(p, ent(p, p->head), now_ns); n++)
-		lost += drop_entry(p, p->head, ent(p, p->head)->ts_ns + p->timeout_ns);
-	if (n && p->head) {
-		const struct entry *h = ent(p, p->head);
-		if (h->next)
-			__builtin_prefetch(ent(p, h->next));
-		__builtin_prefetch(&p->index.slot[h->tag & p->index.mask]);
+	uint32_t i;
+	for (size_t n = 0; n < max && (i = ring_oldest(p)) != NIL &&
+	     expired(p, ent(p, i), now_ns); n++) {
+		/* a timed-out request was lost at its deadline, whenever we
+		 * notice */
+		lost += drop_entry(p, i, ent(p, i)->ts_ns + p->timeout_ns);
+		p->ring_head++;    /* i's slot, stale now */
+		if (p->ring_tail - p->ring_head > EXPIRE_AHEAD) {
+			uint32_t far = p->ring[(p->ring_head + EXPIRE_AHEAD) & p->ring_mask];
+			uint32_t near = p->ring[(p->ring_head + EXPIRE_AHEAD / 2) & p->ring_mask];
+			__builtin_prefetch(ent(p, far));
+			__builtin_prefetch(cold(p, far));
+			__builtin_prefetch(&p->index.slot[cold(p, near)->tag & p->index.mask]);
+		}
 	}
 	return lost;
 }
@@ -368,13 +441,13 @@ static enum dnspair_event on_request(struct dnspair *p, const struct pkt_info *p
 	}
 	if (i) {
 		/* the latest request is the one an answer is timed from */
-		list_unlink(p, i);
+		ring_leave(p, i);
 	} else {
 		i = new_entry(p, pi->ts_ns);
 		struct entry *e = ent(p, i);
 		memset(e, 0, sizeof(*e));
 		e->k = *k;
-		e->tag = tag;
+		cold(p, i)->tag = tag;
 		flow_hindex_insert(&p->index, tag, i);
 	}
 	struct entry *e = ent(p, i);
@@ -382,8 +455,8 @@ static enum dnspair_event on_request(struct dnspair *p, const struct pkt_info *p
 		e->flags = 0;      /* a new exchange: forget the old question */
 	e->ts_ns = pi->ts_ns;
 	set_question(e, q);
-	remember_flow(p, e, f);
-	list_append(p, i);
+	remember_flow(p, cold(p, i), f);
+	ring_append(p, i);
 	return ev;
 }
 

@@ -413,6 +413,60 @@ static void pending_table_overflow(void **state)
 	dnspair_free(dp);
 }
 
+/* Retransmissions move entries to the back of the age order many times
+ * over (far more moves than the table has entries) while an old request
+ * stays pending: eviction and expiry still take the entries in the order
+ * of their latest request. */
+static void retransmissions_keep_age_order(void **state)
+{
+	struct fx *fx = *state;
+	struct dnspair *dp = dnspair_create(fx->ft, 4, DNSPAIR_DEFAULT_TIMEOUT_NS);
+	assert_non_null(dp);
+	struct msg m[6];
+	for (unsigned i = 0; i < 6; i++) {
+		m[i] = v4msg();
+		m[i].id = (uint16_t)(100 + i);
+	}
+	enum { A, B, C, D, E, F };
+	struct pkt_info pi;
+	for (unsigned i = A; i <= C; i++) {
+		pi = mkpkt(&m[i], false, T0 + i * MS);
+		assert_int_equal(dnspair_packet(dp, &pi, fx->f, NULL), DNSPAIR_REQUEST);
+	}
+	for (unsigned j = 0; j < 20; j++) {
+		pi = mkpkt(&m[C], false, T0 + (10 + 2 * j) * MS);
+		assert_int_equal(dnspair_packet(dp, &pi, fx->f, NULL), DNSPAIR_RETRANSMIT);
+		pi = mkpkt(&m[B], false, T0 + (11 + 2 * j) * MS);
+		assert_int_equal(dnspair_packet(dp, &pi, fx->f, NULL), DNSPAIR_RETRANSMIT);
+	}
+	/* latest requests: A T0, C T0+48 ms, B T0+49 ms */
+	for (unsigned i = D; i <= F; i++) {
+		pi = mkpkt(&m[i], false, T0 + (57 + i) * MS);
+		assert_int_equal(dnspair_packet(dp, &pi, fx->f, NULL), DNSPAIR_REQUEST);
+	}
+	struct dnspair_stats st;
+	dnspair_stats(dp, &st);
+	assert_int_equal(st.evicted, 2);     /* A, then C */
+	assert_int_equal(st.lost, 2);
+	assert_int_equal(st.pending, 4);
+	struct dnspair_sample s;
+	pi = mkpkt(&m[B], true, T0 + 100 * MS);
+	assert_int_equal(dnspair_packet(dp, &pi, fx->f, &s), DNSPAIR_ANSWER);
+	assert_int_equal(s.rtt_us, 51000);
+	pi = mkpkt(&m[A], true, T0 + 100 * MS);
+	assert_int_equal(dnspair_packet(dp, &pi, fx->f, NULL), DNSPAIR_UNMATCHED);
+	pi = mkpkt(&m[C], true, T0 + 100 * MS);
+	assert_int_equal(dnspair_packet(dp, &pi, fx->f, NULL), DNSPAIR_UNMATCHED);
+	/* B (answered), D and E time out; F (T0+62 ms) is 1 ms short */
+	assert_int_equal(dnspair_expire(dp, T0 + DNSPAIR_DEFAULT_TIMEOUT_NS + 61 * MS, SIZE_MAX), 2);
+	dnspair_stats(dp, &st);
+	assert_int_equal(st.lost, 4);
+	assert_int_equal(st.pending, 1);
+	pi = mkpkt(&m[F], true, T0 + DNSPAIR_DEFAULT_TIMEOUT_NS + 61 * MS);
+	assert_int_equal(dnspair_packet(dp, &pi, fx->f, NULL), DNSPAIR_ANSWER);
+	dnspair_free(dp);
+}
+
 /* Requests credit the request's flow, responses the response's flow. */
 static void credits_split_between_flows(void **state)
 {
@@ -645,6 +699,7 @@ int main(void)
 		T(tcp_and_udp_distinct),
 		T(ipv6_pairs),
 		T(pending_table_overflow),
+		T(retransmissions_keep_age_order),
 		T(credits_split_between_flows),
 		T(recovered_flow_not_credited),
 		T(new_exchange_after_answer),
