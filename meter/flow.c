@@ -260,7 +260,9 @@ const struct flow_key *flow_get_key(const struct flow_table *t, const struct flo
 	return key_at(t, flow_index(t, f));
 }
 
-struct flow *flow_lookup(struct flow_table *t, const struct flow_key *k, uint64_t hash)
+/* flow_lookup, inlined into the per-packet paths (a call layer fewer) */
+static inline struct flow *lookup(struct flow_table *t, const struct flow_key *k,
+				  uint64_t hash)
 {
 	uint32_t tag = flow_hash_tag(hash), pos;
 	for (uint32_t i = flow_hindex_first(&t->index, tag, &pos); i;
@@ -272,6 +274,11 @@ struct flow *flow_lookup(struct flow_table *t, const struct flow_key *k, uint64_
 			return rec_at(t, i);
 	}
 	return NULL;
+}
+
+struct flow *flow_lookup(struct flow_table *t, const struct flow_key *k, uint64_t hash)
+{
+	return lookup(t, k, hash);
 }
 
 struct flow *flow_insert(struct flow_table *t, const struct flow_key *k,
@@ -329,18 +336,34 @@ void flow_account(struct flow_table *t, struct flow *f, bool reverse,
 	account_raw(f, reverse, octets, ts_ns);
 }
 
+/* current(D->S): the flow the other way round.  Apart from the inlined
+ * path: it needs a whole swapped key on the stack, and most packets find
+ * their flow at the first lookup. */
+static struct flow *lookup_swapped(struct flow_table *t, const struct flow_key *key)
+{
+	struct flow_key sw;
+	flow_key_swap(key, &sw);
+	return lookup(t, &sw, flow_key_hash(&sw));
+}
+
+/* flow_find_packet, inlined into both per-packet entry points */
+static inline struct flow *find_packet(struct flow_table *t, const struct flow_key *key,
+				       uint64_t hash, bool reversed, bool *rev)
+{
+	struct flow *f = lookup(t, key, hash);
+	*rev = reversed;
+	if (!f && !reversed) {
+		f = lookup_swapped(t, key);
+		*rev = f != NULL;
+	}
+	return f;
+}
+
 struct flow *flow_find_packet(struct flow_table *t, const struct flow_key *key,
 			      uint64_t hash, bool reversed, bool *counted_reverse)
 {
-	struct flow *f = flow_lookup(t, key, hash);
-	bool rev = reversed;
-	if (!f && !reversed) {
-		/* current(D->S): the flow may exist the other way round */
-		struct flow_key sw;
-		flow_key_swap(key, &sw);
-		f = flow_lookup(t, &sw, flow_key_hash(&sw));
-		rev = f != NULL;
-	}
+	bool rev;
+	struct flow *f = find_packet(t, key, hash, reversed, &rev);
 	if (counted_reverse)
 		*counted_reverse = rev;
 	return f;
@@ -351,7 +374,7 @@ struct flow *flow_count_packet(struct flow_table *t, const struct flow_key *key,
 			       uint64_t ts_ns, bool *counted_reverse)
 {
 	bool rev;
-	struct flow *f = flow_find_packet(t, key, hash, reversed, &rev);
+	struct flow *f = find_packet(t, key, hash, reversed, &rev);
 	if (!f) {
 		/* create() the flow as the key describes it */
 		f = flow_insert(t, key, hash, ts_ns);
