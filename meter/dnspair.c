@@ -106,7 +106,8 @@ size_t dnspair_entry_bytes(void)
 struct dnspair *dnspair_create(struct flow_table *t, size_t capacity,
 			       uint64_t timeout_ns)
 {
-	if (capacity == 0 || capacity > DNSPAIR_MAX_CAPACITY || timeout_ns == 0)
+	if (capacity == 0 || capacity > DNSPAIR_MAX_CAPACITY || timeout_ns == 0 ||
+	    capacity > SIZE_MAX / sizeof(struct entry))
 		return NULL;
 	struct dnspair *p = calloc(1, sizeof(*p));
 	if (!p)
@@ -450,6 +451,7 @@ static enum dnspair_event on_request(struct dnspair *p, const struct pkt_info *p
 		struct entry *e = ent(p, i);
 		memset(e, 0, sizeof(*e));
 		e->k = *k;
+		e->ring_pos = RING_NONE;   /* until ring_append gives it a slot */
 		cold(p, i)->tag = tag;
 		flow_hindex_insert(&p->index, tag, i);
 	}
