@@ -428,14 +428,14 @@ static uint32_t find(const struct dnspair *p, const struct pair_key *k, uint32_t
 	return done;
 }
 
+/* A request whose live entry (find) is i, NIL if none. */
 static enum dnspair_event on_request(struct dnspair *p, const struct pkt_info *pi,
 				     const struct pair_key *k, uint32_t tag,
-				     const struct question *q, struct flow *f)
+				     const struct question *q, struct flow *f, uint32_t i)
 {
 	p->st.requests++;
 	if (f)
 		f->dns.requests++;
-	uint32_t i = find(p, k, tag, q, pi->ts_ns);
 	enum dnspair_event ev = DNSPAIR_REQUEST;
 	if (i && !(ent(p, i)->flags & E_ANSWERED)) {
 		ev = DNSPAIR_RETRANSMIT;
@@ -465,15 +465,14 @@ static enum dnspair_event on_request(struct dnspair *p, const struct pkt_info *p
 	return ev;
 }
 
+/* A response whose live entry (find) is i, NIL if none. */
 static enum dnspair_event on_response(struct dnspair *p, const struct pkt_info *pi,
-				      const struct pair_key *k, uint32_t tag,
-				      const struct question *q, struct flow *f,
+				      struct flow *f, uint32_t i,
 				      struct dnspair_sample *sample)
 {
 	p->st.responses++;
 	if (f)
 		f->dns.responses++;
-	uint32_t i = find(p, k, tag, q, pi->ts_ns);
 	if (!i) {
 		p->st.unmatched++;
 		if (f)
@@ -534,9 +533,11 @@ enum dnspair_event dnspair_packet(struct dnspair *p, const struct pkt_info *pi,
 		.qtype = pi->dns.qtype,
 		.qclass = pi->dns.qclass,
 	};
+	/* one call site, so the probe loop is inlined */
+	uint32_t i = find(p, &k, tag, &q, pi->ts_ns);
 	if (pi->dns.qr)
-		return on_response(p, pi, &k, tag, &q, f, sample);
-	return on_request(p, pi, &k, tag, &q, f);
+		return on_response(p, pi, f, i, sample);
+	return on_request(p, pi, &k, tag, &q, f, i);
 }
 
 void dnspair_prefetch(const struct dnspair *p, const struct pkt_info *pi)
