@@ -387,7 +387,7 @@ static uint32_t new_entry(struct dnspair *p, uint64_t now_ns)
  * fetched a few drops before).  (The prefetches are written here, not in
  * a helper: GCC deems a function of prefetches pure and drops the call.)
  */
-size_t dnspair_expire(struct dnspair *p, uint64_t now_ns, size_t max)
+static inline size_t expire(struct dnspair *p, uint64_t now_ns, size_t max)
 {
 	size_t lost = 0;
 	uint32_t i;
@@ -406,6 +406,11 @@ size_t dnspair_expire(struct dnspair *p, uint64_t now_ns, size_t max)
 		}
 	}
 	return lost;
+}
+
+size_t dnspair_expire(struct dnspair *p, uint64_t now_ns, size_t max)
+{
+	return expire(p, now_ns, max);
 }
 
 /* The live (unexpired) entry for (key, question): an unanswered one if
@@ -514,7 +519,7 @@ enum dnspair_event dnspair_packet(struct dnspair *p, const struct pkt_info *pi,
 				  struct flow *f, struct dnspair_sample *sample)
 {
 	if (!pi->dns_present || !pi->has_ports) {
-		dnspair_expire(p, pi->ts_ns, DNSPAIR_SWEEP_PER_PACKET);
+		expire(p, pi->ts_ns, DNSPAIR_SWEEP_PER_PACKET);
 		return DNSPAIR_NONE;
 	}
 	struct pair_key k;
@@ -526,7 +531,7 @@ enum dnspair_event dnspair_packet(struct dnspair *p, const struct pkt_info *pi,
 	const struct flow_hslot *s = &p->index.slot[tag & p->index.mask];
 	if (s->idx && s->tag == tag)
 		__builtin_prefetch(ent(p, s->idx));
-	dnspair_expire(p, pi->ts_ns, DNSPAIR_SWEEP_PER_PACKET);
+	expire(p, pi->ts_ns, DNSPAIR_SWEEP_PER_PACKET);
 	struct question q = {
 		.has = pi->dns.has_question,
 		.qname_hash = pi->dns.qname_hash,
