@@ -270,12 +270,9 @@ static inline bool ring_live(const struct dnspair *p, uint32_t n)
 /* The oldest entry (skipping stale slots), NIL when there is none. */
 static inline uint32_t ring_oldest(struct dnspair *p)
 {
-	for (; p->ring_head != p->ring_tail; p->ring_head++) {
-		uint32_t pos = p->ring_head & p->ring_mask, i = p->ring[pos];
-		if (ent(p, i)->ring_pos == pos)
-			return i;
-	}
-	return NIL;
+	while (p->ring_head != p->ring_tail && !ring_live(p, p->ring_head))
+		p->ring_head++;
+	return p->ring_head != p->ring_tail ? p->ring[p->ring_head & p->ring_mask] : NIL;
 }
 
 static inline void ring_leave(struct dnspair *p, uint32_t i)
