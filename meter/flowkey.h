@@ -101,6 +101,22 @@ static inline int flow_key_append_item(struct flow_key *k, const uint8_t *src,
 	k->n_items++;
 	return 0;
 }
+/*
+ * Append n items already in data[] form, `size` bytes in all (several
+ * flow_key_append_item()s at once: their attributes ascending, above every
+ * attribute in the key).  Returns 0, or -1 (key unchanged) when they do
+ * not fit.
+ */
+static inline int flow_key_append_items(struct flow_key *k, const uint8_t *src,
+					unsigned size, unsigned n)
+{
+	if (k->n_items + n > UINT8_MAX || k->len + size > FLOW_KEY_BYTES)
+		return -1;
+	memcpy(k->data + k->len, src, size);
+	k->len = (uint16_t)(k->len + size);
+	k->n_items = (uint8_t)(k->n_items + n);
+	return 0;
+}
 /* The item for `attr`, if the key has one. */
 bool flow_key_get(const struct flow_key *k, unsigned attr, struct flow_key_item *out);
 /* i-th item in attribute order; false past the end. */

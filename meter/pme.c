@@ -181,8 +181,35 @@ struct route {
 	uint16_t chain;        /* 1-based test chain of the rule, or 0 */
 	uint16_t attr;         /* ROUTE_PUSH: the attribute */
 	uint32_t rule;         /* out->rule when the pass ends here */
+	uint32_t tail;         /* 1-based struct tail entered with the test
+				  off, or 0 */
+	uint32_t pad;
 };
-_Static_assert(sizeof(struct route) == 40, "a route is compact");
+_Static_assert(sizeof(struct route) == 48, "a route is compact");
+
+/*
+ * A tail: the routes from a rule entered with the test off that test
+ * nothing (pushes of constants, Gotos, then a Null Count or an end), so
+ * that what they do is known at load — the STOREs and SAVEs after a
+ * compiled ruleset's test of a server address.  run_pass() does it at
+ * once: the queue's rules, the key's items (ascending attributes), the
+ * distributions, the result.
+ */
+#define TAIL_STEPS_MAX 64              /* longer runs are walked */
+
+struct tail {
+	uint32_t rules;                /* prog->tail_rules[rules ..] */
+	uint32_t bytes;                /* prog->tail_bytes[bytes ..]: key items */
+	uint16_t n_rules;              /* pushes (queue entries) */
+	uint16_t n_bytes;
+	uint8_t n_items;               /* key items among them */
+	uint8_t n_dists;               /* distribution pushes among them */
+	uint8_t result;                /* enum pme_result at the end */
+	uint8_t pad;
+	uint16_t first_attr;           /* first key item's attribute, or 0 */
+	uint16_t last_attr;            /* last one's */
+	uint32_t rule;                 /* out->rule at the end */
+};
 
 /*
  * A pass decided by one packet value (prefilter_load): for most packets
@@ -229,6 +256,10 @@ struct pme_program {
 	struct route *route;           /* per rule + sentinel, NULL unless loop-free */
 	uint32_t route_slots;          /* slots the branches test: read up front */
 	struct prefilter *pre;         /* NULL if none (prefilter_load) */
+	struct tail *tails;            /* tails_load */
+	uint32_t n_tails;
+	uint32_t *tail_rules;          /* the tails' push rules, in order */
+	uint8_t *tail_bytes;           /* the tails' key items, concatenated */
 };
 
 /* ---- attributes ------------------------------------------------------ */
@@ -831,6 +862,113 @@ static int route_load(struct pme_program *prog)
 	return 0;
 }
 
+/* ---- tails ---------------------------------------------------------- */
+
+/* Growable load-time arrays of the tails. */
+struct tail_pools {
+	size_t n_rules, cap_rules, n_bytes, cap_bytes, cap_tails;
+};
+
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return 0;
+	size_t c = *cap ? *cap : 64;
+	while (c < need)
+		c *= 2;
+	void *q = realloc(*p, c * size);
+	if (!q)
+		return -1;
+	*p = q;
+	*cap = c;
+	return 0;
+}
+
+/*
+ * The tail of state (i, test off) into prog->tails, when the routes from
+ * there test nothing, push constants with key items in ascending
+ * attribute order, and end within TAIL_STEPS_MAX steps after at least one
+ * push.  0 (with or without a tail), -1 when out of memory.
+ */
+static int tail_build(struct pme_program *prog, struct tail_pools *tp, uint32_t i)
+{
+	struct tail tl = { .rules = (uint32_t)tp->n_rules, .bytes = (uint32_t)tp->n_bytes };
+	size_t n_rules = tp->n_rules, n_bytes = tp->n_bytes;
+	uint32_t t = i << 1;
+	for (unsigned step = 0; step < TAIL_STEPS_MAX; step++) {
+		const struct route *rt = &prog->route[t >> 1];
+		unsigned kind = rt->kind;
+		if (kind == ROUTE_GENERAL ||
+		    ((t & 1) && (kind == ROUTE_CHAIN || kind == ROUTE_WIDE || rt->test)))
+			return 0;               /* a test runs: not known at load */
+		uint32_t at = t >> 1;
+		switch (rt->act) {
+		case ROUTE_BRANCH:
+			t = rt->succ;
+			continue;
+		case ROUTE_PUSH:
+			if (grow((void **)&prog->tail_rules, &tp->cap_rules, n_rules + 1,
+				 sizeof *prog->tail_rules))
+				return -1;
+			prog->tail_rules[n_rules++] = at;
+			if (rt->push == PUSH_DIST) {
+				tl.n_dists++;
+			} else {
+				const struct item_blob *item = &prog->items[at];
+				if (rt->attr <= tl.last_attr || tl.n_items == UINT8_MAX ||
+				    n_bytes - tl.bytes + item->size > FLOW_KEY_BYTES)
+					return 0;       /* build_key sorts it out */
+				if (grow((void **)&prog->tail_bytes, &tp->cap_bytes,
+					 n_bytes + item->size, 1))
+					return -1;
+				memcpy(prog->tail_bytes + n_bytes, item->bytes, item->size);
+				n_bytes += item->size;
+				if (!tl.n_items)
+					tl.first_attr = rt->attr;
+				tl.last_attr = rt->attr;
+				tl.n_items++;
+			}
+			if (n_rules - tl.rules > PME_QUEUE_MAX)
+				return 0;
+			t = rt->succ;
+			continue;
+		case ROUTE_COUNT:
+			tl.result = PME_COUNT;
+			tl.rule = at + 1;
+			break;
+		default:                /* ROUTE_END */
+			tl.result = rt->result;
+			tl.rule = rt->rule;
+			break;
+		}
+		if (n_rules == tl.rules)
+			return 0;               /* no push: nothing to gain */
+		tl.n_rules = (uint16_t)(n_rules - tl.rules);
+		tl.n_bytes = (uint16_t)(n_bytes - tl.bytes);
+		if (grow((void **)&prog->tails, &tp->cap_tails, (size_t)prog->n_tails + 1,
+			 sizeof *prog->tails))
+			return -1;
+		prog->tails[prog->n_tails++] = tl;
+		prog->route[i].tail = prog->n_tails;
+		tp->n_rules = n_rules;
+		tp->n_bytes = n_bytes;
+		return 0;
+	}
+	return 0;
+}
+
+/* Tails for the routes that push (see struct tail); -1 when out of memory. */
+static int tails_load(struct pme_program *prog)
+{
+	if (!prog->route)
+		return 0;
+	struct tail_pools tp = { 0 };
+	for (uint32_t i = 0; i < prog->n; i++)
+		if (prog->route[i].act == ROUTE_PUSH && tail_build(prog, &tp, i))
+			return -1;
+	return 0;
+}
+
 /* ---- prefilter ------------------------------------------------------ */
 
 /* Outcomes of the abstract walk: an END's (result << 16 | rule), or: */
@@ -1070,7 +1208,7 @@ struct pme_program *pme_load(const struct ruleset *rs, struct diag *d)
 		    prog->insn[i].var_use)
 			prog->has_vars = true;
 	if (thread_jumps(prog) || encode_items(prog) || route_load(prog) ||
-	    prefilter_load(prog)) {
+	    tails_load(prog) || prefilter_load(prog)) {
 		diag_error(d, 0, 0, "out of memory loading the ruleset");
 		goto fail;
 	}
@@ -1094,6 +1232,9 @@ void pme_free(struct pme_program *prog)
 	free(prog->chains);
 	free(prog->route);
 	free(prog->pre);
+	free(prog->tails);
+	free(prog->tail_rules);
+	free(prog->tail_bytes);
 	free(prog->entries);
 	free(prog->on_fail);
 	free(prog->items);
@@ -1439,6 +1580,44 @@ static inline uint32_t chain_find(const struct pme_program *prog,
 }
 
 /*
+ * What the routes of tail tl do (see struct tail): its pushes queued, its
+ * key items appended and distributions put while the key is being built
+ * as the routes push (run_pass's key_built, key_last).  Returns its result.
+ */
+static enum pme_result run_tail(struct run *r, const struct tail *tl,
+				struct pme_match *out, bool *key_built, unsigned *key_last)
+{
+	const struct pme_program *prog = r->prog;
+	const uint32_t *rules = prog->tail_rules + tl->rules;
+	memcpy(&r->q_rule[r->nq], rules, tl->n_rules * sizeof *rules);
+	r->nq += tl->n_rules;
+	if (tl->result != PME_COUNT || !*key_built)
+		return (enum pme_result)tl->result;
+	if (tl->n_items) {
+		if (!*key_last)
+			flow_key_clear(&out->key, prog->set);
+		if (tl->first_attr <= *key_last ||
+		    flow_key_append_items(&out->key, prog->tail_bytes + tl->bytes,
+					  tl->n_bytes, tl->n_items)) {
+			*key_built = false;
+			return PME_COUNT;
+		}
+		*key_last = tl->last_attr;
+	} else if (!*key_last) {
+		flow_key_clear(&out->key, prog->set);
+	}
+	for (unsigned k = 0, d = 0; d < tl->n_dists; k++) {
+		uint32_t i = rules[k];
+		if (prog->route[i].push == PUSH_DIST) {
+			dist_put(out, prog->route[i].attr, &prog->insn[i].mask,
+				 &prog->insn[i].value);
+			d++;
+		}
+	}
+	return PME_COUNT;
+}
+
+/*
  * One pass over the rules; c holds the packet's values read so far
  * (c->rev selects the pass).
  *
@@ -1500,6 +1679,21 @@ run_pass(const struct pme_program *prog, struct pcache *cache,
 			if (kind == ROUTE_GENERAL)
 				break;
 			i = t >> 1;
+			if (!(t & 1) && rt->tail) {
+				const struct tail *tl = &prog->tails[rt->tail - 1];
+				if (r.nq + tl->n_rules <= PME_QUEUE_MAX) {
+					enum pme_result res = run_tail(&r, tl, out, &key_built,
+								       &key_last);
+					if (res == PME_COUNT && !key_built) {
+						out->n_dist = 0;
+						route_queue(&r);
+						if ((err = build_key(&r, out)))
+							return fail(out, err, tl->rule);
+					}
+					out->rule = tl->rule;
+					return res;
+				}
+			}
 			if (t & 1) {
 				if (kind == ROUTE_CHAIN) {
 					/* the chain's search finds the rule whose
