@@ -196,9 +196,14 @@ _Static_assert(sizeof(struct route) == 48, "a route is compact");
  * distributions, the result.
  */
 #define TAIL_STEPS_MAX 64              /* longer runs are walked */
+/* Tails copy this many rules and key bytes whatever their size (a fixed
+ * copy is cheaper than a sized one; the pools are padded for it). */
+#define TAIL_COPY_RULES 8
+#define TAIL_COPY_BYTES 64
 
 struct tail {
-	uint32_t rules;                /* prog->tail_rules[rules ..] */
+	uint32_t rules;                /* prog->tail_rules[rules ..]: the pushes,
+					  then the distribution pushes again */
 	uint32_t bytes;                /* prog->tail_bytes[bytes ..]: key items */
 	uint16_t n_rules;              /* pushes (queue entries) */
 	uint16_t n_bytes;
@@ -944,6 +949,13 @@ static int tail_build(struct pme_program *prog, struct tail_pools *tp, uint32_t 
 		if (n_rules == tl.rules)
 			return 0;               /* no push: nothing to gain */
 		tl.n_rules = (uint16_t)(n_rules - tl.rules);
+		/* then the distribution pushes again, for run_tail */
+		if (grow((void **)&prog->tail_rules, &tp->cap_rules, n_rules + tl.n_dists,
+			 sizeof *prog->tail_rules))
+			return -1;
+		for (uint32_t k = tl.rules, end = (uint32_t)n_rules; k < end; k++)
+			if (prog->route[prog->tail_rules[k]].push == PUSH_DIST)
+				prog->tail_rules[n_rules++] = prog->tail_rules[k];
 		tl.n_bytes = (uint16_t)(n_bytes - tl.bytes);
 		if (grow((void **)&prog->tails, &tp->cap_tails, (size_t)prog->n_tails + 1,
 			 sizeof *prog->tails))
@@ -966,6 +978,15 @@ static int tails_load(struct pme_program *prog)
 	for (uint32_t i = 0; i < prog->n; i++)
 		if (prog->route[i].act == ROUTE_PUSH && tail_build(prog, &tp, i))
 			return -1;
+	if (!prog->n_tails)
+		return 0;
+	/* run_tail's fixed-size copies read this far past the last tail */
+	if (grow((void **)&prog->tail_rules, &tp.cap_rules, tp.n_rules + TAIL_COPY_RULES,
+		 sizeof *prog->tail_rules) ||
+	    grow((void **)&prog->tail_bytes, &tp.cap_bytes, tp.n_bytes + TAIL_COPY_BYTES, 1))
+		return -1;
+	memset(prog->tail_rules + tp.n_rules, 0, TAIL_COPY_RULES * sizeof *prog->tail_rules);
+	memset(prog->tail_bytes + tp.n_bytes, 0, TAIL_COPY_BYTES);
 	return 0;
 }
 
@@ -1589,16 +1610,29 @@ static enum pme_result run_tail(struct run *r, const struct tail *tl,
 {
 	const struct pme_program *prog = r->prog;
 	const uint32_t *rules = prog->tail_rules + tl->rules;
-	memcpy(&r->q_rule[r->nq], rules, tl->n_rules * sizeof *rules);
+	if (tl->n_rules <= TAIL_COPY_RULES && r->nq + TAIL_COPY_RULES <= PME_QUEUE_MAX)
+		memcpy(&r->q_rule[r->nq], rules, TAIL_COPY_RULES * sizeof *rules);
+	else
+		memcpy(&r->q_rule[r->nq], rules, tl->n_rules * sizeof *rules);
 	r->nq += tl->n_rules;
 	if (tl->result != PME_COUNT || !*key_built)
 		return (enum pme_result)tl->result;
 	if (tl->n_items) {
 		if (!*key_last)
 			flow_key_clear(&out->key, prog->set);
-		if (tl->first_attr <= *key_last ||
-		    flow_key_append_items(&out->key, prog->tail_bytes + tl->bytes,
-					  tl->n_bytes, tl->n_items)) {
+		struct flow_key *k = &out->key;
+		const uint8_t *src = prog->tail_bytes + tl->bytes;
+		if (tl->first_attr <= *key_last) {
+			*key_built = false;
+			return PME_COUNT;
+		}
+		if (tl->n_bytes <= TAIL_COPY_BYTES && k->len + TAIL_COPY_BYTES <= FLOW_KEY_BYTES &&
+		    k->n_items + tl->n_items <= UINT8_MAX) {
+			/* flow_key_append_items() with a fixed-size copy */
+			memcpy(k->data + k->len, src, TAIL_COPY_BYTES);
+			k->len = (uint16_t)(k->len + tl->n_bytes);
+			k->n_items = (uint8_t)(k->n_items + tl->n_items);
+		} else if (flow_key_append_items(k, src, tl->n_bytes, tl->n_items)) {
 			*key_built = false;
 			return PME_COUNT;
 		}
@@ -1606,13 +1640,10 @@ static enum pme_result run_tail(struct run *r, const struct tail *tl,
 	} else if (!*key_last) {
 		flow_key_clear(&out->key, prog->set);
 	}
-	for (unsigned k = 0, d = 0; d < tl->n_dists; k++) {
-		uint32_t i = rules[k];
-		if (prog->route[i].push == PUSH_DIST) {
-			dist_put(out, prog->route[i].attr, &prog->insn[i].mask,
-				 &prog->insn[i].value);
-			d++;
-		}
+	/* the distribution pushes follow the tail's rules in the pool */
+	for (unsigned k = 0; k < tl->n_dists; k++) {
+		uint32_t i = rules[tl->n_rules + k];
+		dist_put(out, prog->route[i].attr, &prog->insn[i].mask, &prog->insn[i].value);
 	}
 	return PME_COUNT;
 }
