@@ -58,6 +58,7 @@
 #define IP_VERSION_6       6
 
 #define IPV4_HDR_MIN       20
+#define IPV4_VER_IHL_MIN   0x45     /* version 4, IHL 5: no options */
 #define IPV4_IHL_MASK      0x0F
 #define IPV4_IHL_UNIT      4
 #define IPV4_OFF_TOS       1
@@ -145,6 +146,10 @@
 #define SWAR_CASE_SHIFT    2                       /* 0x80 >> 2 = 0x20 */
 
 #define PAYLOAD_LEN_MAX    0xFFFF
+
+/* decode_fast() reads an Ethernet header and one tag's worth of bytes
+ * unchecked; the IP header it checks. */
+#define FAST_CAP_MIN       (ETH_HDR_LEN + VLAN_TAG_LEN)
 
 /* ---- bounded readers --------------------------------------------------- */
 
@@ -312,7 +317,8 @@ static void dns_decode(const uint8_t *m, size_t avail, bool tcp, struct pkt_info
 
 /* ---- transport ----------------------------------------------------------- */
 
-static void udp_decode(const uint8_t *d, const struct l4 *l, struct pkt_info *out)
+static inline __attribute__((always_inline)) void
+udp_decode(const uint8_t *d, const struct l4 *l, struct pkt_info *out)
 {
 	if (!has(l->cap_end, l->pos, UDP_HDR_LEN))
 		return;
@@ -374,7 +380,8 @@ static bool tcp_dns_locate(const uint8_t *d, size_t data, size_t end, size_t cap
 	return true;
 }
 
-static void tcp_decode(const uint8_t *d, const struct l4 *l, struct pkt_info *out,
+static inline __attribute__((always_inline)) void
+tcp_decode(const uint8_t *d, const struct l4 *l, struct pkt_info *out,
 		       struct decode_cursor *cur)
 {
 	if (!has(l->cap_end, l->pos, TCP_HDR_MIN))
@@ -401,8 +408,9 @@ static void tcp_decode(const uint8_t *d, const struct l4 *l, struct pkt_info *ou
 	cur->end = l->end;
 }
 
-static void transport_decode(const uint8_t *d, const struct l4 *l, struct pkt_info *out,
-			     struct decode_cursor *cur)
+static inline __attribute__((always_inline)) void
+transport_decode(const uint8_t *d, const struct l4 *l, struct pkt_info *out,
+		 struct decode_cursor *cur)
 {
 	switch (out->proto) {
 	case PROTO_UDP:
@@ -419,6 +427,29 @@ static void transport_decode(const uint8_t *d, const struct l4 *l, struct pkt_in
 }
 
 /* ---- network ------------------------------------------------------------- */
+
+/* The fields of a usable IPv4 header at ip (IHL bytes captured). */
+static inline void ipv4_fields(const uint8_t *ip, struct pkt_info *out)
+{
+	out->ip_version = IP_VERSION_4;
+	out->peer_type = AFN_IPV4;
+	out->dscp = (uint8_t)(ip[IPV4_OFF_TOS] >> DSCP_SHIFT);
+	out->proto = ip[IPV4_OFF_PROTO];
+	memcpy(out->addr[0], ip + IPV4_OFF_SRC, IPV4_ADDR_LEN);
+	memcpy(out->addr[1], ip + IPV4_OFF_DST, IPV4_ADDR_LEN);
+}
+
+/* The fields of a captured IPv6 header at ip, all but proto (which comes
+ * from the end of the extension header chain). */
+static inline void ipv6_fields(const uint8_t *ip, struct pkt_info *out)
+{
+	uint8_t tc = (uint8_t)((ip[0] & IPV6_TC_HI_MASK) << 4 | ip[1] >> 4);
+	out->ip_version = IP_VERSION_6;
+	out->peer_type = AFN_IPV6;
+	out->dscp = (uint8_t)(tc >> DSCP_SHIFT);
+	memcpy(out->addr[0], ip + IPV6_OFF_SRC, IPV6_ADDR_LEN);
+	memcpy(out->addr[1], ip + IPV6_OFF_DST, IPV6_ADDR_LEN);
+}
 
 /* IPv4 at d + off, cap bytes captured in all.  Fills l on PKT_OK; a later
  * fragment is reported through out->frag. */
@@ -440,12 +471,7 @@ static enum pkt_bad ipv4_decode(const uint8_t *d, size_t cap, size_t off,
 		return PKT_BAD_IP_HEADER;
 
 	uint16_t frag = rd16(ip + IPV4_OFF_FRAG);
-	out->ip_version = IP_VERSION_4;
-	out->peer_type = AFN_IPV4;
-	out->dscp = (uint8_t)(ip[IPV4_OFF_TOS] >> DSCP_SHIFT);
-	out->proto = ip[IPV4_OFF_PROTO];
-	memcpy(out->addr[0], ip + IPV4_OFF_SRC, IPV4_ADDR_LEN);
-	memcpy(out->addr[1], ip + IPV4_OFF_DST, IPV4_ADDR_LEN);
+	ipv4_fields(ip, out);
 	if (frag & IPV4_FRAG_OFF_MASK)
 		out->frag = PKT_FRAG_LATER;
 	else if (frag & IPV4_FRAG_MF)
@@ -472,12 +498,7 @@ static enum pkt_bad ipv6_decode(const uint8_t *d, size_t cap, size_t off,
 
 	size_t plen = rd16(ip + IPV6_OFF_PLEN);
 	uint8_t nh = ip[IPV6_OFF_NEXT];
-	uint8_t tc = (uint8_t)((ip[0] & IPV6_TC_HI_MASK) << 4 | ip[1] >> 4);
-	out->ip_version = IP_VERSION_6;
-	out->peer_type = AFN_IPV6;
-	out->dscp = (uint8_t)(tc >> DSCP_SHIFT);
-	memcpy(out->addr[0], ip + IPV6_OFF_SRC, IPV6_ADDR_LEN);
-	memcpy(out->addr[1], ip + IPV6_OFF_DST, IPV6_ADDR_LEN);
+	ipv6_fields(ip, out);
 
 	size_t pos = off + IPV6_HDR_LEN;
 	size_t end = pos + plen;
@@ -560,6 +581,14 @@ out:
 
 /* ---- link ---------------------------------------------------------------- */
 
+/* The addresses of a captured Ethernet II header at d. */
+static inline void eth_macs(const uint8_t *d, struct pkt_info *out)
+{
+	out->has_mac = true;
+	memcpy(out->mac[0], d + ETH_OFF_SRC, ETH_ADDR_LEN);
+	memcpy(out->mac[1], d + ETH_OFF_DST, ETH_ADDR_LEN);
+}
+
 /* Skip 802.1Q / 802.1ad tags starting at *off (ethertype *type already
  * read), noting them in out unless it is NULL.  Returns false when a tag is
  * cut. */
@@ -637,11 +666,8 @@ static inline enum pkt_bad link_walk(const struct pkt *p, size_t *off_out,
 	case PKT_LINK_ETHERNET:
 		if (cap < ETH_HDR_LEN)
 			return PKT_BAD_TRUNC_L2;
-		if (out) {
-			out->has_mac = true;
-			memcpy(out->mac[0], d + ETH_OFF_SRC, ETH_ADDR_LEN);
-			memcpy(out->mac[1], d + ETH_OFF_DST, ETH_ADDR_LEN);
-		}
+		if (out)
+			eth_macs(d, out);
 		type = rd16(d + ETH_OFF_TYPE);
 		off = ETH_HDR_LEN;
 		break;
@@ -696,6 +722,65 @@ static inline enum pkt_bad link_walk(const struct pkt *p, size_t *off_out,
 	return PKT_OK;
 }
 
+/*
+ * The common frame, decoded straight through: Ethernet II with at most one
+ * 802.1Q tag, then IPv4 without options and not a fragment, or IPv6 whose
+ * next header is UDP or TCP (no extension headers).  Each test below is one
+ * the general path makes too, so a frame passing them all gets the same
+ * fields link_walk and ipv4_decode / ipv6_decode would give it.  Returns
+ * false for anything else, before writing any field the general path
+ * would not write the same (only the MACs and the tag), and the caller
+ * takes the general path.
+ */
+static inline bool decode_fast(const struct pkt *p, struct pkt_info *out,
+			       struct decode_cursor *cur)
+{
+	const uint8_t *d = p->data;
+	size_t cap = p->caplen;
+	if (p->link != PKT_LINK_ETHERNET || cap < FAST_CAP_MIN)
+		return false;
+	size_t off = ETH_HDR_LEN;
+	uint16_t type = rd16(d + ETH_OFF_TYPE);
+	if (type == ETHERTYPE_VLAN) {
+		/* in bounds: FAST_CAP_MIN covers one tag */
+		out->vlan[0] = rd16(d + off + VLAN_OFF_TCI) & VLAN_ID_MASK;
+		out->n_vlan = 1;
+		type = rd16(d + off + VLAN_OFF_TYPE);
+		off += VLAN_TAG_LEN;
+	}
+
+	struct l4 l;
+	const uint8_t *ip = d + off;
+	if (type == ETHERTYPE_IPV4) {
+		if (!has(cap, off, IPV4_HDR_MIN) || ip[0] != IPV4_VER_IHL_MIN)
+			return false;
+		size_t tot = rd16(ip + IPV4_OFF_TOTLEN);
+		if (tot < IPV4_HDR_MIN ||
+		    rd16(ip + IPV4_OFF_FRAG) & (IPV4_FRAG_MF | IPV4_FRAG_OFF_MASK))
+			return false;
+		ipv4_fields(ip, out);
+		l.pos = off + IPV4_HDR_MIN;
+		l.end = off + tot;
+	} else if (type == ETHERTYPE_IPV6) {
+		if (!has(cap, off, IPV6_HDR_LEN) ||
+		    ip[0] >> IP_VERSION_SHIFT != IP_VERSION_6)
+			return false;
+		uint8_t nh = ip[IPV6_OFF_NEXT];
+		if (nh != PROTO_UDP && nh != PROTO_TCP)
+			return false;
+		ipv6_fields(ip, out);
+		out->proto = nh;
+		l.pos = off + IPV6_HDR_LEN;
+		l.end = l.pos + rd16(ip + IPV6_OFF_PLEN);
+	} else {
+		return false;
+	}
+	eth_macs(d, out);
+	l.cap_end = min_sz(l.end, cap);
+	transport_decode(d, &l, out, cur);
+	return true;
+}
+
 enum pkt_bad decode_packet_cursor(const struct pkt *p, struct pkt_info *out,
 				  struct decode_cursor *cur)
 {
@@ -707,6 +792,8 @@ enum pkt_bad decode_packet_cursor(const struct pkt *p, struct pkt_info *out,
 	out->ts_ns = p->ts_ns;
 	out->wirelen = p->wirelen;
 	out->ifindex = p->ifindex;
+	if (decode_fast(p, out, cur))
+		return PKT_OK;     /* out->bad: PKT_OK is the zero left there */
 
 	const uint8_t *d = p->data;
 	size_t cap = p->caplen;

@@ -17,6 +17,7 @@
 #include "decode.h"
 
 #define TS      1700000000123456789ull
+#define VLAN_TAG_BYTES 4
 #define IFINDEX 3
 
 /* ---- frames --------------------------------------------------------------- */
@@ -1455,6 +1456,170 @@ static void truncated_tcp_dns(void **state)
 	}
 }
 
+/* ---- decode's fast path and the general one --------------------------------
+ * decode_fast() takes Ethernet II, at most one 802.1Q tag, IPv4 without
+ * options and not a fragment, or IPv6 straight to UDP/TCP; everything else
+ * goes the general way.  Both must give the same pkt_info, byte for byte. */
+
+/* Ethernet + IPv6 straight to UDP, no extension header (fast path): a
+ * query for "." NS IN (79 bytes). */
+static const uint8_t v6_udp_root[] = {
+	0x00, 0x11, 0x22, 0x33, 0x44, 0x55,
+	0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb,
+	0x86, 0xdd,
+	/* IPv6 @14: TC 0x28 (DSCP 10), payload 25, next UDP, hop 64 */
+	0x62, 0x80, 0x00, 0x00, 0x00, 0x19, 0x11, 0x40,
+	0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x01, /* 2001:db8::1 */
+	0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x53, /* 2001:db8::53 */
+	/* UDP @54: 40000 -> 53, length 25 */
+	0x9c, 0x40, 0x00, 0x35, 0x00, 0x19, 0x00, 0x00,
+	/* DNS @62: id 0x0102, no flags, QD 1 */
+	0x01, 0x02, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	/* @74: QNAME root, QTYPE NS, QCLASS IN */
+	0x00, 0x00, 0x02, 0x00, 0x01,
+};
+
+/* Ethernet + IPv6 straight to TCP (fast path): a bare SYN-ACK from port
+ * 53 (74 bytes). */
+static const uint8_t v6_tcp_syn[] = {
+	0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb,
+	0x00, 0x11, 0x22, 0x33, 0x44, 0x55,
+	0x86, 0xdd,
+	/* IPv6 @14: TC 0, payload 20, next TCP, hop 64 */
+	0x60, 0x00, 0x00, 0x00, 0x00, 0x14, 0x06, 0x40,
+	0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x53,
+	0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x01,
+	/* TCP @54: 53 -> 40001, seq 7, ack 2, data offset 5, SYN ACK */
+	0x00, 0x35, 0x9c, 0x41, 0x00, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x02,
+	0x50, 0x12, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00,
+};
+
+/* Ethernet + IPv4 whose total length ends inside the UDP header (fast
+ * path up to IP; no ports): 46 bytes. */
+static const uint8_t v4_udp_short_total[] = {
+	0x00, 0x11, 0x22, 0x33, 0x44, 0x55,
+	0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb,
+	0x08, 0x00,
+	/* IPv4 @14: total 24, UDP */
+	0x45, 0x00, 0x00, 0x18, 0x00, 0x01, 0x00, 0x00,
+	0x40, 0x11, 0x00, 0x00,
+	0xc0, 0x00, 0x02, 0x01, 0xc6, 0x33, 0x64, 0x35,
+	/* UDP @34, cut by the datagram's end */
+	0xd4, 0x31, 0x00, 0x35, 0x00, 0x08, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00,
+};
+
+static void fast_path_frames(void **state)
+{
+	(void)state;
+	struct pkt_info i;
+	uint8_t root = 0;
+
+	assert_int_equal(run_all(PKT_LINK_ETHERNET, v6_udp_root, sizeof v6_udp_root, &i), PKT_OK);
+	assert_true(i.has_mac);
+	assert_memory_equal(i.mac[0], mac_b, 6);
+	assert_memory_equal(i.mac[1], mac_a, 6);
+	assert_int_equal(i.ip_version, 6);
+	assert_int_equal(i.peer_type, 2);
+	assert_int_equal(i.dscp, 10);
+	assert_memory_equal(i.addr[0], ip6_client, 16);
+	assert_memory_equal(i.addr[1], ip6_server, 16);
+	assert_int_equal(i.proto, 17);
+	assert_true(i.has_ports);
+	assert_int_equal(i.port[0], 40000);
+	assert_int_equal(i.port[1], 53);
+	assert_int_equal(i.payload_len, 17);
+	assert_true(i.dns_present);
+	assert_int_equal(i.dns.id, 0x0102);
+	assert_int_equal(i.dns.flags, 0);
+	assert_true(i.dns.has_question);
+	assert_int_equal(i.dns.qname_len, 1);
+	assert_int_equal(i.dns.qname_hash, decode_qname_hash(&root, 1));
+	assert_int_equal(i.dns.qtype, 2);
+	assert_int_equal(i.dns.qclass, 1);
+
+	assert_int_equal(run_all(PKT_LINK_ETHERNET, v6_tcp_syn, sizeof v6_tcp_syn, &i), PKT_OK);
+	assert_int_equal(i.ip_version, 6);
+	assert_int_equal(i.dscp, 0);
+	assert_memory_equal(i.addr[0], ip6_server, 16);
+	assert_int_equal(i.proto, 6);
+	assert_true(i.has_ports);
+	assert_int_equal(i.port[0], 53);
+	assert_int_equal(i.port[1], 40001);
+	assert_int_equal(i.tcp_flags, 0x12);
+	assert_int_equal(i.payload_len, 0);
+	assert_no_dns(&i);
+
+	assert_int_equal(run_all(PKT_LINK_ETHERNET, v4_udp_short_total,
+				 sizeof v4_udp_short_total, &i), PKT_OK);
+	assert_int_equal(i.ip_version, 4);
+	assert_int_equal(i.proto, 17);
+	assert_false(i.has_ports);
+	assert_int_equal(i.payload_len, 0);
+	assert_no_dns(&i);
+}
+
+/* frame with one tag of type `tpid` (and `tci`) after the MACs */
+static size_t with_one_tag(const uint8_t *base, size_t len, uint16_t tpid,
+			   uint16_t tci, uint8_t *out)
+{
+	const uint8_t tag[] = { (uint8_t)(tpid >> 8), (uint8_t)tpid,
+				(uint8_t)(tci >> 8), (uint8_t)tci };
+	return with_tags(base, len, tag, sizeof tag, out);
+}
+
+/*
+ * An 802.1Q C-tag (0x8100) keeps a frame on the fast path; an 802.1ad
+ * S-tag (0x88a8) with the same TCI sends it the general way, and pkt_info
+ * is the same for both.  Every frame here, at every capture length and
+ * with the IP header bytes that pick the path varied, must decode to the
+ * same bytes both ways.
+ */
+static void fast_path_equals_general(void **state)
+{
+	(void)state;
+	static const struct { const uint8_t *f; size_t len; } frames[] = {
+		{ v4_dns, sizeof v4_dns }, { v6_dns, sizeof v6_dns },
+		{ tcp_dns, sizeof tcp_dns }, { v6_udp_root, sizeof v6_udp_root },
+		{ v6_tcp_syn, sizeof v6_tcp_syn },
+		{ v4_udp_short_total, sizeof v4_udp_short_total },
+	};
+	/* variations of the bytes that choose the path: the first IP byte
+	 * (version, IHL), IPv4 flags and fragment offset, IPv6 next header */
+	static const uint8_t ver_ihl[] = { 0x45, 0x46, 0x44, 0x65, 0x60, 0x4f };
+	static const uint8_t v4_frag[][2] = {
+		{ 0x00, 0x00 }, { 0x40, 0x00 }, { 0x20, 0x00 }, { 0x00, 0xb9 },
+	};
+	static const uint8_t v6_next[] = { 17, 6, 58, 0, 44 };
+	enum { TAGGED_MAX = 256 };
+	const uint16_t tci = 0x2064;              /* PCP 1, VID 100 */
+	for (size_t k = 0; k < sizeof frames / sizeof frames[0]; k++) {
+		size_t len = frames[k].len;
+		assert_true(len + VLAN_TAG_BYTES <= TAGGED_MAX);
+		for (size_t v = 0; v <= sizeof ver_ihl; v++) {
+			uint8_t base[TAGGED_MAX], fast[TAGGED_MAX], general[TAGGED_MAX];
+			memcpy(base, frames[k].f, len);
+			bool v4 = base[12] == 0x08 && base[13] == 0x00;
+			if (v < sizeof ver_ihl) {
+				base[V4_IP_OFF] = ver_ihl[v];
+				if (v4)
+					memcpy(base + V4_IP_OFF + 6, v4_frag[v % 4], 2);
+				else
+					base[V6_IP_OFF + 6] = v6_next[v % sizeof v6_next];
+			}
+			size_t n = with_one_tag(base, len, 0x8100, tci, fast);
+			with_one_tag(base, len, 0x88a8, tci, general);
+			for (size_t cap = 0; cap <= n; cap++) {
+				struct pkt_info a, b;
+				enum pkt_bad ra = run(PKT_LINK_ETHERNET, fast, cap, n, &a);
+				enum pkt_bad rb = run(PKT_LINK_ETHERNET, general, cap, n, &b);
+				assert_int_equal(ra, rb);
+				assert_memory_equal(&a, &b, sizeof a);
+			}
+		}
+	}
+}
+
 static void truncated_fragments_and_qinq(void **state)
 {
 	(void)state;
@@ -1515,6 +1680,8 @@ int main(void)
 		cmocka_unit_test(truncated_ipv6_dns),
 		cmocka_unit_test(truncated_tcp_dns),
 		cmocka_unit_test(truncated_fragments_and_qinq),
+		cmocka_unit_test(fast_path_frames),
+		cmocka_unit_test(fast_path_equals_general),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
