@@ -184,6 +184,16 @@ static inline uint64_t rd_le64(const uint8_t *p)
 	return w;
 }
 
+static inline uint32_t rd_le32(const uint8_t *p)
+{
+	uint32_t w;
+	memcpy(&w, p, sizeof w);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap32(w);
+#endif
+	return w;
+}
+
 /* Fewer than 8 bytes as a little-endian word, zero-padded. */
 static inline uint64_t rd_le_short(const uint8_t *p, unsigned n)
 {
@@ -247,25 +257,56 @@ static enum pkt_bad finish(struct pkt_info *out, enum pkt_bad bad)
 
 /* A byte-at-a-time hash (FNV-1a) cost half of decode's time on a typical
  * query; eight bytes per multiply brings that down to a few ns.  The length
- * goes into the seed so zero padding of the last word cannot collide. */
-uint32_t decode_qname_hash(const uint8_t *wire, unsigned len)
+ * goes into the seed so zero padding of the last word cannot collide.
+ * qh_words() mixes the whole words, qh_final() the rest; the callers
+ * differ only in how they load the last, partial word. */
+static inline uint64_t qh_words(const uint8_t *wire, unsigned len)
 {
 	uint64_t h = QH_SEED ^ len;
-	const uint8_t *p = wire;
-	unsigned left = len;
-	for (; left >= QH_WORD; p += QH_WORD, left -= QH_WORD)
-		h = qh_mix(h, swar_lower(rd_le64(p)));
-	if (left) {
-		/* the last `left` bytes, zero-padded: from an overlapping load
-		 * of the name's last word when there is one */
-		uint64_t w = len >= QH_WORD
-			? rd_le64(wire + len - QH_WORD) >> (8 * (QH_WORD - left))
-			: rd_le_short(p, left);
-		h = qh_mix(h, swar_lower(w));
-	}
+	for (unsigned k = 0; k + QH_WORD <= len; k += QH_WORD)
+		h = qh_mix(h, swar_lower(rd_le64(wire + k)));
+	return h;
+}
+
+/* tail: the last len % 8 bytes as a zero-padded word (unused when none) */
+static inline uint32_t qh_final(uint64_t h, unsigned len, uint64_t tail)
+{
+	if (len % QH_WORD)
+		h = qh_mix(h, swar_lower(tail));
 	h *= QH_MUL2;
 	h ^= h >> QH_FOLD;
 	return (uint32_t)h;
+}
+
+uint32_t decode_qname_hash(const uint8_t *wire, unsigned len)
+{
+	unsigned left = len % QH_WORD;
+	uint64_t tail = 0;
+	if (left)
+		/* from an overlapping load of the name's last word when
+		 * there is one */
+		tail = len >= QH_WORD
+			? rd_le64(wire + len - QH_WORD) >> (8 * (QH_WORD - left))
+			: rd_le_short(wire + len - left, left);
+	return qh_final(qh_words(wire, len), len, tail);
+}
+
+/* decode_qname_hash() of a QNAME followed by its QTYPE and QCLASS, so that
+ * DNS_QTAIL_LEN more bytes may be read: the partial last word is one load
+ * (8 bytes, or 4 when 8 would pass those) and a mask, rather than the
+ * byte loop that short names such as "." or "com." would take. */
+static inline uint32_t qname_hash_in_question(const uint8_t *wire, unsigned len)
+{
+	_Static_assert(DNS_QTAIL_LEN == sizeof(uint32_t),
+		       "a 4-byte load fits the QTYPE/QCLASS that follow");
+	unsigned left = len % QH_WORD;
+	const uint8_t *p = wire + len - left;
+	uint64_t tail = 0;
+	if (left) {
+		tail = left + DNS_QTAIL_LEN >= QH_WORD ? rd_le64(p) : rd_le32(p);
+		tail &= ~0ull >> (8 * (QH_WORD - left));
+	}
+	return qh_final(qh_words(wire, len), len, tail);
 }
 
 /* m points at a DNS header of which `avail` bytes (>= DNS_HDR_LEN) may be
@@ -310,7 +351,7 @@ static void dns_decode(const uint8_t *m, size_t avail, bool tcp, struct pkt_info
 	unsigned name_len = (unsigned)(pos - DNS_HDR_LEN);
 	dns->has_question = true;
 	dns->qname_len = (uint8_t)name_len;
-	dns->qname_hash = decode_qname_hash(m + DNS_HDR_LEN, name_len);
+	dns->qname_hash = qname_hash_in_question(m + DNS_HDR_LEN, name_len);
 	dns->qtype = rd16(m + pos);
 	dns->qclass = rd16(m + pos + 2);
 }

@@ -1316,6 +1316,49 @@ static void qname_hash(void **state)
 	assert_int_not_equal(decode_qname_hash(one, 1), decode_qname_hash(two, 2));
 }
 
+/*
+ * decode hashes a question's QNAME with loads that may reach into QTYPE and
+ * QCLASS (never past them): a 4-byte load for a last partial word of 1..3
+ * bytes, an 8-byte one for 4..7.  Names of every length 1..17 (each
+ * remainder mod 8) in a query captured to its last byte, decoded
+ * from an exact-size buffer: the hash must be decode_qname_hash()'s, with
+ * the bytes after the name different from the zero padding.
+ */
+static void qname_hash_in_question(void **state)
+{
+	(void)state;
+	static const char text[] = "aBcDeFgHiJkLmNoP";
+	static const uint8_t qtail[] = { 0xff, 0xff, 0xff, 0xff };   /* type/class 65535 */
+	for (unsigned len = 1; len <= sizeof text; len++) {
+		if (len == 2)
+			continue;     /* no such name: a label is 1..63 bytes */
+		/* the root alone, or one label of len - 2 bytes and the root */
+		uint8_t name[sizeof text + 1];
+		if (len > 1) {
+			name[0] = (uint8_t)(len - 2);
+			memcpy(name + 1, text, len - 2);
+		}
+		name[len - 1] = 0;
+
+		uint8_t f[V4_DNS_END + sizeof name + sizeof qtail];
+		size_t n = V4_DNS_END + len + sizeof qtail;
+		memcpy(f, v4_dns, V4_DNS_END);
+		memcpy(f + V4_DNS_END, name, len);
+		memcpy(f + V4_DNS_END + len, qtail, sizeof qtail);
+		f[V4_IP_OFF + 2] = 0;                       /* IPv4 total length */
+		f[V4_IP_OFF + 3] = (uint8_t)(n - V4_IP_OFF);
+		struct pkt_info i;
+		assert_int_equal(run_all(PKT_LINK_ETHERNET, f, n, &i), PKT_OK);
+		assert_true(i.dns.has_question);
+		assert_int_equal(i.dns.qname_len, len);
+		assert_int_equal(i.dns.qname_hash, decode_qname_hash(name, len));
+		assert_int_equal(i.dns.qtype, 0xffff);
+		/* one byte short of QCLASS: no question, nothing read past */
+		assert_int_equal(run(PKT_LINK_ETHERNET, f, n - 1, n, &i), PKT_OK);
+		assert_false(i.dns.has_question);
+	}
+}
+
 static void bad_names(void **state)
 {
 	(void)state;
@@ -1675,6 +1718,7 @@ int main(void)
 		cmocka_unit_test(dns_label_past_end),
 		cmocka_unit_test(dns_name_length_limit),
 		cmocka_unit_test(qname_hash),
+		cmocka_unit_test(qname_hash_in_question),
 		cmocka_unit_test(bad_names),
 		cmocka_unit_test(truncated_udp_dns),
 		cmocka_unit_test(truncated_ipv6_dns),
