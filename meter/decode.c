@@ -887,7 +887,8 @@ unsigned decode_ip_addrs(const struct pkt *p, const uint8_t **src, const uint8_t
 	return 0;
 }
 
-bool decode_dns_next(const struct pkt *p, struct decode_cursor *cur, struct pkt_info *out)
+bool decode_dns_next_message(const struct pkt *p, struct decode_cursor *cur,
+			     struct pkt_info *out)
 {
 	size_t at = cur->next, end = cur->end;
 	size_t cap_end = min_sz(end, p->caplen);

@@ -116,7 +116,16 @@ struct decode_cursor {
 
 enum pkt_bad decode_packet_cursor(const struct pkt *p, struct pkt_info *out,
 				  struct decode_cursor *cur);
-bool decode_dns_next(const struct pkt *p, struct decode_cursor *cur, struct pkt_info *out);
+/* decode_dns_next() when there is a next prefix to look at. */
+bool decode_dns_next_message(const struct pkt *p, struct decode_cursor *cur,
+			     struct pkt_info *out);
+/* Inline because nearly every DNS message comes alone in its packet: the
+ * common answer, false, then costs no call. */
+static inline bool decode_dns_next(const struct pkt *p, struct decode_cursor *cur,
+				   struct pkt_info *out)
+{
+	return cur->next != 0 && decode_dns_next_message(p, cur, out);
+}
 
 /* The two IP addresses of p, found as decode finds them (link header,
  * VLAN tags, PPPoE, MPLS, raw IP) and nothing else decoded: pointers into
