@@ -26,19 +26,32 @@ struct pcapfile {
 	uint16_t link;
 };
 
-/* The packet of the record at h (its header checked by the caller);
- * be: f->be, passed so that callers can fix it at compile time. */
-static inline void record_to_pkt(const struct pcapfile *f, bool be,
-                                 const uint8_t *h, uint32_t incl,
-                                 uint32_t orig, struct pkt *p)
+/* What every record of a file shares, copied out of struct pcapfile so
+ * that the stores into the batch (which may alias it, as far as the
+ * compiler knows) do not reload it for each record. */
+struct pcapfile_form {
+	bool be;                   /* f->be: callers fix it at compile time */
+	uint32_t frac_to_ns;
+	uint16_t link;
+};
+
+/* The packet of the record at h (its header checked by the caller). */
+static inline void record_to_pkt(struct pcapfile_form form, const uint8_t *h,
+                                 uint32_t incl, uint32_t orig, struct pkt *p)
 {
-	p->ts_ns = (uint64_t)cap_rd32(h, be) * CAP_NS_PER_SEC +
-	           (uint64_t)cap_rd32(h + 4, be) * f->frac_to_ns;
+	p->ts_ns = (uint64_t)cap_rd32(h, form.be) * CAP_NS_PER_SEC +
+	           (uint64_t)cap_rd32(h + 4, form.be) * form.frac_to_ns;
 	p->caplen = incl;
 	p->wirelen = orig;
 	p->data = h + PCAP_REC_HDR_LEN;
 	p->ifindex = 1;
-	p->link = f->link;
+	p->link = form.link;
+}
+
+static inline struct pcapfile_form form_of(const struct pcapfile *f, bool be)
+{
+	return (struct pcapfile_form){ .be = be, .frac_to_ns = f->frac_to_ns,
+	                               .link = f->link };
 }
 
 /*
@@ -52,26 +65,26 @@ static inline __attribute__((always_inline)) unsigned
 take_buffered_order(struct pcapfile *f, const bool be, struct pkt *pkts,
                     unsigned n, unsigned max)
 {
+	const struct pcapfile_form form = form_of(f, be);
 	const uint8_t *base = cap_rbuf_ptr(&f->rb);
-	size_t avail = cap_rbuf_avail(&f->rb), used = 0;
+	const uint8_t *h = base, *end = base + cap_rbuf_avail(&f->rb);
 	uint64_t bytes = 0;
 	unsigned first = n;
 
-	while (n < max && avail - used >= PCAP_REC_HDR_LEN) {
-		const uint8_t *h = base + used;
+	while (n < max && (size_t)(end - h) >= PCAP_REC_HDR_LEN) {
 		uint32_t incl = cap_rd32(h + 8, be);
 		uint32_t orig = cap_rd32(h + 12, be);
 
 		if (incl > CAP_RECORD_MAX ||
-		    incl > avail - used - PCAP_REC_HDR_LEN)
+		    incl > (size_t)(end - h) - PCAP_REC_HDR_LEN)
 			break;
-		record_to_pkt(f, be, h, incl, orig, &pkts[n++]);
+		record_to_pkt(form, h, incl, orig, &pkts[n++]);
 		bytes += orig;
-		used += PCAP_REC_HDR_LEN + (size_t)incl;
+		h += PCAP_REC_HDR_LEN + (size_t)incl;
 	}
 	f->c.st.packets += n - first;
 	f->c.st.bytes += bytes;
-	cap_rbuf_skip(&f->rb, used);
+	cap_rbuf_skip(&f->rb, (size_t)(h - base));
 	return n;
 }
 
@@ -119,7 +132,7 @@ static int pcapfile_next(struct cap *c, struct pkt *pkts, unsigned max)
 		if (s != CAP_RB_OK)
 			return n > 0 ? (int)n : cap_rbuf_fail(c, &f->rb, s, "pcap record");
 		h = cap_rbuf_ptr(&f->rb);   /* the buffer may have moved */
-		record_to_pkt(f, f->be, h, incl, orig, &pkts[n++]);
+		record_to_pkt(form_of(f, f->be), h, incl, orig, &pkts[n++]);
 		f->c.st.packets++;
 		f->c.st.bytes += orig;
 		cap_rbuf_skip(&f->rb, PCAP_REC_HDR_LEN + (size_t)incl);
