@@ -92,6 +92,9 @@ static int read_trace(struct offline *s, const char *path)
 	uint64_t next_progress = 1u << 20;
 	int n, rc = 0;
 	uint64_t due = difout_next_due(s->out);
+	/* in a local: engine_packet() may write anywhere as far as the
+	 * compiler knows, which made it reload s->wk for every packet */
+	struct workers *const wk = s->wk;
 	while ((n = cap_next_batch(c, batch, BATCH)) > 0) {
 		for (int i = 0; i < n; i++) {
 			/* a packet stamped before the current interval (clock
@@ -99,16 +102,16 @@ static int read_trace(struct offline *s, const char *path)
 			if (batch[i].ts_ns >= due) {
 				/* the view must have seen every packet before
 				 * this one, and nothing after it */
-				if (s->wk)
-					workers_quiesce(s->wk);
+				if (wk)
+					workers_quiesce(wk);
 				if (difout_advance(s->out, batch[i].ts_ns)) {
 					rc = 2;
 					goto out;
 				}
 				due = difout_next_due(s->out);
 			}
-			if (s->wk)
-				workers_push(s->wk, workers_pick(s->wk, &batch[i]), &batch[i]);
+			if (wk)
+				workers_push(wk, workers_pick(wk, &batch[i]), &batch[i]);
 			else
 				engine_packet(&s->e, &batch[i]);
 		}
