@@ -18,6 +18,15 @@
 /* Record header: ts_sec, ts_usec|ts_nsec, incl_len, orig_len. */
 #define PCAP_REC_HDR_LEN 16
 
+/* The batch loop stalled on every record header (75 % of its cycles on
+ * the bench trace): read(2) fills a 4 MiB buffer, more than L2 holds, so
+ * its start has left L2 by the time the records are taken.  Each record
+ * asks for the two cache lines this far ahead: two cover the ~100-byte
+ * records of DNS traffic; bigger records leave lines unasked, but those
+ * hold packet tails that nothing reads. */
+#define PCAP_PREFETCH_AHEAD 4096
+#define PCAP_CACHE_LINE 64
+
 struct pcapfile {
 	struct cap c;              /* first */
 	struct cap_rbuf rb;
@@ -78,6 +87,11 @@ take_buffered_order(struct pcapfile *f, const bool be, struct pkt *pkts,
 		if (incl > CAP_RECORD_MAX ||
 		    incl > (size_t)(end - h) - PCAP_REC_HDR_LEN)
 			break;
+		/* through uintptr_t: the address may lie past the buffer,
+		 * which a prefetch may touch but C pointer arithmetic not */
+		uintptr_t ahead = (uintptr_t)h + PCAP_PREFETCH_AHEAD;
+		__builtin_prefetch((const void *)ahead);
+		__builtin_prefetch((const void *)(ahead + PCAP_CACHE_LINE));
 		record_to_pkt(form, h, incl, orig, &pkts[n++]);
 		bytes += orig;
 		h += PCAP_REC_HDR_LEN + (size_t)incl;
