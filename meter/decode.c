@@ -395,8 +395,9 @@ static bool tcp_prefixed_plausible(const uint8_t *d, size_t at, size_t cap_end)
  *     in later segments.
  * Sets *msg and *msg_end (message bounds, possibly past the capture) and
  * *next (offset of a following prefix, or 0). */
-static bool tcp_dns_locate(const uint8_t *d, size_t data, size_t end, size_t cap_end,
-			   size_t *msg, size_t *msg_end, size_t *next)
+static inline __attribute__((always_inline)) bool
+tcp_dns_locate(const uint8_t *d, size_t data, size_t end, size_t cap_end,
+	       size_t *msg, size_t *msg_end, size_t *next)
 {
 	*next = 0;
 	if (!has(cap_end, data, DNS_TCP_PREFIX_LEN))
@@ -822,20 +823,12 @@ static inline bool decode_fast(const struct pkt *p, struct pkt_info *out,
 	return true;
 }
 
-enum pkt_bad decode_packet_cursor(const struct pkt *p, struct pkt_info *out,
-				  struct decode_cursor *cur)
+/* Everything decode_fast() does not take, with out already zeroed and
+ * its packet-level fields set.  Out of line so that the fast path, which
+ * is most packets, does not pay for this one's registers and stack. */
+static __attribute__((noinline)) enum pkt_bad
+decode_general(const struct pkt *p, struct pkt_info *out, struct decode_cursor *cur)
 {
-	cur->next = 0;
-	cur->end = 0;
-	/* Measured: zeroing the whole struct with a few wide stores costs
-	 * less than tracking which fields each path wrote. */
-	pkt_info_zero(out);
-	out->ts_ns = p->ts_ns;
-	out->wirelen = p->wirelen;
-	out->ifindex = p->ifindex;
-	if (decode_fast(p, out, cur))
-		return PKT_OK;     /* out->bad: PKT_OK is the zero left there */
-
 	const uint8_t *d = p->data;
 	size_t cap = p->caplen;
 	size_t off;
@@ -860,6 +853,22 @@ enum pkt_bad decode_packet_cursor(const struct pkt *p, struct pkt_info *out,
 	else
 		transport_decode(d, &l, out, cur);
 	return finish(out, PKT_OK);
+}
+
+enum pkt_bad decode_packet_cursor(const struct pkt *p, struct pkt_info *out,
+				  struct decode_cursor *cur)
+{
+	cur->next = 0;
+	cur->end = 0;
+	/* Measured: zeroing the whole struct with a few wide stores costs
+	 * less than tracking which fields each path wrote. */
+	pkt_info_zero(out);
+	out->ts_ns = p->ts_ns;
+	out->wirelen = p->wirelen;
+	out->ifindex = p->ifindex;
+	if (decode_fast(p, out, cur))
+		return PKT_OK;     /* out->bad: PKT_OK is the zero left there */
+	return decode_general(p, out, cur);
 }
 
 enum pkt_bad decode_packet(const struct pkt *p, struct pkt_info *out)
