@@ -5,6 +5,10 @@
  * heap buffer of exactly its size so ASan sees any read past the captured
  * bytes.  A few contract properties are checked on every result, and the
  * same input one byte shorter must decode no more and nothing differently.
+ * An Ethernet frame is also decoded with a VLAN tag inserted, once as
+ * 802.1Q (which decode's fast path takes) and once as 802.1ad with the
+ * same TCI (which only the general path takes): both must give the same
+ * pkt_info, byte for byte.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -17,6 +21,30 @@ static const uint16_t links[] = {
 	PKT_LINK_ETHERNET, PKT_LINK_RAW, DECODE_LINK_RAW_BSD, PKT_LINK_LINUX_SLL,
 	PKT_LINK_LINUX_SLL2, PKT_LINK_IPV4, PKT_LINK_IPV6, 0 /* unknown */,
 };
+
+#define ETH_ADDRS_LEN 12        /* the two MAC addresses before the type */
+#define TAG_LEN 4
+
+/* frame with a tag (tpid, then the TCI 0x2064) after the MAC addresses,
+ * decoded from a buffer of exactly its size */
+static enum pkt_bad decode_tagged(const uint8_t *data, size_t size, uint32_t wirelen,
+				  uint16_t tpid, struct pkt_info *out)
+{
+	uint8_t *f = malloc(size + TAG_LEN);
+	if (!f)
+		abort();
+	const uint8_t tag[TAG_LEN] = { (uint8_t)(tpid >> 8), (uint8_t)tpid, 0x20, 0x64 };
+	memcpy(f, data, ETH_ADDRS_LEN);
+	memcpy(f + ETH_ADDRS_LEN, tag, TAG_LEN);
+	memcpy(f + ETH_ADDRS_LEN + TAG_LEN, data + ETH_ADDRS_LEN, size - ETH_ADDRS_LEN);
+	struct pkt p = {
+		.ts_ns = 1, .caplen = (uint32_t)(size + TAG_LEN), .wirelen = wirelen + TAG_LEN,
+		.data = f, .ifindex = 1, .link = PKT_LINK_ETHERNET,
+	};
+	enum pkt_bad r = decode_packet(&p, out);
+	free(f);
+	return r;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -70,6 +98,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					       less.dns.qname_hash != info.dns.qname_hash)))
 			abort();
 		free(cut);
+	}
+	/* the fast path and the general one agree */
+	if (p.link == PKT_LINK_ETHERNET && size >= ETH_ADDRS_LEN) {
+		struct pkt_info fast, general;
+		enum pkt_bad rf = decode_tagged(data, size, p.wirelen, 0x8100, &fast);
+		enum pkt_bad rg = decode_tagged(data, size, p.wirelen, 0x88a8, &general);
+		if (rf != rg || memcmp(&fast, &general, sizeof fast) != 0)
+			abort();
 	}
 	/* further pipelined TCP messages: each step moves forward */
 	size_t prev = 0;
