@@ -424,7 +424,7 @@ tcp_dns_locate(const uint8_t *d, size_t data, size_t end, size_t cap_end,
 
 static inline __attribute__((always_inline)) void
 tcp_decode(const uint8_t *d, const struct l4 *l, struct pkt_info *out,
-		       struct decode_cursor *cur)
+	   struct decode_cursor *cur)
 {
 	if (!has(l->cap_end, l->pos, TCP_HDR_MIN))
 		return;
@@ -770,9 +770,9 @@ static inline enum pkt_bad link_walk(const struct pkt *p, size_t *off_out,
  * next header is UDP or TCP (no extension headers).  Each test below is one
  * the general path makes too, so a frame passing them all gets the same
  * fields link_walk and ipv4_decode / ipv6_decode would give it.  Returns
- * false for anything else, before writing any field the general path
- * would not write the same (only the MACs and the tag), and the caller
- * takes the general path.
+ * false for anything else, having written nothing but the VLAN tag (which
+ * the general path writes the same), and the caller takes the general
+ * path.
  */
 static inline bool decode_fast(const struct pkt *p, struct pkt_info *out,
 			       struct decode_cursor *cur)
