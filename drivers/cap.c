@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +16,15 @@
 /* Reader buffer: large enough that reads are few and a batch of small
  * packets rarely has to stop early for a buffer move. */
 #define CAP_RBUF_SIZE (4u * 1024u * 1024u)
+/*
+ * A regular file is read through windows of it mapped with MAP_POPULATE
+ * instead: read(2) copying a trace held in the page cache cost ~12 % of
+ * `ntm-meter --read` (the mapping's page tables cost about a quarter of
+ * that), and a mapping faulted page by page cost more than the copy.  A
+ * window at a time keeps the mapped (resident) part of a long trace small.
+ */
+#define CAP_MAP_WINDOW (16u * 1024u * 1024u)
+
 /* Bytes looked at to recognise a format. */
 #define CAP_PROBE_BYTES 4096u
 
@@ -38,6 +48,32 @@ void cap_seterr(struct cap *c, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Map the window of the file from offset `from` (rounded down to a page),
+ * at least `need` bytes from `from` unless the file ends first, in place
+ * of the current one; -1 (errno set) if mmap fails. */
+static int map_window(struct cap_rbuf *rb, uint64_t from, size_t need)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t base = from / page * page;
+	uint64_t want = from - base + need > CAP_MAP_WINDOW ? from - base + need
+							     : CAP_MAP_WINDOW;
+	size_t len = (size_t)(rb->size - base < want ? rb->size - base : want);
+	void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, rb->fd, (off_t)base);
+	if (m == MAP_FAILED)
+		return -1;
+	if (rb->mapped)
+		munmap(rb->buf, rb->cap);
+	rb->buf = m;
+	rb->cap = len;
+	rb->map_off = base;
+	rb->mapped = true;
+	/* the bytes from `from` on are unread; end is the window's end */
+	rb->start = (size_t)(from - base);
+	rb->end = len;
+	rb->eof = base + len >= rb->size;
+	return 0;
+}
+
 int cap_rbuf_open(struct cap_rbuf *rb, const char *path, char *err,
                   size_t errlen)
 {
@@ -56,6 +92,8 @@ int cap_rbuf_open(struct cap_rbuf *rb, const char *path, char *err,
 	}
 	if (fstat(rb->fd, &sb) == 0 && S_ISREG(sb.st_mode))
 		rb->size = (uint64_t)sb.st_size;
+	if (rb->size > 0 && map_window(rb, 0, 0) == 0)
+		return 0;
 	rb->buf = malloc(CAP_RBUF_SIZE);
 	if (rb->buf == NULL) {
 		cap_fmterr(err, errlen, "%s: out of memory", path);
@@ -71,8 +109,12 @@ void cap_rbuf_close(struct cap_rbuf *rb)
 	if (rb->fd > STDIN_FILENO)
 		close(rb->fd);
 	rb->fd = -1;
-	free(rb->buf);
+	if (rb->mapped)
+		munmap(rb->buf, rb->cap);
+	else
+		free(rb->buf);
 	rb->buf = NULL;
+	rb->mapped = false;
 }
 
 enum cap_rb_status cap_rbuf_fill(struct cap_rbuf *rb, size_t n, bool may_move)
@@ -84,6 +126,20 @@ enum cap_rb_status cap_rbuf_fill(struct cap_rbuf *rb, size_t n, bool may_move)
 	if (n > (size_t)CAP_RECORD_MAX + 64) {
 		rb->errnum = 0;
 		return CAP_RB_ERR;
+	}
+	if (rb->mapped) {
+		if (rb->eof)
+			return avail == 0 ? CAP_RB_EOF : CAP_RB_SHORT;
+		if (!may_move)
+			return CAP_RB_FULL;
+		/* the next window, from the first unread byte (the file may
+		 * have grown: a window never passes the size seen at open) */
+		if (map_window(rb, rb->off, n)) {
+			rb->errnum = errno;
+			return CAP_RB_ERR;
+		}
+		return rb->end - rb->start >= n ? CAP_RB_OK :
+		       rb->end == rb->start ? CAP_RB_EOF : CAP_RB_SHORT;
 	}
 	if (rb->start + n > rb->cap) {
 		if (!may_move)

@@ -17,6 +17,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <cmocka.h>
 
 #include "cap.h"
@@ -280,27 +282,47 @@ static void pcap_corrupt_length(void **state)
 	free(b.p);
 }
 
-/* Many records spanning several buffer refills and moves, and one record
- * larger than the initial buffer: every packet of a batch must still hold
- * its bytes when the batch is returned. */
-static void pcap_large_file(void **state)
+/* Read a pcap written by pcap_large_file() and check every record. */
+static void check_large(const char *path, unsigned n_recs, unsigned len, unsigned big)
 {
-	enum { N = 9000, LEN = 1000, BIG = 6 * 1024 * 1024 };
-	struct bytes b = { 0 };
 	static struct pkt p[64];
-	struct cap *c;
+	struct cap *c = open_ok(path);
 	unsigned seen = 0;
 	int n;
+
+	while ((n = cap_next_batch(c, p, 64)) > 0) {
+		for (int i = 0; i < n; i++, seen++) {
+			unsigned want = seen % (n_recs / 2) == n_recs / 4 ? big : len;
+
+			assert_int_equal(p[i].ts_ns, (1700000000ull + seen) * 1000000000ull);
+			assert_int_equal(p[i].caplen, want);
+			assert_seq(p[i].data, (uint8_t)seen, want);
+		}
+	}
+	assert_int_equal(n, 0);
+	assert_int_equal(seen, n_recs);
+	cap_close(c);
+}
+
+/* Many records spanning several buffer refills and moves (read(2) from a
+ * FIFO) or several mapped windows (a regular file), and two records of
+ * CAP_RECORD_MAX, larger than the initial buffer and than a window: every
+ * packet of a batch must still hold its bytes when the batch is returned. */
+static void pcap_large_file(void **state)
+{
+	enum { N = 30000, LEN = 1000, BIG = CAP_RECORD_MAX };
+	struct bytes b = { 0 };
+	const char *path;
 
 	(void)state;
 	b_le32(&b, 0xa1b2c3d4u);
 	b_le16(&b, 2);
 	b_le16(&b, 4);
 	b_zero(&b, 8);
-	b_le32(&b, 65535);
+	b_le32(&b, BIG);
 	b_le32(&b, 1);
 	for (unsigned i = 0; i < N; i++) {
-		unsigned len = i == N / 2 ? BIG : LEN;
+		unsigned len = i % (N / 2) == N / 4 ? BIG : LEN;
 
 		b_le32(&b, 1700000000 + i);
 		b_le32(&b, 0);
@@ -308,19 +330,26 @@ static void pcap_large_file(void **state)
 		b_le32(&b, len);
 		b_seq(&b, (uint8_t)i, len);
 	}
-	c = open_ok(write_file("large.pcap", &b, b.n));
-	while ((n = cap_next_batch(c, p, 64)) > 0) {
-		for (int i = 0; i < n; i++, seen++) {
-			unsigned len = seen == N / 2 ? BIG : LEN;
+	path = write_file("large.pcap", &b, b.n);
+	check_large(path, N, LEN, BIG);
 
-			assert_int_equal(p[i].ts_ns, (1700000000ull + seen) * 1000000000ull);
-			assert_int_equal(p[i].caplen, len);
-			assert_seq(p[i].data, (uint8_t)seen, len);
-		}
+	/* the same bytes through a FIFO: read(2) into the buffer */
+	char fifo[4096];
+	snprintf(fifo, sizeof fifo, "%s.fifo", path);
+	unlink(fifo);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		FILE *f = fopen(fifo, "wb");
+		size_t w = f ? fwrite(b.p, 1, b.n, f) : 0;
+		_exit(f && w == b.n && fclose(f) == 0 ? 0 : 1);
 	}
-	assert_int_equal(n, 0);
-	assert_int_equal(seen, N);
-	cap_close(c);
+	check_large(fifo, N, LEN, BIG);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	unlink(fifo);
 	free(b.p);
 }
 
