@@ -1112,21 +1112,20 @@ static int prefilter_load(struct pme_program *prog)
 		for (uint32_t v = 0; v < n_vals && other == UINT32_MAX; v++)
 			if (!(named[v >> 6] >> (v & 63) & 1))
 				other = v;
-		/* every value's outcome; the unnamed share other's */
+		/* every value's outcome: the named ones walked one by one,
+		 * the others all as `other` */
+		pw.key = s;
 		uint32_t other_out = PRE_UNDECIDED;
-		for (int pass = 0; pass < 2; pass++) {
-			for (uint32_t v = 0; v < n_vals; v++) {
-				bool is_named = named[v >> 6] >> (v & 63) & 1;
-				if (pass == 0 ? v != other : !is_named)
-					continue;
-				pw.key = s;
-				pw.w = v;
-				pw.cur++;
-				pw.depth = 0;
-				out[v] = pre_walk_from(&pw, PME_START);
-				if (v == other)
-					other_out = out[v];
-			}
+		for (uint32_t v = 0; v < n_vals; v++) {
+			bool is_named = named[v >> 6] >> (v & 63) & 1;
+			if (!is_named && v != other)
+				continue;
+			pw.w = v;
+			pw.cur++;
+			pw.depth = 0;
+			out[v] = pre_walk_from(&pw, PME_START);
+			if (v == other)
+				other_out = out[v];
 		}
 		/* the commonest decided outcome */
 		uint32_t common = other_out, n_common = 0;
