@@ -2033,15 +2033,24 @@ classify_walk(const struct pme_program *prog, const struct pkt_info *pkt,
 			       : classify(prog, pkt, out, reversed, true);
 }
 
-/* Does the prefilter decide the pass (rev: the reversed one)? */
+/* Word 0 of slot s, out of line: pme_classify() keeps no frame for it. */
+static __attribute__((noinline)) uint64_t slot_word(const struct pkt_info *pkt, unsigned s)
+{
+	union val v;
+	if (!read_word(pkt, s, &v.w[0]))
+		read_packet(s >> 1, s & 1, pkt, &v);
+	return v.w[0];
+}
+
+/* Does the prefilter decide the pass (rev: the reversed one)?  A port,
+ * the usual prefilter, without read_word()'s dispatch. */
 static inline bool prefilter_bit(const struct prefilter *pf, const struct pkt_info *pkt,
 				 unsigned rev)
 {
-	union val v;
 	unsigned s = pf->slot[rev];
-	if (!read_word(pkt, s, &v.w[0]))
-		read_packet(s >> 1, s & 1, pkt, &v);
-	uint32_t x = (uint32_t)v.w[0] & pf->mask;
+	uint64_t w = s >> 1 != ACC_TRANS_ADDR ? slot_word(pkt, s) :
+		     pkt->has_ports ? word_be16(pkt->port[s & 1]) : 0;
+	uint32_t x = (uint32_t)w & pf->mask;
 	return pf->bits[x >> 6] >> (x & 63) & 1;
 }
 
