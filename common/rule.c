@@ -1,6 +1,8 @@
 /* rule.c — rule-table bookkeeping and the action (opcode) table. */
 #include "rule.h"
 
+#include "grow.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -90,26 +92,10 @@ void ruleset_free(struct ruleset *rs)
 	memset(rs, 0, sizeof *rs);
 }
 
-/* Grow an array of `size`-byte elements to hold at least `need`. */
-static int grow(void **arr, size_t *cap, size_t need, size_t size)
-{
-	if (need <= *cap)
-		return 0;
-	size_t n = *cap ? *cap * 2 : 16;
-	while (n < need)
-		n *= 2;
-	void *p = realloc(*arr, n * size);
-	if (!p)
-		return -1;
-	*arr = p;
-	*cap = n;
-	return 0;
-}
-
 int ruleset_add_rule(struct ruleset *rs, const struct rule *r, const char *label)
 {
 	size_t cap = rs->cap_rules;
-	if (grow((void **)&rs->rules, &cap, rs->n_rules + 1, sizeof *rs->rules))
+	if (grow_array((void **)&rs->rules, &cap, rs->n_rules + 1, sizeof *rs->rules))
 		return -1;
 	if (cap != rs->cap_rules) {
 		char **l = realloc(rs->labels, cap * sizeof *l);
@@ -135,7 +121,7 @@ int ruleset_add_rule(struct ruleset *rs, const struct rule *r, const char *label
 
 static int add_format(struct ruleset *rs, unsigned attr, char *sep)
 {
-	if (grow((void **)&rs->format, &rs->cap_format, rs->n_format + 1,
+	if (grow_array((void **)&rs->format, &rs->cap_format, rs->n_format + 1,
 		 sizeof *rs->format))
 		return -1;
 	rs->format[rs->n_format].attr = (uint16_t)attr;

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "attr.h"
+#include "grow.h"
 #include "rulecheck.h"
 
 #define VAL_WORDS 3                    /* RULE_ADDR_MAX (20) in 64-bit words */
@@ -874,21 +875,6 @@ struct tail_pools {
 	size_t n_rules, cap_rules, n_bytes, cap_bytes, cap_tails;
 };
 
-static int grow(void **p, size_t *cap, size_t need, size_t size)
-{
-	if (need <= *cap)
-		return 0;
-	size_t c = *cap ? *cap : 64;
-	while (c < need)
-		c *= 2;
-	void *q = realloc(*p, c * size);
-	if (!q)
-		return -1;
-	*p = q;
-	*cap = c;
-	return 0;
-}
-
 /*
  * The tail of state (i, test off) into prog->tails, when the routes from
  * there test nothing, push constants with key items in ascending
@@ -912,7 +898,7 @@ static int tail_build(struct pme_program *prog, struct tail_pools *tp, uint32_t 
 			t = rt->succ;
 			continue;
 		case ROUTE_PUSH:
-			if (grow((void **)&prog->tail_rules, &tp->cap_rules, n_rules + 1,
+			if (grow_array((void **)&prog->tail_rules, &tp->cap_rules, n_rules + 1,
 				 sizeof *prog->tail_rules))
 				return -1;
 			prog->tail_rules[n_rules++] = at;
@@ -923,7 +909,7 @@ static int tail_build(struct pme_program *prog, struct tail_pools *tp, uint32_t 
 				if (rt->attr <= tl.last_attr || tl.n_items == UINT8_MAX ||
 				    n_bytes - tl.bytes + item->size > FLOW_KEY_BYTES)
 					return 0;       /* build_key sorts it out */
-				if (grow((void **)&prog->tail_bytes, &tp->cap_bytes,
+				if (grow_array((void **)&prog->tail_bytes, &tp->cap_bytes,
 					 n_bytes + item->size, 1))
 					return -1;
 				memcpy(prog->tail_bytes + n_bytes, item->bytes, item->size);
@@ -950,14 +936,14 @@ static int tail_build(struct pme_program *prog, struct tail_pools *tp, uint32_t 
 			return 0;               /* no push: nothing to gain */
 		tl.n_rules = (uint16_t)(n_rules - tl.rules);
 		/* then the distribution pushes again, for run_tail */
-		if (grow((void **)&prog->tail_rules, &tp->cap_rules, n_rules + tl.n_dists,
+		if (grow_array((void **)&prog->tail_rules, &tp->cap_rules, n_rules + tl.n_dists,
 			 sizeof *prog->tail_rules))
 			return -1;
 		for (uint32_t k = tl.rules, end = (uint32_t)n_rules; k < end; k++)
 			if (prog->route[prog->tail_rules[k]].push == PUSH_DIST)
 				prog->tail_rules[n_rules++] = prog->tail_rules[k];
 		tl.n_bytes = (uint16_t)(n_bytes - tl.bytes);
-		if (grow((void **)&prog->tails, &tp->cap_tails, (size_t)prog->n_tails + 1,
+		if (grow_array((void **)&prog->tails, &tp->cap_tails, (size_t)prog->n_tails + 1,
 			 sizeof *prog->tails))
 			return -1;
 		prog->tails[prog->n_tails++] = tl;
@@ -981,9 +967,9 @@ static int tails_load(struct pme_program *prog)
 	if (!prog->n_tails)
 		return 0;
 	/* run_tail's fixed-size copies read this far past the last tail */
-	if (grow((void **)&prog->tail_rules, &tp.cap_rules, tp.n_rules + TAIL_COPY_RULES,
+	if (grow_array((void **)&prog->tail_rules, &tp.cap_rules, tp.n_rules + TAIL_COPY_RULES,
 		 sizeof *prog->tail_rules) ||
-	    grow((void **)&prog->tail_bytes, &tp.cap_bytes, tp.n_bytes + TAIL_COPY_BYTES, 1))
+	    grow_array((void **)&prog->tail_bytes, &tp.cap_bytes, tp.n_bytes + TAIL_COPY_BYTES, 1))
 		return -1;
 	memset(prog->tail_rules + tp.n_rules, 0, TAIL_COPY_RULES * sizeof *prog->tail_rules);
 	memset(prog->tail_bytes + tp.n_bytes, 0, TAIL_COPY_BYTES);

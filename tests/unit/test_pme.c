@@ -1170,6 +1170,40 @@ static unsigned rnd(unsigned n)
 	return (unsigned)((rnd_state * 0x2545f4914f6cdd1dULL) >> 33) % n;
 }
 
+/*
+ * pme_classify() on pkt must give what pme_match() gives pass by pass —
+ * the general loop alone, no routes, prefilter or tails: result, which
+ * pass, rule, errors, key and distributions.  Returns the result (m and
+ * *reversed: pme_classify()'s).
+ */
+static enum pme_result classify_agrees(const struct pme_program *p,
+				       const struct pkt_info *pkt, struct pme_match *m,
+				       bool *reversed)
+{
+	struct pme_match w;
+	bool rev;
+	enum pme_result res = pme_classify(p, pkt, m, &rev);
+	*reversed = rev;
+	enum pme_result wres = pme_match(p, pkt, false, &w);
+	uint32_t werr = w.errors;
+	bool wrev = wres == PME_NOMATCH;
+	if (wrev) {
+		wres = pme_match(p, pkt, true, &w);
+		w.errors |= werr;
+	}
+	assert_int_equal(res, wres);
+	assert_int_equal(rev, wrev);
+	assert_int_equal(m->rule, w.rule);
+	assert_int_equal(m->errors, w.errors);
+	if (res == PME_COUNT) {
+		assert_int_equal(m->key.len, w.key.len);
+		assert_memory_equal(m->key.data, w.key.data, m->key.len);
+		assert_int_equal(m->n_dist, w.n_dist);
+		assert_memory_equal(m->dist, w.dist, m->n_dist * sizeof m->dist[0]);
+	}
+	return res;
+}
+
 static void random_tables(void **state)
 {
 	(void)state;
@@ -1227,27 +1261,9 @@ static void random_tables(void **state)
 		loaded++;
 		routed += pme_route_count(p) > 0;
 		for (unsigned k = 0; k < 3; k++) {
-			struct pme_match m, want;
+			struct pme_match m;
 			bool rev;
-			enum pme_result res = pme_classify(p, &pkts[k], &m, &rev);
-			/* pme_match() runs every rule of a pass in the general
-			 * loop (no routes): classify must agree with it */
-			enum pme_result wres = pme_match(p, &pkts[k], false, &want);
-			uint32_t werr = want.errors;
-			bool wrev = wres == PME_NOMATCH;
-			if (wrev) {
-				wres = pme_match(p, &pkts[k], true, &want);
-				want.errors |= werr;
-			}
-			assert_int_equal(res, wres);
-			assert_int_equal(rev, wrev);
-			assert_int_equal(m.rule, want.rule);
-			assert_int_equal(m.errors, want.errors);
-			if (res == PME_COUNT) {
-				assert_int_equal(m.key.len, want.key.len);
-				assert_memory_equal(m.key.data, want.key.data, m.key.len);
-				assert_int_equal(m.n_dist, want.n_dist);
-			}
+			enum pme_result res = classify_agrees(p, &pkts[k], &m, &rev);
 			assert_true(res == PME_IGNORE || res == PME_NOMATCH || res == PME_COUNT);
 			assert_true(m.errors < (1u << PME_ERR_MAX));
 			assert_true(m.rule <= n);
@@ -1364,27 +1380,9 @@ static void routes_agree(void **state)
 		chained += pme_chain_count(p) > 0;
 		prefiltered += pme_prefilter_values(p) > 0;
 		for (unsigned k = 0; k < 24; k++) {
-			struct pme_match m, w;
+			struct pme_match m;
 			bool rev;
-			enum pme_result res = pme_classify(p, &pkts[k], &m, &rev);
-			enum pme_result wres = pme_match(p, &pkts[k], false, &w);
-			uint32_t werr = w.errors;
-			bool wrev = wres == PME_NOMATCH;
-			if (wrev) {
-				wres = pme_match(p, &pkts[k], true, &w);
-				w.errors |= werr;
-			}
-			assert_int_equal(res, wres);
-			assert_int_equal(rev, wrev);
-			assert_int_equal(m.rule, w.rule);
-			assert_int_equal(m.errors, w.errors);
-			if (res != PME_COUNT)
-				continue;
-			counted++;
-			assert_int_equal(m.key.len, w.key.len);
-			assert_memory_equal(m.key.data, w.key.data, m.key.len);
-			assert_int_equal(m.n_dist, w.n_dist);
-			assert_memory_equal(m.dist, w.dist, m.n_dist * sizeof m.dist[0]);
+			counted += classify_agrees(p, &pkts[k], &m, &rev) == PME_COUNT;
 		}
 		pme_free(p);
 	}
