@@ -68,15 +68,6 @@ int flow_key_append(struct flow_key *k, unsigned attr, unsigned width,
 	return 0;
 }
 
-void flow_key_clear(struct flow_key *k, unsigned ruleset)
-{
-	/* data[] past len is never read, so it is left as it is (this runs
-	 * for every packet the PME counts). */
-	k->ruleset = (uint16_t)ruleset;
-	k->len = 0;
-	k->n_items = 0;
-}
-
 int flow_key_put(struct flow_key *k, unsigned attr, unsigned width,
 		 const uint8_t *mask, const uint8_t *value)
 {

@@ -33,7 +33,14 @@ struct flow_key_item {
 	const uint8_t *value;
 };
 
-void flow_key_clear(struct flow_key *k, unsigned ruleset);
+/* Inline: it runs for every packet the PME counts.  data[] past len is
+ * never read, so it is left as it is. */
+static inline void flow_key_clear(struct flow_key *k, unsigned ruleset)
+{
+	k->ruleset = (uint16_t)ruleset;
+	k->len = 0;
+	k->n_items = 0;
+}
 /* Insert or replace attribute `attr`; the value is masked on the way in.
  * Returns 0, or -1 when the key is full (the PME then counts a NoMatch). */
 int flow_key_put(struct flow_key *k, unsigned attr, unsigned width,
