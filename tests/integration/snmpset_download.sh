@@ -70,7 +70,8 @@ CEOF
 # which sanitizers) the library was built
 c="$NTM_ROOT/common"
 "${CC:-cc}" -std=c11 -D_GNU_SOURCE -I"$c" -o "$tmp/dump" "$tmp/dump.c" \
-	"$c/rulesfile.c" "$c/fileio.c" "$c/value.c" "$c/attr.c" "$c/rule.c" "$c/diag.c" 2>"$tmp/cc.err"
+	"$c/rulesfile.c" "$c/fileio.c" "$c/value.c" "$c/attr.c" "$c/rule.c" "$c/grow.c" "$c/diag.c" \
+	2>"$tmp/cc.err"
 r=$?
 [ $r -eq 0 ] || show "$tmp/cc.err"
 tap $r "a rules dumper builds from ntm's rules-file reader (common/rulesfile.c)"
