@@ -18,13 +18,10 @@
  * (KEY_REST_* shifts).  An IPv4 address is word 0 or 2's low 32 bits,
  * the rest of its two words zero.
  */
-enum { KEY_CLIENT = 0, KEY_SERVER = 2, KEY_REST = 4, KEY_WORDS = 5 };
+enum { KEY_CLIENT = 0, KEY_SERVER = 2, KEY_REST = 4, KEY_WORDS = DNSPAIR_KEY_WORDS };
 enum {
 	KEY_REST_CPORT = 0, KEY_REST_SPORT = 16, KEY_REST_ID = 32,
 	KEY_REST_PROTO = 48, KEY_REST_IPVER = 56
-};
-struct pair_key {
-	uint64_t w[KEY_WORDS];
 };
 
 enum { E_HAS_Q = 1, E_ANSWERED = 2 };
@@ -43,7 +40,7 @@ enum { E_HAS_Q = 1, E_ANSWERED = 2 };
  * in struct entry_cold, a parallel array.
  */
 struct entry {
-	struct pair_key k;
+	struct dnspair_key k;
 	uint64_t ts_ns;            /* latest request */
 	uint32_t qname_hash;
 	uint16_t qtype, qclass;
@@ -185,7 +182,7 @@ static inline uint64_t mix_round(uint64_t h, uint64_t w)
 	return (h ^ w) * MIX_MUL1;
 }
 
-static inline uint32_t key_tag(const struct pair_key *k)
+static inline uint32_t key_tag(const struct dnspair_key *k)
 {
 	const uint64_t *w = k->w;
 	uint64_t h = MIX_SEED;
@@ -198,7 +195,7 @@ static inline uint32_t key_tag(const struct pair_key *k)
 	return flow_hash_tag(h);
 }
 
-static inline bool key_equal(const struct pair_key *a, const struct pair_key *b)
+static inline bool key_equal(const struct dnspair_key *a, const struct dnspair_key *b)
 {
 	return ((a->w[0] ^ b->w[0]) | (a->w[1] ^ b->w[1]) | (a->w[2] ^ b->w[2]) |
 		(a->w[3] ^ b->w[3]) | (a->w[4] ^ b->w[4])) == 0;
@@ -220,7 +217,7 @@ static inline void addr_words(const uint8_t addr[16], bool v6, uint64_t *w)
 
 /* client = the requester: the source of a request, the destination of a
  * response. */
-static inline void make_key(const struct pkt_info *pi, struct pair_key *k)
+static inline void make_key(const struct pkt_info *pi, struct dnspair_key *k)
 {
 	unsigned c = pi->dns.qr ? 1 : 0, s = 1 - c;
 	bool v6 = pi->ip_version == IPV6_VERSION;
@@ -412,7 +409,7 @@ size_t dnspair_expire(struct dnspair *p, uint64_t now_ns, size_t max)
 
 /* The live (unexpired) entry for (key, question): an unanswered one if
  * there is one, else an answered one; NIL if none. */
-static uint32_t find(const struct dnspair *p, const struct pair_key *k, uint32_t tag,
+static uint32_t find(const struct dnspair *p, const struct dnspair_key *k, uint32_t tag,
 		     const struct question *q, uint64_t now_ns)
 {
 	uint32_t pos, done = NIL;
@@ -432,7 +429,7 @@ static uint32_t find(const struct dnspair *p, const struct pair_key *k, uint32_t
 
 /* A request whose live entry (find) is i, NIL if none. */
 static enum dnspair_event on_request(struct dnspair *p, const struct pkt_info *pi,
-				     const struct pair_key *k, uint32_t tag,
+				     const struct dnspair_key *k, uint32_t tag,
 				     const struct question *q, struct flow *f, uint32_t i)
 {
 	p->st.requests++;
@@ -512,16 +509,25 @@ static enum dnspair_event on_response(struct dnspair *p, const struct pkt_info *
 	return DNSPAIR_ANSWER;
 }
 
-enum dnspair_event dnspair_packet(struct dnspair *p, const struct pkt_info *pi,
-				  struct flow *f, struct dnspair_sample *sample)
+void dnspair_hint(const struct pkt_info *pi, struct dnspair_hint *h)
 {
-	if (!pi->dns_present || !pi->has_ports) {
+	h->pairs = pi->dns_present && pi->has_ports;
+	if (!h->pairs)
+		return;
+	make_key(pi, &h->k);
+	h->tag = key_tag(&h->k);
+}
+
+enum dnspair_event dnspair_packet_hinted(struct dnspair *p, const struct pkt_info *pi,
+					 const struct dnspair_hint *h, struct flow *f,
+					 struct dnspair_sample *sample)
+{
+	if (!h->pairs) {
 		expire(p, pi->ts_ns, DNSPAIR_SWEEP_PER_PACKET);
 		return DNSPAIR_NONE;
 	}
-	struct pair_key k;
-	make_key(pi, &k);
-	uint32_t tag = key_tag(&k);
+	const struct dnspair_key *k = &h->k;
+	uint32_t tag = h->tag;
 	/* the key's index slot and first candidate entry are likely misses
 	 * (dnspair_prefetch may have fetched the slot): fetch the entry
 	 * while the sweep runs */
@@ -536,19 +542,24 @@ enum dnspair_event dnspair_packet(struct dnspair *p, const struct pkt_info *pi,
 		.qclass = pi->dns.qclass,
 	};
 	/* one call site, so the probe loop is inlined */
-	uint32_t i = find(p, &k, tag, &q, pi->ts_ns);
+	uint32_t i = find(p, k, tag, &q, pi->ts_ns);
 	if (pi->dns.qr)
 		return on_response(p, pi, f, i, sample);
-	return on_request(p, pi, &k, tag, &q, f, i);
+	return on_request(p, pi, k, tag, &q, f, i);
 }
 
-void dnspair_prefetch(const struct dnspair *p, const struct pkt_info *pi)
+enum dnspair_event dnspair_packet(struct dnspair *p, const struct pkt_info *pi,
+				  struct flow *f, struct dnspair_sample *sample)
 {
-	if (!pi->dns_present || !pi->has_ports)
-		return;
-	struct pair_key k;
-	make_key(pi, &k);
-	__builtin_prefetch(&p->index.slot[key_tag(&k) & p->index.mask]);
+	struct dnspair_hint h;
+	dnspair_hint(pi, &h);
+	return dnspair_packet_hinted(p, pi, &h, f, sample);
+}
+
+void dnspair_prefetch(const struct dnspair *p, const struct dnspair_hint *h)
+{
+	if (h->pairs)
+		__builtin_prefetch(&p->index.slot[h->tag & p->index.mask]);
 }
 
 void dnspair_feed_dists(struct dnspair *p, bool on)

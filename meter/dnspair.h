@@ -103,12 +103,35 @@ enum dnspair_event dnspair_packet(struct dnspair *p, const struct pkt_info *pi,
 				  struct flow *f, struct dnspair_sample *sample);
 
 /*
- * A hint, for a caller with other work to do before dnspair_packet(p, pi,
- * ...): start fetching the index slot pi's key will probe (the pending
- * table is larger than the caches, and the probe is otherwise a cache
- * miss on every DNS message).  Changes nothing; pi need not be DNS.
+ * A message's pairing key and its index tag, made once by dnspair_hint()
+ * for every instance (they do not depend on one) and for both the
+ * prefetch and the pairing.  Valid only for the message it was made
+ * from: a TCP segment's next message (decode_dns_next) needs a new one.
  */
-void dnspair_prefetch(const struct dnspair *p, const struct pkt_info *pi);
+#define DNSPAIR_KEY_WORDS 5
+struct dnspair_key {
+	uint64_t w[DNSPAIR_KEY_WORDS];   /* layout: dnspair.c */
+};
+struct dnspair_hint {
+	struct dnspair_key k;
+	uint32_t tag;
+	bool pairs;             /* a DNS message with ports */
+};
+
+void dnspair_hint(const struct pkt_info *pi, struct dnspair_hint *h);
+
+/* dnspair_packet(p, pi, f, sample) for h made from pi's current message. */
+enum dnspair_event dnspair_packet_hinted(struct dnspair *p, const struct pkt_info *pi,
+					 const struct dnspair_hint *h, struct flow *f,
+					 struct dnspair_sample *sample);
+
+/*
+ * For a caller with other work to do before dnspair_packet_hinted(p, ...,
+ * h, ...): start fetching the index slot h's key will probe (the pending
+ * table is larger than the caches, and the probe is otherwise a cache
+ * miss on every DNS message).  Changes nothing; h need not pair.
+ */
+void dnspair_prefetch(const struct dnspair *p, const struct dnspair_hint *h);
 
 /* When on, each RTT sample is also added (dist_add) to the response flow's
  * distribution, flow_dist(t, flow), if the table's pool has one for it.

@@ -419,10 +419,11 @@ static void engine_want_dists(struct engine *e, struct flow *f, const struct pme
 }
 
 static void engine_dns(struct engine *e, struct engine_task *t,
-		       const struct pkt_info *pi, struct flow *f)
+		       const struct pkt_info *pi, const struct dnspair_hint *h,
+		       struct flow *f)
 {
 	struct dnspair_sample s;
-	if (dnspair_packet(t->pair, pi, f, &s) != DNSPAIR_ANSWER || !s.flow)
+	if (dnspair_packet_hinted(t->pair, pi, h, f, &s) != DNSPAIR_ANSWER || !s.flow)
 		return;
 	e->st.rtt_samples++;
 	if (flow_dist_peek(e->flows, s.flow)) {
@@ -458,11 +459,15 @@ void engine_packet(struct engine *e, const struct pkt *p)
 	}
 	enum pkt_bad bad = decode_packet_cursor(p, &pi, &cur);
 	/* the pending tables miss the caches on every DNS message: start
-	 * their probes' fetches now, while the PME runs */
-	if (pi.dns_present)
+	 * their probes' fetches now, while the PME runs; the key made for
+	 * that serves the pairing too */
+	struct dnspair_hint hint;
+	if (pi.dns_present) {
+		dnspair_hint(&pi, &hint);
 		for (size_t i = 0; i < e->n_tasks; i++)
 			if (e->task[i].pair)
-				dnspair_prefetch(e->task[i].pair, &pi);
+				dnspair_prefetch(e->task[i].pair, &hint);
+	}
 
 	e->st.packets++;
 	e->st.octets += p->wirelen;
@@ -533,11 +538,14 @@ void engine_packet(struct engine *e, const struct pkt *p)
 		return;
 	/* a TCP segment may carry several DNS messages (RFC 7766 pipelining):
 	 * each one is paired */
-	do {
+	for (;;) {
 		for (size_t i = 0; i < e->n_tasks; i++)
 			if (counted[i])
-				engine_dns(e, &e->task[i], &pi, counted[i]);
-	} while (decode_dns_next(p, &cur, &pi));
+				engine_dns(e, &e->task[i], &pi, &hint, counted[i]);
+		if (!decode_dns_next(p, &cur, &pi))
+			break;
+		dnspair_hint(&pi, &hint);   /* the next message's key */
+	}
 }
 
 /* Requests lost by now_ns, over every task. */

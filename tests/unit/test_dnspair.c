@@ -681,12 +681,69 @@ static void random_traffic_matches_model(void **state)
 	dnspair_free(dp);
 }
 
+/* The engine's path (dnspair_hint made once, dnspair_prefetch, then
+ * dnspair_packet_hinted) against dnspair_packet on the same random
+ * traffic, IPv4 and IPv6, with packets that do not pair (no DNS, no
+ * ports): every event, sample and counter agrees. */
+static void hinted_path_agrees(void **state)
+{
+	(void)state;
+	enum { KEYS = 64, OPS = 20000, CAP = 256 };
+	struct dnspair *plain = dnspair_create(NULL, CAP, 2 * SEC);
+	struct dnspair *hinted = dnspair_create(NULL, CAP, 2 * SEC);
+	assert_non_null(plain);
+	assert_non_null(hinted);
+	uint64_t ts = T0;
+	size_t not_paired = 0;
+	srand(2722);
+	for (int op = 0; op < OPS; op++) {
+		ts += (uint64_t)(rand() % 20) * MS;
+		unsigned key = (unsigned)(rand() % KEYS);
+		struct msg m = v4msg();
+		if (key % 2) {
+			m.ver = 6;
+			memcpy(m.client, (uint8_t[16]){ 0x20, 0x01, 0x0d, 0xb8, [15] = 1 }, 16);
+			memcpy(m.server, (uint8_t[16]){ 0x20, 0x01, 0x05, 0x03, [15] = 0x35 }, 16);
+		}
+		m.client[3] ^= (uint8_t)(key / 2 % 2);
+		m.cport = (uint16_t)(1024 + key / 4 % 4);
+		m.id = (uint16_t)(key / 16 % 2);
+		m.tcp = key / 32 % 2;
+		struct pkt_info pi = mkpkt(&m, rand() % 2, ts);
+		int odd = rand() % 16;
+		if (odd == 0)
+			pi.dns_present = false;
+		else if (odd == 1)
+			pi.has_ports = false;
+		struct dnspair_sample a, b;
+		memset(&a, 0, sizeof(a));
+		memset(&b, 0, sizeof(b));
+		enum dnspair_event ea = dnspair_packet(plain, &pi, NULL, &a);
+		struct dnspair_hint h;
+		dnspair_hint(&pi, &h);
+		dnspair_prefetch(hinted, &h);
+		enum dnspair_event eb = dnspair_packet_hinted(hinted, &pi, &h, NULL, &b);
+		assert_int_equal(ea, eb);
+		assert_memory_equal(&a, &b, sizeof(a));
+		not_paired += ea == DNSPAIR_NONE;
+	}
+	struct dnspair_stats sa, sb;
+	dnspair_stats(plain, &sa);
+	dnspair_stats(hinted, &sb);
+	assert_memory_equal(&sa, &sb, sizeof(sa));
+	assert_true(not_paired > 0 && sa.answered > 1000 && sa.retransmits > 100 &&
+		    sa.lost > 100);
+	dnspair_free(plain);
+	dnspair_free(hinted);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(create_rejects_bad_arguments),
+		cmocka_unit_test(hinted_path_agrees),
 		T(simple_pair),
 		T(rtt_rounding),
 		T(retransmission_times_from_latest),
