@@ -79,6 +79,10 @@ struct dnspair {
 	uint32_t ring_mask;
 	uint32_t ring_head, ring_tail;   /* free-running; slot = & ring_mask */
 	uint32_t free_head;        /* entries dropped, most recent first */
+	uint64_t expire_from_ns;   /* no entry expires before: the head's
+	                              deadline when the sweep last stopped
+	                              at it, 0 (unknown) once an entry
+	                              leaves the ring */
 	uint32_t fresh;            /* next never used entry (after the free
 	                              list: the order a list of all entries
 	                              in order would give, without writing
@@ -275,6 +279,9 @@ static inline uint32_t ring_oldest(struct dnspair *p)
 static inline void ring_leave(struct dnspair *p, uint32_t i)
 {
 	ent(p, i)->ring_pos = RING_NONE;
+	/* the head may have been i: the next may be older (the packet
+	 * clock can step back) */
+	p->expire_from_ns = 0;
 }
 
 /* Pack the live slots to the front, in order. */
@@ -383,13 +390,21 @@ static uint32_t new_entry(struct dnspair *p, uint64_t now_ns)
  */
 static inline size_t expire(struct dnspair *p, uint64_t now_ns, size_t max)
 {
-	size_t lost = 0;
+	/* most messages expire nothing: skip reading the head */
+	if (now_ns < p->expire_from_ns)
+		return 0;
+	size_t lost = 0, n = 0;
 	uint32_t i;
-	for (size_t n = 0; n < max && (i = ring_oldest(p)) != NIL &&
-	     expired(p, ent(p, i), now_ns); n++) {
+	for (; n < max && (i = ring_oldest(p)) != NIL; n++) {
+		const struct entry *e = ent(p, i);
+		if (!expired(p, e, now_ns)) {
+			p->expire_from_ns = e->ts_ns > UINT64_MAX - p->timeout_ns ?
+					    UINT64_MAX : e->ts_ns + p->timeout_ns;
+			break;
+		}
 		/* a timed-out request was lost at its deadline, whenever we
 		 * notice */
-		lost += drop_entry(p, i, ent(p, i)->ts_ns + p->timeout_ns);
+		lost += drop_entry(p, i, e->ts_ns + p->timeout_ns);
 		p->ring_head++;    /* i's slot, stale now */
 		if (p->ring_tail - p->ring_head > EXPIRE_AHEAD) {
 			uint32_t far = p->ring[(p->ring_head + EXPIRE_AHEAD) & p->ring_mask];

@@ -295,6 +295,37 @@ static void expiry_by_packet_time(void **state)
 	assert_int_equal(fx->f->dns.requests, 5);
 }
 
+/* The sweep stops at the head of the age order, and the packet clock may
+ * step back: when the head leaves (here retransmitted), the next entry is
+ * checked afresh, even though its request is older than the head's. */
+static void sweep_after_head_leaves(void **state)
+{
+	struct fx *fx = *state;
+	struct msg a = v4msg(), b = v4msg();
+	b.id = a.id + 1;
+	req(fx, &a, T0 + 10 * SEC, fx->f);       /* the head */
+	req(fx, &b, T0, fx->f);                  /* behind it, stamped earlier */
+	struct pkt_info other;
+	memset(&other, 0, sizeof(other));
+	other.ts_ns = T0 + 10 * SEC + MS;        /* sweeps: a is not due */
+	dnspair_packet(fx->dp, &other, fx->f, NULL);
+	assert_int_equal(fx->f->dns.lost, 0);
+	assert_int_equal(req(fx, &a, T0 + 10 * SEC + 2 * MS, fx->f), DNSPAIR_RETRANSMIT);
+	other.ts_ns = T0 + 10 * SEC + 3 * MS;
+	dnspair_packet(fx->dp, &other, fx->f, NULL);
+	assert_int_equal(fx->f->dns.lost, 1);    /* b, the head now, was due */
+	struct dnspair_stats st;
+	dnspair_stats(fx->dp, &st);
+	assert_int_equal(st.pending, 1);
+	/* and nothing more is due before a's deadline */
+	other.ts_ns = T0 + 15 * SEC + MS;
+	dnspair_packet(fx->dp, &other, fx->f, NULL);
+	assert_int_equal(fx->f->dns.lost, 1);
+	other.ts_ns = T0 + 15 * SEC + 2 * MS;
+	dnspair_packet(fx->dp, &other, fx->f, NULL);
+	assert_int_equal(fx->f->dns.lost, 2);
+}
+
 static void different_question_does_not_pair(void **state)
 {
 	struct fx *fx = *state;
@@ -751,6 +782,7 @@ int main(void)
 		T(unmatched_response),
 		T(timeout_is_lost),
 		T(expiry_by_packet_time),
+		T(sweep_after_head_leaves),
 		T(different_question_does_not_pair),
 		T(header_only_response_pairs),
 		T(tcp_and_udp_distinct),
