@@ -132,6 +132,7 @@
 #define DNS_RCODE_MASK     0x0F
 #define DNS_LABEL_TYPE     0xC0     /* 00 = length; 11 pointer; 01/10 reserved */
 #define DNS_NAME_MAX       255      /* wire length, root label included */
+#define DNS_LABEL_LEN_MAX  (0xFF & ~DNS_LABEL_TYPE)  /* 63: type bits 00 */
 #define DNS_QTAIL_LEN      4        /* QTYPE(2) QCLASS(2) */
 
 /* QNAME hash: 64-bit multiply-xorshift over 8-byte little-endian words. */
@@ -210,7 +211,10 @@ static inline uint64_t swar_lower(uint64_t w)
 	uint64_t low7 = w & ~SWAR_HIGH;
 	uint64_t ge_a = low7 + SWAR_ONES * (0x80 - 'A');
 	uint64_t gt_z = low7 + SWAR_ONES * (0x80 - 'Z' - 1);
-	uint64_t upper = ge_a & ~gt_z & ~w & SWAR_HIGH;
+	/* gt_z's high bit implies ge_a's, so xor is "ge_a and not gt_z";
+	 * ~(w | low-seven mask) is ~w & SWAR_HIGH with one constant fewer
+	 * to keep in a register */
+	uint64_t upper = (ge_a ^ gt_z) & ~(w | ~SWAR_HIGH);
 	return w | upper >> SWAR_CASE_SHIFT;
 }
 
@@ -263,9 +267,18 @@ static enum pkt_bad finish(struct pkt_info *out, enum pkt_bad bad)
 static inline uint64_t qh_words(const uint8_t *wire, unsigned len)
 {
 	uint64_t h = QH_SEED ^ len;
-	for (unsigned k = 0; k + QH_WORD <= len; k += QH_WORD)
-		h = qh_mix(h, swar_lower(rd_le64(wire + k)));
+	const uint8_t *end = wire + (len - len % QH_WORD);
+	for (const uint8_t *w = wire; w < end; w += QH_WORD)
+		h = qh_mix(h, swar_lower(rd_le64(w)));
 	return h;
+}
+
+/* qh_words() out of line for names of a word or more: its loop's
+ * constants need callee-saved registers, which dns_decode() would
+ * otherwise save and restore for every question, short names too. */
+static __attribute__((noinline)) uint64_t qh_words_long(const uint8_t *wire, unsigned len)
+{
+	return qh_words(wire, len);
 }
 
 /* tail: the last len % 8 bytes as a zero-padded word (unused when none) */
@@ -306,7 +319,8 @@ static inline uint32_t qname_hash_in_question(const uint8_t *wire, unsigned len)
 		tail = left + DNS_QTAIL_LEN >= QH_WORD ? rd_le64(p) : rd_le32(p);
 		tail &= ~0ull >> (8 * (QH_WORD - left));
 	}
-	return qh_final(qh_words(wire, len), len, tail);
+	uint64_t h = len >= QH_WORD ? qh_words_long(wire, len) : QH_SEED ^ len;
+	return qh_final(h, len, tail);
 }
 
 /* m points at a DNS header of which `avail` bytes (>= DNS_HDR_LEN) may be
@@ -330,30 +344,33 @@ static void dns_decode(const uint8_t *m, size_t avail, bool tcp, struct pkt_info
 		return;
 
 	/* First QNAME: plain labels only.  A pointer cannot refer backwards
-	 * from the first name of a message, so one here means garbage. */
+	 * from the first name of a message, so one here means garbage.
+	 * One bound per label: a length byte must lie inside the captured
+	 * message and leave room for the root label within DNS_NAME_MAX. */
+	size_t lim = min_sz(avail, DNS_HDR_LEN + DNS_NAME_MAX);
 	size_t pos = DNS_HDR_LEN;
+	uint8_t len;
 	for (;;) {
-		if (pos >= avail)
+		if (pos >= lim)
 			return;
-		uint8_t len = m[pos];
-		if (len == 0)
+		len = m[pos];
+		/* one test for 1..63, a label: 0 (the root) wraps to 255,
+		 * and the other label types stay at 63 or more */
+		if ((uint8_t)(len - 1u) >= DNS_LABEL_LEN_MAX)
 			break;
-		if (len & DNS_LABEL_TYPE)
-			return;
-		pos += 1u + len;
-		/* the root label still has to fit in DNS_NAME_MAX */
-		if (pos - DNS_HDR_LEN >= DNS_NAME_MAX)
-			return;
+		pos += (size_t)len + 1;
 	}
+	if (len != 0)
+		return;
 	pos++;                                   /* the root label */
 	if (!has(avail, pos, DNS_QTAIL_LEN))
 		return;
 	unsigned name_len = (unsigned)(pos - DNS_HDR_LEN);
 	dns->has_question = true;
 	dns->qname_len = (uint8_t)name_len;
-	dns->qname_hash = qname_hash_in_question(m + DNS_HDR_LEN, name_len);
 	dns->qtype = rd16(m + pos);
 	dns->qclass = rd16(m + pos + 2);
+	dns->qname_hash = qname_hash_in_question(m + DNS_HDR_LEN, name_len);
 }
 
 /* ---- transport ----------------------------------------------------------- */

@@ -1185,10 +1185,11 @@ static size_t udp_dns_with_question(const uint8_t *q, size_t qlen, uint8_t *f)
 static void dns_label_type_in_bounds(void **state)
 {
 	(void)state;
-	/* A pointer (0xc0 0x0c) or a reserved label type (0x41, 0x82) with
-	 * enough bytes after it that, read as a length, it would end in a
-	 * plausible name: it still means "no question". */
-	static const uint8_t first[] = { 0xc0, 0x41, 0x82 };
+	/* A pointer (0xc0 0x0c) or a reserved label type (0x40, the first
+	 * past the longest label, 0x41, 0x82) with enough bytes after it
+	 * that, read as a length, it would end in a plausible name: it still
+	 * means "no question". */
+	static const uint8_t first[] = { 0xc0, 0x40, 0x41, 0x82 };
 	for (size_t k = 0; k < sizeof first; k++) {
 		uint8_t q[260], f[300];
 		memset(q, 0, sizeof q);
