@@ -273,14 +273,6 @@ static inline uint64_t qh_words(const uint8_t *wire, unsigned len)
 	return h;
 }
 
-/* qh_words() out of line for names of a word or more: its loop's
- * constants need callee-saved registers, which dns_decode() would
- * otherwise save and restore for every question, short names too. */
-static __attribute__((noinline)) uint64_t qh_words_long(const uint8_t *wire, unsigned len)
-{
-	return qh_words(wire, len);
-}
-
 /* tail: the last len % 8 bytes as a zero-padded word (unused when none) */
 static inline uint32_t qh_final(uint64_t h, unsigned len, uint64_t tail)
 {
@@ -319,8 +311,18 @@ static inline uint32_t qname_hash_in_question(const uint8_t *wire, unsigned len)
 		tail = left + DNS_QTAIL_LEN >= QH_WORD ? rd_le64(p) : rd_le32(p);
 		tail &= ~0ull >> (8 * (QH_WORD - left));
 	}
-	uint64_t h = len >= QH_WORD ? qh_words_long(wire, len) : QH_SEED ^ len;
-	return qh_final(h, len, tail);
+	return qh_final(qh_words(wire, len), len, tail);
+}
+
+/* qname_hash_in_question() out of line, for names of a word or more, and
+ * storing the hash itself: its loop's constants need callee-saved
+ * registers, which dns_decode() would otherwise save and restore for
+ * every question, and as a tail call it keeps no register of the caller's
+ * alive. */
+static __attribute__((noinline)) void
+qname_hash_long(uint32_t *hash, const uint8_t *wire, unsigned len)
+{
+	*hash = qname_hash_in_question(wire, len);
 }
 
 /* m points at a DNS header of which `avail` bytes (>= DNS_HDR_LEN) may be
@@ -374,7 +376,10 @@ static void dns_decode(const uint8_t *m, size_t avail, bool tcp, struct pkt_info
 	dns->qname_len = (uint8_t)name_len;
 	dns->qtype = rd16(m + pos);
 	dns->qclass = rd16(m + pos + 2);
-	dns->qname_hash = qname_hash_in_question(m + DNS_HDR_LEN, name_len);
+	if (name_len >= QH_WORD)
+		qname_hash_long(&dns->qname_hash, m + DNS_HDR_LEN, name_len);
+	else
+		dns->qname_hash = qname_hash_in_question(m + DNS_HDR_LEN, name_len);
 }
 
 /* ---- transport ----------------------------------------------------------- */
