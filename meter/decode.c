@@ -368,9 +368,10 @@ static void dns_decode(const uint8_t *m, size_t avail, bool tcp, struct pkt_info
 	}
 	if (len != 0)
 		return;
-	pos++;                                   /* the root label */
-	if (!has(avail, pos, DNS_QTAIL_LEN))
+	/* the root label and QTYPE/QCLASS; pos < lim <= avail here */
+	if (avail - pos <= DNS_QTAIL_LEN)
 		return;
+	pos++;
 	unsigned name_len = (unsigned)(pos - DNS_HDR_LEN);
 	dns->has_question = true;
 	dns->qname_len = (uint8_t)name_len;

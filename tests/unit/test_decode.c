@@ -1581,6 +1581,12 @@ static void fast_path_frames(void **state)
 	assert_int_equal(i.dns.qname_hash, decode_qname_hash(&root, 1));
 	assert_int_equal(i.dns.qtype, 2);
 	assert_int_equal(i.dns.qclass, 1);
+	/* the last byte of QCLASS not captured: the header, no question */
+	assert_int_equal(run_all(PKT_LINK_ETHERNET, v6_udp_root, sizeof v6_udp_root - 1, &i), PKT_OK);
+	assert_true(i.dns_present);
+	assert_int_equal(i.dns.id, 0x0102);
+	assert_false(i.dns.has_question);
+	assert_int_equal(i.dns.qtype, 0);
 
 	assert_int_equal(run_all(PKT_LINK_ETHERNET, v6_tcp_syn, sizeof v6_tcp_syn, &i), PKT_OK);
 	assert_int_equal(i.ip_version, 6);
