@@ -234,21 +234,20 @@ struct l4 {
 /*
  * Zero *out with a few wide stores.  GCC compiles a plain memset of the
  * 112-byte struct to `rep stos` (about 11 more instructions a packet under
- * callgrind, and a slow start on real CPUs); the empty asm hides the zero
- * from the compiler so that it cannot turn the loop back into a memset,
- * and the loop, of constant length, is unrolled (GCC and clang alike).
+ * callgrind, and a slow start on real CPUs), but a memset of at most
+ * ZERO_CHUNK bytes to vector stores of one zeroed register: so the struct
+ * goes as such pieces, one memset each (GCC and clang alike; no loop,
+ * which GCC would turn back into one memset).
  */
-#define ZERO_WORD sizeof(uint64_t)
+#define ZERO_CHUNK 64
 static inline void pkt_info_zero(struct pkt_info *out)
 {
-	_Static_assert(sizeof(struct pkt_info) % ZERO_WORD == 0,
-		       "struct pkt_info is whole words (it holds a uint64_t)");
-	uint64_t zero = 0;
-	__asm__("" : "+r"(zero));
+	_Static_assert(sizeof(struct pkt_info) > ZERO_CHUNK &&
+		       sizeof(struct pkt_info) <= 2 * ZERO_CHUNK,
+		       "struct pkt_info is two pieces");
 	unsigned char *b = (unsigned char *)out;
-#pragma GCC unroll 16
-	for (size_t k = 0; k < sizeof *out; k += ZERO_WORD)
-		memcpy(b + k, &zero, ZERO_WORD);
+	memset(b, 0, ZERO_CHUNK);
+	memset(b + ZERO_CHUNK, 0, sizeof *out - ZERO_CHUNK);
 }
 
 static enum pkt_bad finish(struct pkt_info *out, enum pkt_bad bad)
