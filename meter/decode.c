@@ -477,10 +477,10 @@ tcp_decode(const uint8_t *d, const struct l4 *l, struct pkt_info *out,
 }
 
 static inline __attribute__((always_inline)) void
-transport_decode(const uint8_t *d, const struct l4 *l, struct pkt_info *out,
-		 struct decode_cursor *cur)
+transport_decode(const uint8_t *d, const struct l4 *l, uint8_t proto,
+		 struct pkt_info *out, struct decode_cursor *cur)
 {
-	switch (out->proto) {
+	switch (proto) {
 	case PROTO_UDP:
 		udp_decode(d, l, out);
 		break;
@@ -829,6 +829,7 @@ static inline bool decode_fast(const struct pkt *p, struct pkt_info *out,
 
 	struct l4 l;
 	const uint8_t *ip = d + off;
+	uint8_t proto;       /* out->proto, kept in a register for the switch */
 	if (type == ETHERTYPE_IPV4) {
 		if (!has(cap, off, IPV4_HDR_MIN) || ip[0] != IPV4_VER_IHL_MIN)
 			return false;
@@ -837,6 +838,7 @@ static inline bool decode_fast(const struct pkt *p, struct pkt_info *out,
 		    rd16(ip + IPV4_OFF_FRAG) & (IPV4_FRAG_MF | IPV4_FRAG_OFF_MASK))
 			return false;
 		ipv4_fields(ip, out);
+		proto = ip[IPV4_OFF_PROTO];
 		l.pos = off + IPV4_HDR_MIN;
 		l.end = off + tot;
 	} else if (type == ETHERTYPE_IPV6) {
@@ -847,7 +849,7 @@ static inline bool decode_fast(const struct pkt *p, struct pkt_info *out,
 		if (nh != PROTO_UDP && nh != PROTO_TCP)
 			return false;
 		ipv6_fields(ip, out);
-		out->proto = nh;
+		out->proto = proto = nh;
 		l.pos = off + IPV6_HDR_LEN;
 		l.end = l.pos + rd16(ip + IPV6_OFF_PLEN);
 	} else {
@@ -855,7 +857,7 @@ static inline bool decode_fast(const struct pkt *p, struct pkt_info *out,
 	}
 	eth_macs(d, out);
 	l.cap_end = min_sz(l.end, cap);
-	transport_decode(d, &l, out, cur);
+	transport_decode(d, &l, proto, out, cur);
 	return true;
 }
 
@@ -887,7 +889,7 @@ decode_general(const struct pkt *p, struct pkt_info *out, struct decode_cursor *
 	if (out->frag == PKT_FRAG_LATER)
 		out->payload_len = sat16(l.end - l.pos);
 	else
-		transport_decode(d, &l, out, cur);
+		transport_decode(d, &l, out->proto, out, cur);
 	return finish(out, PKT_OK);
 }
 
