@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,16 +210,6 @@ struct common {
 	struct engine_config cfg;
 };
 
-static void on_sigbus(int sig)
-{
-	static const char msg[] = "ntm-meter: a trace file was cut short while it was read "
-				  "(SIGBUS); the intervals written so far are kept\n";
-	(void)sig;
-	ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
-	(void)w;
-	_exit(1);
-}
-
 static int run_offline(const struct common *c, const char **traces, size_t n_traces,
 		       const char *out, const char *samples, char *cmd)
 {
@@ -249,10 +238,6 @@ static int run_offline(const struct common *c, const char **traces, size_t n_tra
 		fprintf(stderr, "ntm-meter: nothing to write: give -o OUT.dif and/or --samples FILE\n");
 		return 1;
 	}
-	/* trace files are mapped (drivers/cap.c): one cut short by another
-	 * process while mapped raises SIGBUS; say so rather than die mute
-	 * (the intervals already written stay as they are) */
-	signal(SIGBUS, on_sigbus);
 	struct diag d;
 	diag_init(&d, "ntm-meter");
 	int rc = offline_run(&o, &d);

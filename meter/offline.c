@@ -2,6 +2,8 @@
 #include "offline.h"
 
 #include <inttypes.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -78,6 +80,21 @@ static void progress(const struct offline *s, const struct cap_stats *cs,
 		trace, packets_read(s), secs > 0 ? (double)packets_read(s) / secs : 0, pct);
 }
 
+/*
+ * Trace files are mapped (drivers/cap.c): one cut short by another process
+ * while this reads it raises SIGBUS where the vanished bytes are touched —
+ * in the reader, in decode, or copying a packet for a worker, all on this
+ * (the reading) thread.  The handler leaves the trace there, and the run
+ * ends as for a damaged file: the intervals so far written, an error.
+ */
+static sigjmp_buf cut_short;
+
+static void on_sigbus(int sig)
+{
+	(void)sig;
+	siglongjmp(cut_short, 1);
+}
+
 static int read_trace(struct offline *s, const char *path)
 {
 	char err[256];
@@ -90,7 +107,17 @@ static int read_trace(struct offline *s, const char *path)
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	uint64_t next_progress = 1u << 20;
-	int n, rc = 0;
+	int n;
+	volatile int rc = 0;
+	struct sigaction sa = { .sa_handler = on_sigbus }, old_sa;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, &old_sa);
+	if (sigsetjmp(cut_short, 1)) {
+		diag_error(s->d, 0, 0, "%s: the file was cut short while it was read "
+			   "(SIGBUS); the packets before were counted", path);
+		rc = 1;
+		goto out;
+	}
 	uint64_t due = difout_next_due(s->out);
 	/* in a local: engine_packet() may write anywhere as far as the
 	 * compiler knows, which made it reload s->wk for every packet */
@@ -128,6 +155,7 @@ static int read_trace(struct offline *s, const char *path)
 		rc = 1;
 	}
 out:
+	sigaction(SIGBUS, &old_sa, NULL);
 	if (s->o->progress)
 		fputc('\n', stderr);
 	cap_close(c);

@@ -63,5 +63,34 @@ tap $? "interfaces 1 (Ethernet) and 2 (raw IP) both present"
 grep -q ' 2 101$' "$tmp/two.dump" && awk '$4 == 2 && substr($1, length($1) - 2) != "417" { bad++ } END { exit bad > 0 }' "$tmp/two.dump"
 tap $? "the ns interface keeps its sub-µs digits"
 
+# A trace cut short by another process while ntm-meter maps it (drivers/cap.c
+# reads regular files through mapped windows): the run is stopped as soon as
+# the file is mapped, the file truncated to 30 MB, the run continued.  It must
+# end with exit status 1 and an error naming the trace (not die of SIGBUS),
+# and write the .dif of the intervals before the cut, whole, with one worker
+# and with two (a worker's copy of a packet touches the mapping too).
+"$gen" -o "$tmp/cut.src.pcap" --seed 23 --duration 20 --rate 10000 --background 4 --snaplen 96 2>/dev/null
+for w in 1 2; do
+	cp "$tmp/cut.src.pcap" "$tmp/cut.pcap"
+	rm -f "$tmp/cut.dif"
+	"$NTM_BIN/ntm-meter" --read "$tmp/cut.pcap" -r "$NTM_ROOT/rulesets/dns-root.srl" \
+		-o "$tmp/cut.dif" --interval 1 --workers "$w" -q 2>"$tmp/cut.err" &
+	pid=$!
+	until grep -q 'cut\.pcap' "/proc/$pid/maps" 2>/dev/null || ! kill -0 "$pid" 2>/dev/null; do
+		:
+	done
+	kill -STOP "$pid" 2>/dev/null
+	truncate -s 30000000 "$tmp/cut.pcap"
+	kill -CONT "$pid" 2>/dev/null
+	wait "$pid"
+	rc=$?
+	ivs=$(grep -c '^#Enddata' "$tmp/cut.dif" 2>/dev/null)
+	sed 's/^/# /' "$tmp/cut.err"
+	[ "$rc" -eq 1 ] && grep -q 'cut\.pcap: the file was cut short' "$tmp/cut.err" &&
+		[ "${ivs:-0}" -ge 1 ] && [ ! -e "$tmp/cut.dif.partial" ] &&
+		"$NTM_BIN/ntm-dif" csv "$tmp/cut.dif" -o "$tmp/cut.csv"
+	tap $? "--workers $w: a trace cut to 30 MB while mapped ends with status 1 (was $rc) and an error naming it; its ${ivs:-0} intervals before the cut are written whole"
+done
+
 echo "1..$n"
 [ "$failures" -eq 0 ]
