@@ -1149,8 +1149,6 @@ static int prefilter_load(struct pme_program *prog)
 				pf->bits[v >> 6] |= 1ULL << (v & 63);
 		}
 	}
-	if (prog->pre)          /* classify() reads the value up front */
-		prog->route_slots |= 1u << prog->pre->slot[0] | 1u << prog->pre->slot[1];
 done:
 	free(pw.memo);
 	free(pw.gen);
@@ -1361,6 +1359,12 @@ struct pcache {
 	union val *v;              /* [SLOTS] */
 };
 
+/* A port's slot word (0 without ports). */
+static inline uint64_t port_word(const struct pkt_info *p, unsigned end)
+{
+	return p->has_ports ? word_be16(p->port[end]) : 0;
+}
+
 /* The one-word values nearly every ruleset tests first, transport type
  * and ports (and peer type), without read_packet()'s call: false for the
  * others. */
@@ -1368,7 +1372,7 @@ static inline bool read_word(const struct pkt_info *p, unsigned s, uint64_t *w)
 {
 	switch (s >> 1) {
 	case ACC_TRANS_ADDR:
-		*w = p->has_ports ? word_be16(p->port[s & 1]) : 0;
+		*w = port_word(p, s & 1);
 		return true;
 	case ACC_TRANS_TYPE:
 		*w = word_u8(p->proto);
@@ -1948,27 +1952,25 @@ enum pme_result pme_match(const struct pme_program *prog,
 	return match_pass(prog, &c, out);
 }
 
-/* Does the prefilter decide this pass?  Then out is the pass's. */
-static inline bool prefilter_decides(const struct pme_program *prog,
-				     const struct pcache *c, struct pme_match *out)
+static inline bool prefilter_bit(const struct prefilter *pf, const struct pkt_info *pkt,
+				 unsigned rev);
+
+/* A pass the prefilter decides: its result, out as the pass sets it. */
+static inline enum pme_result prefilter_pass(const struct prefilter *pf,
+					     struct pme_match *out)
 {
-	const struct prefilter *pf = prog->pre;
-	if (!pf)
-		return false;
-	uint32_t v = (uint32_t)c->v[pf->slot[c->rev]].w[0] & pf->mask;
-	if (!(pf->bits[v >> 6] >> (v & 63) & 1))
-		return false;
 	out->errors = 0;
 	out->n_dist = 0;
 	out->rule = pf->rule;
-	return true;
+	return (enum pme_result)pf->result;
 }
 
 /* Both passes in one frame: a call per pass (prologue, epilogue, the
  * cache's address escaping) cost more than the second copy of the loop. */
 static inline __attribute__((always_inline)) enum pme_result
 classify(const struct pme_program *prog, const struct pkt_info *pkt,
-	 struct pme_match *out, bool *reversed, const bool every_step)
+	 struct pme_match *out, bool *reversed, const bool every_step,
+	 bool first_decided)
 {
 	union val vals[SLOTS];
 	struct pcache c;            /* shared: see struct pcache */
@@ -1982,13 +1984,8 @@ classify(const struct pme_program *prog, const struct pkt_info *pkt,
 		 * routes by, without read_slot()'s dispatch */
 		uint32_t m = prog->route_slots;
 		if (m & SLOTS_OF(ACC_TRANS_ADDR)) {
-			uint64_t src = 0, dst = 0;
-			if (pkt->has_ports) {
-				src = word_be16(pkt->port[0]);
-				dst = word_be16(pkt->port[1]);
-			}
-			vals[ACC_TRANS_ADDR * 2] = (union val){ .w = { src, 0, 0 } };
-			vals[ACC_TRANS_ADDR * 2 + 1] = (union val){ .w = { dst, 0, 0 } };
+			vals[ACC_TRANS_ADDR * 2] = (union val){ .w = { port_word(pkt, 0), 0, 0 } };
+			vals[ACC_TRANS_ADDR * 2 + 1] = (union val){ .w = { port_word(pkt, 1), 0, 0 } };
 		}
 		if (m & SLOTS_OF(ACC_TRANS_TYPE))
 			vals[ACC_TRANS_TYPE * 2] = (union val){ .w = { word_u8(pkt->proto), 0, 0 } };
@@ -1997,26 +1994,31 @@ classify(const struct pme_program *prog, const struct pkt_info *pkt,
 		c.cached = prog->route_slots | (prog->route_slots & SLOTS_OF(ACC_TRANS_ADDR) ?
 						SLOTS_OF(ACC_TRANS_ADDR) : 0);
 	}
-	enum pme_result res = !every_step && prefilter_decides(prog, &c, out) ? prog->pre->result :
+	/* a table with a prefilter is loop-free (every_step false) */
+	const struct prefilter *pf = prog->pre;
+	enum pme_result res = first_decided ? prefilter_pass(pf, out) :
 			      run_pass(prog, &c, out, every_step, !every_step, PME_START);
 	*reversed = false;
 	if (res != PME_NOMATCH)
 		return res;
 	uint32_t first = out->errors;
 	c.rev = 1;
-	res = !every_step && prefilter_decides(prog, &c, out) ? prog->pre->result :
+	/* when the first pass was decided, pme_classify() found the second
+	 * not to be */
+	res = pf && !first_decided && prefilter_bit(pf, pkt, 1) ? prefilter_pass(pf, out) :
 	      run_pass(prog, &c, out, every_step, !every_step, PME_START);
 	out->errors |= first;
 	*reversed = true;
 	return res;
 }
 
+/* first_decided: the prefilter decided the first pass (a NoMatch) */
 static __attribute__((noinline)) enum pme_result
 classify_walk(const struct pme_program *prog, const struct pkt_info *pkt,
-	      struct pme_match *out, bool *reversed)
+	      struct pme_match *out, bool *reversed, bool first_decided)
 {
-	return prog->loop_free ? classify(prog, pkt, out, reversed, false)
-			       : classify(prog, pkt, out, reversed, true);
+	return prog->loop_free ? classify(prog, pkt, out, reversed, false, first_decided)
+			       : classify(prog, pkt, out, reversed, true, first_decided);
 }
 
 /* Word 0 of slot s, out of line: pme_classify() keeps no frame for it. */
@@ -2034,8 +2036,7 @@ static inline bool prefilter_bit(const struct prefilter *pf, const struct pkt_in
 				 unsigned rev)
 {
 	unsigned s = pf->slot[rev];
-	uint64_t w = s >> 1 != ACC_TRANS_ADDR ? slot_word(pkt, s) :
-		     pkt->has_ports ? word_be16(pkt->port[s & 1]) : 0;
+	uint64_t w = s >> 1 == ACC_TRANS_ADDR ? port_word(pkt, s & 1) : slot_word(pkt, s);
 	uint32_t x = (uint32_t)w & pf->mask;
 	return pf->bits[x >> 6] >> (x & 63) & 1;
 }
@@ -2047,15 +2048,12 @@ enum pme_result pme_classify(const struct pme_program *prog,
 			     bool *reversed)
 {
 	const struct prefilter *pf = prog->pre;
-	if (pf && prefilter_bit(pf, pkt, 0) &&
-	    (pf->result != PME_NOMATCH || prefilter_bit(pf, pkt, 1))) {
-		out->errors = 0;
-		out->n_dist = 0;
-		out->rule = pf->rule;
+	bool first = pf && prefilter_bit(pf, pkt, 0);
+	if (first && (pf->result != PME_NOMATCH || prefilter_bit(pf, pkt, 1))) {
 		*reversed = pf->result == PME_NOMATCH;
-		return (enum pme_result)pf->result;
+		return prefilter_pass(pf, out);
 	}
-	return classify_walk(prog, pkt, out, reversed);
+	return classify_walk(prog, pkt, out, reversed, first);
 }
 
 void pme_stats_add_errors(struct pme_stats *s, uint32_t errors)
