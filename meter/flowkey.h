@@ -111,15 +111,20 @@ static inline int flow_key_append_item(struct flow_key *k, const uint8_t *src,
 /*
  * Append n items already in data[] form, `size` bytes in all (several
  * flow_key_append_item()s at once: their attributes ascending, above every
- * attribute in the key).  Returns 0, or -1 (key unchanged) when they do
- * not fit.
+ * attribute in the key).  src must be readable for FLOW_KEY_ITEMS_COPY
+ * bytes: as flow_key_append_item(), a fixed-size copy when the items fit
+ * it.  Returns 0, or -1 (key unchanged) when they do not fit the key.
  */
+#define FLOW_KEY_ITEMS_COPY 64
 static inline int flow_key_append_items(struct flow_key *k, const uint8_t *src,
 					unsigned size, unsigned n)
 {
 	if (k->n_items + n > UINT8_MAX || k->len + size > FLOW_KEY_BYTES)
 		return -1;
-	memcpy(k->data + k->len, src, size);
+	if (size <= FLOW_KEY_ITEMS_COPY && k->len + FLOW_KEY_ITEMS_COPY <= FLOW_KEY_BYTES)
+		memcpy(k->data + k->len, src, FLOW_KEY_ITEMS_COPY);
+	else
+		memcpy(k->data + k->len, src, size);
 	k->len = (uint16_t)(k->len + size);
 	k->n_items = (uint8_t)(k->n_items + n);
 	return 0;

@@ -178,7 +178,8 @@ struct route {
 	uint8_t result;        /* ROUTE_END: enum pme_result */
 	uint8_t push;          /* ROUTE_PUSH: PUSH_KEY or PUSH_DIST */
 	uint8_t width;         /* ROUTE_PUSH: the queue entry's width */
-	uint8_t act;           /* ROUTE_CHAIN: the action's kind */
+	uint8_t act;           /* the action's kind (kind itself but for
+				  ROUTE_CHAIN and ROUTE_WIDE) */
 	uint16_t chain;        /* 1-based test chain of the rule, or 0 */
 	uint16_t attr;         /* ROUTE_PUSH: the attribute */
 	uint32_t rule;         /* out->rule when the pass ends here */
@@ -197,10 +198,10 @@ _Static_assert(sizeof(struct route) == 48, "a route is compact");
  * distributions, the result.
  */
 #define TAIL_STEPS_MAX 64              /* longer runs are walked */
-/* Tails copy this many rules and key bytes whatever their size (a fixed
- * copy is cheaper than a sized one; the pools are padded for it). */
+/* Tails copy this many rules whatever their number (a fixed copy is
+ * cheaper than a sized one; the pool is padded for it, and for
+ * flow_key_append_items()'s fixed copy of key bytes). */
 #define TAIL_COPY_RULES 8
-#define TAIL_COPY_BYTES 64
 
 struct tail {
 	uint32_t rules;                /* prog->tail_rules[rules ..]: the pushes,
@@ -969,10 +970,11 @@ static int tails_load(struct pme_program *prog)
 	/* run_tail's fixed-size copies read this far past the last tail */
 	if (grow_array((void **)&prog->tail_rules, &tp.cap_rules, tp.n_rules + TAIL_COPY_RULES,
 		 sizeof *prog->tail_rules) ||
-	    grow_array((void **)&prog->tail_bytes, &tp.cap_bytes, tp.n_bytes + TAIL_COPY_BYTES, 1))
+	    grow_array((void **)&prog->tail_bytes, &tp.cap_bytes,
+		       tp.n_bytes + FLOW_KEY_ITEMS_COPY, 1))
 		return -1;
 	memset(prog->tail_rules + tp.n_rules, 0, TAIL_COPY_RULES * sizeof *prog->tail_rules);
-	memset(prog->tail_bytes + tp.n_bytes, 0, TAIL_COPY_BYTES);
+	memset(prog->tail_bytes + tp.n_bytes, 0, FLOW_KEY_ITEMS_COPY);
 	return 0;
 }
 
@@ -1305,21 +1307,24 @@ struct run {
 	uint32_t q_rule[PME_QUEUE_MAX];
 };
 
+/* The queue entry of rule i's push of a constant (an item encoded at load,
+ * or distribution parameters): what push() would queue. */
+static inline void qent_const(struct qent *e, const struct pme_program *prog, uint32_t i)
+{
+	const struct insn *in = &prog->insn[i];
+	e->attr = in->a.num;
+	e->push = in->a.push;
+	e->width = in->a.push == PUSH_DIST ? PME_DIST_PARAM : prog->items[i].width;
+	e->mask = &in->mask;
+	e->value = &in->value;
+	e->item = in->a.push == PUSH_KEY ? &prog->items[i] : NULL;
+}
+
 /* The queue entries of the routes' pushes (r->q_rule[0 .. nq)). */
 static void route_queue(struct run *r)
 {
-	const struct pme_program *prog = r->prog;
-	for (uint32_t k = 0; k < r->nq; k++) {
-		uint32_t i = r->q_rule[k];
-		const struct route *rt = &prog->route[i];
-		struct qent *e = &r->q[k];
-		e->attr = rt->attr;
-		e->push = rt->push;
-		e->width = rt->width;
-		e->mask = &prog->insn[i].mask;
-		e->value = &prog->insn[i].value;
-		e->item = rt->push == PUSH_KEY ? &prog->items[i] : NULL;
-	}
+	for (uint32_t k = 0; k < r->nq; k++)
+		qent_const(&r->q[k], r->prog, r->q_rule[k]);
 }
 
 /* The value of an engine-state attribute (FlowRuleSet, Class/Kind). */
@@ -1590,6 +1595,24 @@ static inline uint32_t chain_find(const struct pme_program *prog,
 }
 
 /*
+ * The key of a Count the routes reach: built already as they pushed
+ * (key_built; cleared now if nothing was pushed, key_last 0), or by
+ * build_key() from the queue.  0 or a RUN_ERR.
+ */
+static inline int routes_key(struct run *r, struct pme_match *out, bool key_built,
+			     unsigned key_last)
+{
+	if (!key_built) {
+		out->n_dist = 0;        /* build_key puts them all again */
+		route_queue(r);
+		return build_key(r, out);
+	}
+	if (!key_last)
+		flow_key_clear(&out->key, r->prog->set);
+	return 0;
+}
+
+/*
  * What the routes of tail tl do (see struct tail): its pushes queued, its
  * key items appended and distributions put while the key is being built
  * as the routes push (run_pass's key_built, key_last).  Returns its result.
@@ -1609,25 +1632,13 @@ static enum pme_result run_tail(struct run *r, const struct tail *tl,
 	if (tl->n_items) {
 		if (!*key_last)
 			flow_key_clear(&out->key, prog->set);
-		struct flow_key *k = &out->key;
-		const uint8_t *src = prog->tail_bytes + tl->bytes;
-		if (tl->first_attr <= *key_last) {
-			*key_built = false;
-			return PME_COUNT;
-		}
-		if (tl->n_bytes <= TAIL_COPY_BYTES && k->len + TAIL_COPY_BYTES <= FLOW_KEY_BYTES &&
-		    k->n_items + tl->n_items <= UINT8_MAX) {
-			/* flow_key_append_items() with a fixed-size copy */
-			memcpy(k->data + k->len, src, TAIL_COPY_BYTES);
-			k->len = (uint16_t)(k->len + tl->n_bytes);
-			k->n_items = (uint8_t)(k->n_items + tl->n_items);
-		} else if (flow_key_append_items(k, src, tl->n_bytes, tl->n_items)) {
+		if (tl->first_attr <= *key_last ||
+		    flow_key_append_items(&out->key, prog->tail_bytes + tl->bytes,
+					  tl->n_bytes, tl->n_items)) {
 			*key_built = false;
 			return PME_COUNT;
 		}
 		*key_last = tl->last_attr;
-	} else if (!*key_last) {
-		flow_key_clear(&out->key, prog->set);
 	}
 	/* the distribution pushes follow the tail's rules in the pool */
 	for (unsigned k = 0; k < tl->n_dists; k++) {
@@ -1704,12 +1715,9 @@ run_pass(const struct pme_program *prog, struct pcache *cache,
 				if (r.nq + tl->n_rules <= PME_QUEUE_MAX) {
 					enum pme_result res = run_tail(&r, tl, out, &key_built,
 								       &key_last);
-					if (res == PME_COUNT && !key_built) {
-						out->n_dist = 0;
-						route_queue(&r);
-						if ((err = build_key(&r, out)))
-							return fail(out, err, tl->rule);
-					}
+					if (res == PME_COUNT &&
+					    (err = routes_key(&r, out, key_built, key_last)))
+						return fail(out, err, tl->rule);
 					out->rule = tl->rule;
 					return res;
 				}
@@ -1771,14 +1779,8 @@ run_pass(const struct pme_program *prog, struct pcache *cache,
 				continue;
 			}
 			if (kind == ROUTE_COUNT) {
-				if (!key_built) {
-					out->n_dist = 0;
-					route_queue(&r);
-					if ((err = build_key(&r, out)))
-						return fail(out, err, i + 1);
-				} else if (!key_last) {
-					flow_key_clear(&out->key, prog->set);
-				}
+				if ((err = routes_key(&r, out, key_built, key_last)))
+					return fail(out, err, i + 1);
 				out->rule = i + 1;
 				return PME_COUNT;
 			}
@@ -1888,13 +1890,7 @@ run_pass(const struct pme_program *prog, struct pcache *cache,
 				/* encoded at load: push()'s outcome is known */
 				if (r.nq == PME_QUEUE_MAX)
 					return fail(out, RUN_ERR(PME_ERR_QUEUE), i + 1);
-				struct qent *e = &r.q[r.nq++];
-				e->attr = in->a.num;
-				e->push = PUSH_KEY;
-				e->width = prog->items[i].width;
-				e->mask = &in->mask;
-				e->value = &in->value;
-				e->item = &prog->items[i];
+				qent_const(&r.q[r.nq++], prog, i);
 				break;
 			}
 			if (!(a = rule_attr(&r, in)))
