@@ -65,7 +65,6 @@ static int map_window(struct cap_rbuf *rb, uint64_t from, size_t need)
 		munmap(rb->buf, rb->cap);
 	rb->buf = m;
 	rb->cap = len;
-	rb->map_off = base;
 	rb->mapped = true;
 	/* the bytes from `from` on are unread; end is the window's end */
 	rb->start = (size_t)(from - base);

@@ -43,7 +43,6 @@ struct cap_rbuf {
 	int fd;
 	uint8_t *buf;              /* malloc'd, or a window of the mapped file */
 	size_t cap;                /* allocated (mapped) bytes */
-	uint64_t map_off;          /* file offset of a mapped window's buf[0] */
 	bool mapped;               /* buf is a window of the file (cap_rbuf_fill) */
 	size_t start, end;         /* unread bytes are buf[start, end) */
 	uint64_t off;              /* file offset of buf[start] */

@@ -19,8 +19,9 @@
 #define PCAP_REC_HDR_LEN 16
 
 /* The batch loop stalled on every record header (75 % of its cycles on
- * the bench trace): read(2) fills a 4 MiB buffer, more than L2 holds, so
- * its start has left L2 by the time the records are taken.  Each record
+ * the bench trace): the records come from a mapped window of the file
+ * (or a 4 MiB read(2) buffer, more than L2 holds), in no cache when their
+ * turn comes.  Each record
  * asks for the two cache lines this far ahead: two cover the ~100-byte
  * records of DNS traffic; bigger records leave lines unasked, but those
  * hold packet tails that nothing reads. */

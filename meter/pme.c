@@ -1062,7 +1062,8 @@ static bool pre_candidate(const struct pme_program *prog, unsigned s, unsigned *
 /*
  * The prefilter of a loop-free table: for the slot whose known value
  * decides the most values' passes (fraction of its domain), the values
- * that decide a pass, all ending at the END most of them end at.  Tests
+ * that decide a pass, all ending at one END (the unnamed values' when they
+ * decide).  Tests
  * with full masks only: then every value no rule names behaves like any
  * other such value, and only the named ones and one other are walked.
  * -1 when out of memory (0 also when there is no prefilter).
@@ -1100,34 +1101,35 @@ static int prefilter_load(struct pme_program *prog)
 		for (uint32_t v = 0; v < n_vals && other == UINT32_MAX; v++)
 			if (!(named[v >> 6] >> (v & 63) & 1))
 				other = v;
-		/* every value's outcome: the named ones walked one by one,
-		 * the others all as `other` */
+		/* every value's outcome: the named ones and `other` walked,
+		 * the other unnamed ones given other's */
 		pw.key = s;
 		uint32_t other_out = PRE_UNDECIDED;
+		if (other != UINT32_MAX) {
+			pw.w = other;
+			pw.cur++;
+			pw.depth = 0;
+			other_out = pre_walk_from(&pw, PME_START);
+		}
 		for (uint32_t v = 0; v < n_vals; v++) {
-			bool is_named = named[v >> 6] >> (v & 63) & 1;
-			if (!is_named && v != other)
+			if (!(named[v >> 6] >> (v & 63) & 1)) {
+				out[v] = other_out;
 				continue;
+			}
 			pw.w = v;
 			pw.cur++;
 			pw.depth = 0;
 			out[v] = pre_walk_from(&pw, PME_START);
-			if (v == other)
-				other_out = out[v];
 		}
-		/* the commonest decided outcome */
+		/* the outcome the prefilter keeps: the unnamed values' (most
+		 * of the domain), else the first decided named value's */
 		uint32_t common = other_out, n_common = 0;
-		for (uint32_t v = 0; v < n_vals; v++) {
-			bool is_named = named[v >> 6] >> (v & 63) & 1;
-			if (is_named && out[v] != PRE_UNDECIDED && common == PRE_UNDECIDED)
-				common = out[v];
-		}
+		for (uint32_t v = 0; v < n_vals && common == PRE_UNDECIDED; v++)
+			common = out[v];
 		if (common == PRE_UNDECIDED)
 			continue;
-		for (uint32_t v = 0; v < n_vals; v++) {
-			bool is_named = named[v >> 6] >> (v & 63) & 1;
-			n_common += (is_named ? out[v] : other_out) == common;
-		}
+		for (uint32_t v = 0; v < n_vals; v++)
+			n_common += out[v] == common;
 		double frac = (double)n_common / n_vals;
 		if (frac <= best_frac)
 			continue;
@@ -1145,11 +1147,9 @@ static int prefilter_load(struct pme_program *prog)
 		pf->rule = common & 0xffff;
 		pf->mask = n_vals - 1;
 		pf->n_decided = n_common;
-		for (uint32_t v = 0; v < n_vals; v++) {
-			bool is_named = named[v >> 6] >> (v & 63) & 1;
-			if ((is_named ? out[v] : other_out) == common)
+		for (uint32_t v = 0; v < n_vals; v++)
+			if (out[v] == common)
 				pf->bits[v >> 6] |= 1ULL << (v & 63);
-		}
 	}
 done:
 	free(pw.memo);
