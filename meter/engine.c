@@ -102,6 +102,7 @@ static int engine_load_static(struct engine *e, const struct ruleset *rs,
 static void engine_task_free(struct engine_task *t)
 {
 	dnspair_free(t->pair);
+	pme_memo_free(t->memo);
 	pme_free(t->current);
 	pme_free(t->standby);
 	free(t->current_sd);
@@ -157,6 +158,7 @@ void engine_task_load_free(struct engine *e, struct engine_task_load *ld)
 	free(ld->current_sd);
 	free(ld->standby_sd);
 	dnspair_free(ld->pair);
+	pme_memo_free(ld->memo);
 	memset(ld, 0, sizeof *ld);
 }
 
@@ -189,6 +191,10 @@ int engine_task_prepare(struct engine *e, size_t slot,
 				   e->cfg.max_pending);
 			goto fail;
 		}
+	}
+	if (!e->task[slot].memo && !e->shards && !(ld->memo = pme_memo_create())) {
+		diag_error(d, 0, 0, "out of memory loading the ruleset");
+		goto fail;
 	}
 	if (e->shards && engine_shards_prepare(e, slot, current, standby, ld, d))
 		goto fail;
@@ -226,6 +232,10 @@ void engine_task_install(struct engine *e, size_t slot,
 	if (ld->pair) {
 		dnspair_free(t->pair);
 		t->pair = ld->pair;
+	}
+	if (ld->memo) {
+		pme_memo_free(t->memo);
+		t->memo = ld->memo;
 	}
 	t->high_water = high_water;
 	if (!t->standby)
@@ -498,7 +508,7 @@ void engine_packet(struct engine *e, const struct pkt *p)
 		counted[i] = NULL;
 		if (!prog)
 			continue;       /* a stopped slot (engine_task_stop) */
-		enum pme_result r = pme_classify(prog, &pi, &m, &reversed);
+		enum pme_result r = pme_classify(prog, t->memo, &pi, &m, &reversed);
 		pme_stats_add(&t->pme, r, reversed, &m);
 		if (r != PME_COUNT)
 			continue;

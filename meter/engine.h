@@ -67,6 +67,7 @@ struct engine_task {
 	unsigned high_water;             /* percent; 0 or 100 disables */
 	bool running_standby;
 	struct dnspair *pair;
+	struct pme_memo *memo;           /* kept, like pair, across loads */
 	struct pme_stats pme;
 	uint64_t standby_switches;
 };
@@ -180,6 +181,7 @@ struct engine_task_load {
 	struct pme_program *current, *standby;
 	struct statdist_rules *current_sd, *standby_sd;
 	struct dnspair *pair;            /* NULL when the slot keeps its own */
+	struct pme_memo *memo;           /* likewise */
 	/* a sharded engine's load carries one for each shard (engine_shards) */
 	struct engine_task_load *shard;  /* n_shards entries, or NULL */
 };

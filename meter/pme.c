@@ -245,6 +245,56 @@ struct item_blob {
 	uint8_t width;                 /* what push() would queue as the width */
 };
 
+/*
+ * The memo of pass outcomes.  A pass that stays on the routes depends on
+ * the packet only through the values their tests read, under their
+ * masks: the same values give the same result, rule, key and
+ * distributions.  Load lists those values' words (struct memo_tag: every
+ * route test's and every chain's, the masks of one word OR-ed); a pass is
+ * looked up by them in the caller's struct pme_memo before it is walked,
+ * and what the walk gave is kept.  The words are taken on the pass's own
+ * ends (slot[rev]), so a request's forward pass and its response's
+ * reversed pass find one entry.
+ */
+#define MEMO_TAG_WORDS 6               /* more: the table gets no memo */
+#define MEMO_KEY_BYTES 64              /* longer keys are not kept */
+#define MEMO_DISTS     2               /* nor passes with more distributions */
+#define MEMO_ENTRIES   512             /* a power of two */
+#define MEMO_HASH_MUL  0x9e3779b97f4a7c15ULL
+/* Values that rarely repeat (a table testing client addresses, say)
+ * would cost every pass a lookup and a store for nothing: a window of
+ * lookups with fewer hits than 1 in MEMO_HITS_MIN rests the memo for
+ * MEMO_REST passes. */
+#define MEMO_WINDOW    4096
+#define MEMO_HITS_MIN  4
+#define MEMO_REST      65536
+#define MEMO_KEY_HEAD  offsetof(struct flow_key, data)
+
+struct memo_tag {
+	uint8_t n;                         /* words, 0: no memo */
+	/* on the forward, reversed pass; past n, word 0's with mask 0 */
+	uint8_t slot[2][MEMO_TAG_WORDS];
+	uint8_t word[MEMO_TAG_WORDS];      /* which word of the value */
+	uint32_t slots[2];                 /* the slots read, per pass */
+	uint64_t mask[MEMO_TAG_WORDS];
+};
+
+struct memo_entry {
+	_Alignas(INSN_ALIGN) uint64_t tag[MEMO_TAG_WORDS];   /* whole lines */
+	uint32_t rule;
+	uint8_t used, result, n_dist;
+	uint8_t key[MEMO_KEY_HEAD + MEMO_KEY_BYTES];   /* struct flow_key's head */
+	struct pme_dist dist[MEMO_DISTS];
+};
+
+struct pme_memo {
+	uint64_t prog_id;                  /* the program the entries are of */
+	uint32_t lookups, hits;            /* this window's */
+	uint32_t rest;                     /* passes left without the memo */
+	uint64_t total_lookups, total_hits;
+	struct memo_entry e[MEMO_ENTRIES];
+};
+
 struct pme_program {
 	uint32_t set;
 	uint32_t n;
@@ -267,6 +317,8 @@ struct pme_program {
 	uint32_t n_tails;
 	uint32_t *tail_rules;          /* the tails' push rules, in order */
 	uint8_t *tail_bytes;           /* the tails' key items, concatenated */
+	struct memo_tag memo;          /* memo_load */
+	uint64_t id;                   /* unique among the loaded programs */
 };
 
 /* ---- attributes ------------------------------------------------------ */
@@ -869,6 +921,108 @@ static int route_load(struct pme_program *prog)
 	return 0;
 }
 
+/* ---- memo ----------------------------------------------------------- */
+
+/* Word k of slot pair (s, s_rev) into the memo's tag, its mask OR-ed with
+ * the ones already there; false when the tag is full. */
+static bool memo_tag_add(struct memo_tag *m, unsigned s, unsigned s_rev, unsigned k,
+			 uint64_t mask)
+{
+	if (!mask)
+		return true;            /* the tests read nothing of it */
+	for (unsigned j = 0; j < m->n; j++)
+		if (m->slot[0][j] == s && m->word[j] == k) {
+			m->mask[j] |= mask;
+			return true;
+		}
+	if (m->n == MEMO_TAG_WORDS)
+		return false;
+	m->slot[0][m->n] = (uint8_t)s;
+	m->slot[1][m->n] = (uint8_t)s_rev;
+	m->word[m->n] = (uint8_t)k;
+	m->mask[m->n++] = mask;
+	return true;
+}
+
+/* prog->memo: the words every test on the routes reads (see struct
+ * memo_tag); none when there are too many. */
+static void memo_load(struct pme_program *prog)
+{
+	struct memo_tag *m = &prog->memo;
+	memset(m, 0, sizeof *m);
+	if (!prog->route)
+		return;
+	bool ok = true;
+	for (uint32_t i = 0; ok && i <= prog->n; i++) {
+		const struct route *rt = &prog->route[i];
+		const struct insn *in = &prog->insn[i];
+		if (rt->test)
+			ok = memo_tag_add(m, rt->slot[0], rt->slot[1], 0, rt->mask);
+		else if (rt->kind == ROUTE_CHAIN)
+			for (unsigned k = 0; ok && k < VAL_WORDS; k++)
+				ok = memo_tag_add(m, in->a.slot, in->a.slot ^ in->a.ends, k,
+						  in->mask.w[k]);
+	}
+	if (!ok || !m->n) {
+		m->n = 0;
+		return;
+	}
+	for (unsigned j = 0; j < MEMO_TAG_WORDS; j++) {
+		if (j >= m->n) {
+			/* a fixed number of words: the padding reads a
+			 * slot that is read anyway, and keeps none of it */
+			m->slot[0][j] = m->slot[0][0];
+			m->slot[1][j] = m->slot[1][0];
+			m->word[j] = 0;
+			m->mask[j] = 0;
+		}
+		m->slots[0] |= 1u << m->slot[0][j];
+		m->slots[1] |= 1u << m->slot[1][j];
+	}
+}
+
+/* Program ids start at 1: a new memo (id 0) is of no program.  An id, not
+ * the program's address, which a program loaded after one freed may get. */
+static _Atomic uint64_t memo_last_id;
+
+struct pme_memo *pme_memo_create(void)
+{
+	struct pme_memo *memo = aligned_alloc(INSN_ALIGN, sizeof *memo);
+	if (!memo)
+		return NULL;
+	memset(memo, 0, sizeof *memo);
+	return memo;
+}
+
+/* The memo's entries are another program's: forget them (a task's
+ * program changes rarely: a new ruleset, a switch to its standby). */
+static __attribute__((noinline, cold)) void memo_retarget(struct pme_memo *memo,
+							   const struct pme_program *prog)
+{
+	memset(memo->e, 0, sizeof memo->e);
+	memo->prog_id = prog->id;
+	memo->rest = 0;
+	memo->total_lookups += memo->lookups;
+	memo->total_hits += memo->hits;
+	memo->lookups = memo->hits = 0;
+}
+
+void pme_memo_free(struct pme_memo *memo)
+{
+	free(memo);
+}
+
+void pme_memo_stats(const struct pme_memo *memo, uint64_t *lookups, uint64_t *hits)
+{
+	*lookups = memo->total_lookups + memo->lookups;
+	*hits = memo->total_hits + memo->hits;
+}
+
+size_t pme_memo_words(const struct pme_program *prog)
+{
+	return prog->memo.n;
+}
+
 /* ---- tails ---------------------------------------------------------- */
 
 /* Growable load-time arrays of the tails. */
@@ -1218,6 +1372,8 @@ struct pme_program *pme_load(const struct ruleset *rs, struct diag *d)
 		diag_error(d, 0, 0, "out of memory loading the ruleset");
 		goto fail;
 	}
+	memo_load(prog);
+	prog->id = ++memo_last_id;
 	if (bounds.complete && !bounds.queue_unbounded &&
 	    bounds.max_queue > PME_QUEUE_MAX)
 		diag_warning(d, 0, 0, "a path pushes %u items; the PME keeps %d, so "
@@ -1357,6 +1513,7 @@ static const union val *state_value(const struct run *r, const struct attr_ref *
 struct pcache {
 	uint32_t cached;           /* bit per slot */
 	unsigned rev;              /* 1 on the reversed pass */
+	bool general;              /* the pass left the routes (no memo) */
 	const struct pkt_info *pkt;
 	/* the values live in an array of their own: read_packet() gets a
 	 * pointer into it, which cannot reach the fields above, so they may
@@ -1789,6 +1946,7 @@ run_pass(const struct pme_program *prog, struct pcache *cache,
 		}
 		i = t >> 1;
 		test = t & 1;
+		c->general = true;
 		route_queue(&r);        /* the general loop reads the queue */
 	}
 
@@ -1942,6 +2100,7 @@ enum pme_result pme_match(const struct pme_program *prog,
 	union val vals[SLOTS];
 	struct pcache c;
 	c.cached = 0;
+	c.general = false;
 	c.rev = reversed ? 1 : 0;
 	c.pkt = pkt;
 	c.v = vals;
@@ -1961,16 +2120,109 @@ static inline enum pme_result prefilter_pass(const struct prefilter *pf,
 	return (enum pme_result)pf->result;
 }
 
+/* A pass's place in the memo: its tag and entry (NULL: the memo is off). */
+struct memo_probe {
+	uint64_t tag[MEMO_TAG_WORDS];
+	struct memo_entry *e;
+};
+
+#define MEMO_MISS (-1)
+
+/* The pass's outcome from the memo into out, its enum pme_result; else
+ * MEMO_MISS with p set for memo_keep(). */
+static inline __attribute__((always_inline)) int
+memo_find(const struct pme_program *prog, struct pme_memo *memo,
+	  struct pcache *c, struct pme_match *out, struct memo_probe *p)
+{
+	p->e = NULL;
+	if (memo->rest) {
+		memo->rest--;
+		return MEMO_MISS;
+	}
+	const struct memo_tag *m = &prog->memo;
+	const unsigned rev = c->rev;
+	for (uint32_t need = m->slots[rev] & ~c->cached; need; need &= need - 1)
+		read_slot(c, (unsigned)__builtin_ctz(need));
+	c->cached |= m->slots[rev];
+	uint64_t x = 0;
+	for (unsigned j = 0; j < MEMO_TAG_WORDS; j++) {
+		p->tag[j] = c->v[m->slot[rev][j]].w[m->word[j]] & m->mask[j];
+		x = (x ^ p->tag[j]) * MEMO_HASH_MUL;
+	}
+	struct memo_entry *e = &memo->e[x >> (64 - __builtin_ctz(MEMO_ENTRIES))];
+	p->e = e;
+	uint64_t diff = 0;
+	for (unsigned j = 0; j < MEMO_TAG_WORDS; j++)
+		diff |= e->tag[j] ^ p->tag[j];
+	if (++memo->lookups == MEMO_WINDOW) {
+		memo->total_lookups += memo->lookups;
+		memo->total_hits += memo->hits;
+		if (memo->hits < MEMO_WINDOW / MEMO_HITS_MIN)
+			memo->rest = MEMO_REST;
+		memo->lookups = memo->hits = 0;
+	}
+	if (diff || !e->used)
+		return MEMO_MISS;
+	memo->hits++;
+	out->errors = 0;
+	out->rule = e->rule;
+	out->n_dist = e->n_dist;
+	memcpy(out->dist, e->dist, sizeof e->dist);
+	if (e->result == PME_COUNT)
+		memcpy(&out->key, e->key, sizeof e->key);
+	return e->result;
+}
+
+/* Keep a walked pass's outcome: one that stayed on the routes, without
+ * errors, whose key and distributions fit. */
+static inline void memo_keep(const struct memo_probe *p, const struct pcache *c,
+			     enum pme_result res, const struct pme_match *out)
+{
+	struct memo_entry *e = p->e;
+	if (!e || c->general || out->errors || out->n_dist > MEMO_DISTS ||
+	    (res == PME_COUNT && out->key.len > MEMO_KEY_BYTES))
+		return;
+	memcpy(e->tag, p->tag, sizeof e->tag);
+	e->used = 1;
+	e->result = (uint8_t)res;
+	e->rule = out->rule;
+	e->n_dist = out->n_dist;
+	memcpy(e->dist, out->dist, sizeof e->dist);
+	if (res == PME_COUNT)
+		memcpy(e->key, &out->key, sizeof e->key);
+}
+
+/* One pass of classify(): from the memo when it has it. */
+static inline __attribute__((always_inline)) enum pme_result
+classify_pass(const struct pme_program *prog, struct pme_memo *memo, struct pcache *c,
+	      struct pme_match *out, const bool every_step)
+{
+	if (every_step)
+		return run_pass(prog, c, out, true, false, PME_START);
+	struct memo_probe p;
+	if (memo) {
+		int hit = memo_find(prog, memo, c, out, &p);
+		if (hit != MEMO_MISS)
+			return (enum pme_result)hit;
+		c->general = false;
+	}
+	enum pme_result res = run_pass(prog, c, out, false, true, PME_START);
+	if (memo)
+		memo_keep(&p, c, res, out);
+	return res;
+}
+
 /* Both passes in one frame: a call per pass (prologue, epilogue, the
  * cache's address escaping) cost more than the second copy of the loop. */
 static inline __attribute__((always_inline)) enum pme_result
-classify(const struct pme_program *prog, const struct pkt_info *pkt,
-	 struct pme_match *out, bool *reversed, const bool every_step,
-	 bool first_decided)
+classify(const struct pme_program *prog, struct pme_memo *memo,
+	 const struct pkt_info *pkt, struct pme_match *out, bool *reversed,
+	 const bool every_step, bool first_decided)
 {
 	union val vals[SLOTS];
 	struct pcache c;            /* shared: see struct pcache */
 	c.cached = 0;
+	c.general = false;
 	c.rev = 0;
 	c.pkt = pkt;
 	c.v = vals;
@@ -1993,7 +2245,7 @@ classify(const struct pme_program *prog, const struct pkt_info *pkt,
 	/* a table with a prefilter is loop-free (every_step false) */
 	const struct prefilter *pf = prog->pre;
 	enum pme_result res = first_decided ? prefilter_pass(pf, out) :
-			      run_pass(prog, &c, out, every_step, !every_step, PME_START);
+			      classify_pass(prog, memo, &c, out, every_step);
 	*reversed = false;
 	if (res != PME_NOMATCH)
 		return res;
@@ -2002,7 +2254,7 @@ classify(const struct pme_program *prog, const struct pkt_info *pkt,
 	/* when the first pass was decided, pme_classify() found the second
 	 * not to be */
 	res = pf && !first_decided && prefilter_bit(pf, pkt, 1) ? prefilter_pass(pf, out) :
-	      run_pass(prog, &c, out, every_step, !every_step, PME_START);
+	      classify_pass(prog, memo, &c, out, every_step);
 	out->errors |= first;
 	*reversed = true;
 	return res;
@@ -2010,11 +2262,12 @@ classify(const struct pme_program *prog, const struct pkt_info *pkt,
 
 /* first_decided: the prefilter decided the first pass (a NoMatch) */
 static __attribute__((noinline)) enum pme_result
-classify_walk(const struct pme_program *prog, const struct pkt_info *pkt,
-	      struct pme_match *out, bool *reversed, bool first_decided)
+classify_walk(const struct pme_program *prog, struct pme_memo *memo,
+	      const struct pkt_info *pkt, struct pme_match *out, bool *reversed,
+	      bool first_decided)
 {
-	return prog->loop_free ? classify(prog, pkt, out, reversed, false, first_decided)
-			       : classify(prog, pkt, out, reversed, true, first_decided);
+	return prog->loop_free ? classify(prog, memo, pkt, out, reversed, false, first_decided)
+			       : classify(prog, NULL, pkt, out, reversed, true, first_decided);
 }
 
 /* Word 0 of slot s, out of line: pme_classify() keeps no frame for it. */
@@ -2039,7 +2292,7 @@ static inline bool prefilter_bit(const struct prefilter *pf, const struct pkt_in
 
 /* Most packets' passes are decided by the prefilter: those return here,
  * without classify()'s frame. */
-enum pme_result pme_classify(const struct pme_program *prog,
+enum pme_result pme_classify(const struct pme_program *prog, struct pme_memo *memo,
 			     const struct pkt_info *pkt, struct pme_match *out,
 			     bool *reversed)
 {
@@ -2049,7 +2302,11 @@ enum pme_result pme_classify(const struct pme_program *prog,
 		*reversed = pf->result == PME_NOMATCH;
 		return prefilter_pass(pf, out);
 	}
-	return classify_walk(prog, pkt, out, reversed, first);
+	if (memo && memo->prog_id != prog->id)
+		memo_retarget(memo, prog);
+	if (!prog->memo.n)
+		memo = NULL;
+	return classify_walk(prog, memo, pkt, out, reversed, first);
 }
 
 void pme_stats_add_errors(struct pme_stats *s, uint32_t errors)

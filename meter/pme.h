@@ -151,13 +151,32 @@ enum pme_result pme_match(const struct pme_program *prog,
 			  struct pme_match *out);
 
 /*
+ * A memo of pass outcomes, owned by one thread (the programs stay
+ * immutable and shared).  A pass of a loop-free table that runs on the
+ * routes alone depends only on the packet values its tests read;
+ * pme_classify() looks such a pass up by those values and keeps what a
+ * walk gave, so that the packets of one server cost a lookup instead of
+ * a walk.  Results are the same with or without it.  A memo given
+ * another program than last time starts empty.  NULL when out of memory.
+ */
+struct pme_memo;
+struct pme_memo *pme_memo_create(void);
+void pme_memo_free(struct pme_memo *memo);
+/* Lookups and hits so far (passes the memo rested for are not lookups). */
+void pme_memo_stats(const struct pme_memo *memo, uint64_t *lookups, uint64_t *hits);
+/* Words of packet values a memo entry is found by; 0: the program has no
+ * memo (the table may loop, or its tests read more than a few words). */
+size_t pme_memo_words(const struct pme_program *prog);
+
+/*
  * RFC 2722 §4.3: match(S->D); on NoMatch, match(D->S).  Returns the final
  * result and sets *reversed when it came from the D->S pass (the key then
  * names the wire destination as the source).  out->errors collects both
  * passes.  The caller does the current()/create() lookups, using
- * flow_key_swap() for current(D->S).
+ * flow_key_swap() for current(D->S).  memo: NULL, or one of the calling
+ * thread's (pme_memo_create).
  */
-enum pme_result pme_classify(const struct pme_program *prog,
+enum pme_result pme_classify(const struct pme_program *prog, struct pme_memo *memo,
 			     const struct pkt_info *pkt, struct pme_match *out,
 			     bool *reversed);
 

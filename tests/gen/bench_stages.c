@@ -125,8 +125,9 @@ int main(int argc, char **argv)
 	uint8_t *arena = NULL;
 	size_t n = load_packets(argv[1], max, &pk, &arena);
 	struct flow_table *t = flow_table_create(FLOWS);
-	if (!n || !t) {
-		fprintf(stderr, "bench_stages: no packets or no flow table\n");
+	struct pme_memo *memo = pme_memo_create();     /* as the engine has */
+	if (!n || !t || !memo) {
+		fprintf(stderr, "bench_stages: no packets, no flow table or no memo\n");
 		return 1;
 	}
 	double best = 0.0;
@@ -142,7 +143,7 @@ int main(int argc, char **argv)
 				continue;
 			struct pme_match m;
 			bool rev, counted_rev;
-			if (pme_classify(prog, &pi, &m, &rev) != PME_COUNT)
+			if (pme_classify(prog, memo, &pi, &m, &rev) != PME_COUNT)
 				continue;
 			if (flow_count_packet(t, &m.key, flow_key_hash(&m.key), rev, pi.wirelen,
 					      pi.ts_ns, &counted_rev))
@@ -159,6 +160,7 @@ int main(int argc, char **argv)
 	       argv[1], argv[2], n, counted, full ? " (table full!)" : "", repeat, best,
 	       best * 1e9 / (double)n, (double)n / best / 1e6);
 	flow_table_free(t);
+	pme_memo_free(memo);
 	pme_free(prog);
 	ruleset_free(&rs);
 	diag_free(&d);

@@ -192,7 +192,7 @@ static void fixture_non_ip(void **state)
 	pkt.has_mac = true;
 	struct pme_match m;
 	bool rev = true;
-	assert_int_equal(pme_classify(p, &pkt, &m, &rev), PME_IGNORE);
+	assert_int_equal(pme_classify(p, NULL, &pkt, &m, &rev), PME_IGNORE);
 	assert_false(rev);
 	assert_int_equal(m.rule, 2);
 	assert_int_equal(m.errors, 0);
@@ -206,7 +206,7 @@ static void fixture_ua_to_ait(void **state)
 	struct pkt_info pkt = ip4(IP(130, 216, 7, 9), IP(156, 62, 3, 4), 17, 1025, 53);
 	struct pme_match m;
 	bool rev = true;
-	assert_int_equal(pme_classify(p, &pkt, &m, &rev), PME_COUNT);
+	assert_int_equal(pme_classify(p, NULL, &pkt, &m, &rev), PME_COUNT);
 	assert_false(rev);
 	assert_int_equal(m.rule, 18);
 	assert_int_equal(m.errors, 0);
@@ -227,7 +227,7 @@ static void fixture_ait_to_ua(void **state)
 	assert_int_equal(m.errors, 0);
 	/* the retry starts from an empty queue: the same key as UA -> AIT */
 	bool rev = false;
-	assert_int_equal(pme_classify(p, &pkt, &m, &rev), PME_COUNT);
+	assert_int_equal(pme_classify(p, NULL, &pkt, &m, &rev), PME_COUNT);
 	assert_true(rev);
 	assert_int_equal(m.rule, 18);
 	assert_key(&m.key, SET_TWO, KEY_UA_AIT, sizeof KEY_UA_AIT);
@@ -241,7 +241,7 @@ static void fixture_ua_to_other(void **state)
 	struct pkt_info pkt = ip4(IP(130, 216, 1, 1), IP(8, 8, 8, 8), 6, 40000, 80);
 	struct pme_match m;
 	bool rev = true;
-	assert_int_equal(pme_classify(p, &pkt, &m, &rev), PME_COUNT);
+	assert_int_equal(pme_classify(p, NULL, &pkt, &m, &rev), PME_COUNT);
 	assert_false(rev);
 	assert_int_equal(m.rule, 18);
 	assert_key(&m.key, SET_TWO, KEY_UA_OTHER, sizeof KEY_UA_OTHER);
@@ -257,7 +257,7 @@ static void fixture_other_to_ua(void **state)
 	assert_int_equal(pme_match(p, &pkt, false, &m), PME_NOMATCH);
 	assert_int_equal(m.rule, 7);              /* Return 3 -> rule 4 + 3 */
 	bool rev = false;
-	assert_int_equal(pme_classify(p, &pkt, &m, &rev), PME_COUNT);
+	assert_int_equal(pme_classify(p, NULL, &pkt, &m, &rev), PME_COUNT);
 	assert_true(rev);
 	assert_key(&m.key, SET_TWO, KEY_UA_OTHER, sizeof KEY_UA_OTHER);
 	pme_free(p);
@@ -270,7 +270,7 @@ static void fixture_ua_to_ua(void **state)
 	struct pkt_info pkt = ip4(IP(130, 216, 1, 1), IP(130, 216, 2, 2), 17, 53, 53);
 	struct pme_match m;
 	bool rev = true;
-	assert_int_equal(pme_classify(p, &pkt, &m, &rev), PME_IGNORE);
+	assert_int_equal(pme_classify(p, NULL, &pkt, &m, &rev), PME_IGNORE);
 	assert_false(rev);                        /* no retry after Ignore */
 	assert_int_equal(m.rule, 10);
 	pme_free(p);
@@ -283,13 +283,13 @@ static void fixture_other_to_other(void **state)
 	struct pkt_info pkt = ip4(IP(10, 0, 0, 1), IP(192, 168, 1, 1), 17, 53, 53);
 	struct pme_match m;
 	bool rev = false;
-	assert_int_equal(pme_classify(p, &pkt, &m, &rev), PME_NOMATCH);
+	assert_int_equal(pme_classify(p, NULL, &pkt, &m, &rev), PME_NOMATCH);
 	assert_true(rev);
 	assert_int_equal(m.rule, 7);
 	assert_int_equal(m.errors, 0);
 	/* AIT -> AIT is ignored at rule 16 */
 	pkt = ip4(IP(156, 62, 1, 1), IP(156, 62, 2, 2), 17, 53, 53);
-	assert_int_equal(pme_classify(p, &pkt, &m, &rev), PME_IGNORE);
+	assert_int_equal(pme_classify(p, NULL, &pkt, &m, &rev), PME_IGNORE);
 	assert_int_equal(m.rule, 16);
 	pme_free(p);
 }
@@ -310,7 +310,7 @@ static void action_ignore_nomatch(void **state)
 	bool rev;
 	const struct rule ign[] = { RN(RULE_IGNORE, 0) };
 	struct pme_program *p = load_ok(ign, 1, 1);
-	assert_int_equal(pme_classify(p, udp_pkt(), &m, &rev), PME_IGNORE);
+	assert_int_equal(pme_classify(p, NULL, udp_pkt(), &m, &rev), PME_IGNORE);
 	assert_false(rev);
 	assert_int_equal(m.rule, 1);
 	pme_free(p);
@@ -319,7 +319,7 @@ static void action_ignore_nomatch(void **state)
 	p = load_ok(nom, 1, 1);
 	assert_int_equal(pme_match(p, udp_pkt(), false, &m), PME_NOMATCH);
 	assert_int_equal(m.rule, 1);
-	assert_int_equal(pme_classify(p, udp_pkt(), &m, &rev), PME_NOMATCH);
+	assert_int_equal(pme_classify(p, NULL, udp_pkt(), &m, &rev), PME_NOMATCH);
 	assert_true(rev);
 	assert_int_equal(m.errors, 0);
 	pme_free(p);
@@ -490,7 +490,7 @@ static void action_variable_unset(void **state)
 	struct pme_stats st;
 	memset(&st, 0, sizeof st);
 	bool rev;
-	enum pme_result res = pme_classify(p, udp_pkt(), &m, &rev);
+	enum pme_result res = pme_classify(p, NULL, udp_pkt(), &m, &rev);
 	pme_stats_add(&st, res, rev, &m);
 	assert_int_equal(st.packets, 1);
 	assert_int_equal(st.nomatch, 1);
@@ -659,7 +659,7 @@ static void matching_stod(void **state)
 	assert_int_equal(pme_match(p, udp_pkt(), false, &m), PME_NOMATCH);
 	assert_int_equal(m.rule, 1);
 	bool rev = false;
-	assert_int_equal(pme_classify(p, udp_pkt(), &m, &rev), PME_COUNT);
+	assert_int_equal(pme_classify(p, NULL, udp_pkt(), &m, &rev), PME_COUNT);
 	assert_true(rev);
 	/* reversed: SourcePeerAddress is the wire destination */
 	assert_key(&m.key, 1, B(0x00, 0x09, 4, 255, 255, 255, 255, 156, 62, 3, 4), 11);
@@ -747,7 +747,7 @@ static void step_limit_cycle(void **state)
 	struct pme_program *p = load_ok(r, NRULES(r), 1);
 	assert_int_equal(pme_step_limit(p), 4 * 2 + 64);
 	bool rev;
-	assert_int_equal(pme_classify(p, udp_pkt(), &m, &rev), PME_NOMATCH);
+	assert_int_equal(pme_classify(p, NULL, udp_pkt(), &m, &rev), PME_NOMATCH);
 	assert_true(rev);
 	assert_int_equal(m.errors, 1u << PME_ERR_STEPS);
 	struct pme_stats st;
@@ -1143,7 +1143,7 @@ static void jump_threading(void **state)
 			struct pme_match m;
 			struct flow_key_item it;
 			bool rev;
-			assert_int_equal(pme_classify(p, &pkt, &m, &rev), cases[i].res);
+			assert_int_equal(pme_classify(p, NULL, &pkt, &m, &rev), cases[i].res);
 			assert_int_equal(m.rule, cases[i].rule + loop);
 			assert_int_equal(m.errors, 0);
 			if (cases[i].res == PME_NOMATCH || cases[i].res == PME_COUNT)
@@ -1176,13 +1176,14 @@ static unsigned rnd(unsigned n)
  * pass, rule, errors, key and distributions.  Returns the result (m and
  * *reversed: pme_classify()'s).
  */
-static enum pme_result classify_agrees(const struct pme_program *p,
+static enum pme_result classify_agrees(const struct pme_program *p, struct pme_memo *memo,
 				       const struct pkt_info *pkt, struct pme_match *m,
 				       bool *reversed)
 {
 	struct pme_match w;
 	bool rev;
-	enum pme_result res = pme_classify(p, pkt, m, &rev);
+	/* through the memo first: what it keeps must be what the walk gives */
+	enum pme_result res = pme_classify(p, memo, pkt, m, &rev);
 	*reversed = rev;
 	enum pme_result wres = pme_match(p, pkt, false, &w);
 	uint32_t werr = w.errors;
@@ -1224,6 +1225,8 @@ static void random_tables(void **state)
 	pkts[2].peer_type = 2;
 	memset(pkts[2].addr[0], 0x20, 16);
 	unsigned loaded = 0, counted = 0, routed = 0;
+	struct pme_memo *memo = pme_memo_create();
+	assert_non_null(memo);
 	for (int t = 0; t < 3000; t++) {
 		struct rule r[24];
 		unsigned n = 1 + rnd(24);
@@ -1260,10 +1263,12 @@ static void random_tables(void **state)
 			continue;
 		loaded++;
 		routed += pme_route_count(p) > 0;
-		for (unsigned k = 0; k < 3; k++) {
+		/* each packet twice: the second time from the memo, where
+		 * the table lets it keep the passes */
+		for (unsigned k = 0; k < 6; k++) {
 			struct pme_match m;
 			bool rev;
-			enum pme_result res = classify_agrees(p, &pkts[k], &m, &rev);
+			enum pme_result res = classify_agrees(p, memo, &pkts[k % 3], &m, &rev);
 			assert_true(res == PME_IGNORE || res == PME_NOMATCH || res == PME_COUNT);
 			assert_true(m.errors < (1u << PME_ERR_MAX));
 			assert_true(m.rule <= n);
@@ -1279,11 +1284,15 @@ static void random_tables(void **state)
 		pme_free(p);
 	}
 	/* the generator reaches both sides */
-	print_message("random tables: %u of 3000 loaded, %u counts, %u with routes\n",
-		      loaded, counted, routed);
+	uint64_t lookups, hits;
+	pme_memo_stats(memo, &lookups, &hits);
+	pme_memo_free(memo);
+	print_message("random tables: %u of 3000 loaded, %u counts, %u with routes, "
+		      "%llu memo hits\n", loaded, counted, routed, (unsigned long long)hits);
 	assert_true(loaded > 100);
 	assert_true(counted > 50);
 	assert_true(routed > 100);
+	assert_true(hits > 20);
 }
 
 /*
@@ -1317,6 +1326,11 @@ static void routes_agree(void **state)
 		}
 	}
 	unsigned tables = 0, routed = 0, chained = 0, counted = 0, prefiltered = 0;
+	unsigned memo_words = 0;
+	/* one memo for all the tables: it follows the program it is given,
+	 * also one loaded where a freed one was */
+	struct pme_memo *memo = pme_memo_create();
+	assert_non_null(memo);
 	for (int t = 0; t < 2000; t++) {
 		struct rule r[40];
 		unsigned n = 0, want = 8 + rnd(30);
@@ -1379,13 +1393,21 @@ static void routes_agree(void **state)
 		routed += pme_route_count(p) > 0;
 		chained += pme_chain_count(p) > 0;
 		prefiltered += pme_prefilter_values(p) > 0;
-		for (unsigned k = 0; k < 24; k++) {
+		memo_words += pme_memo_words(p) > 0;
+		for (unsigned k = 0; k < 48; k++) {
 			struct pme_match m;
 			bool rev;
-			counted += classify_agrees(p, &pkts[k], &m, &rev) == PME_COUNT;
+			counted += classify_agrees(p, memo, &pkts[k % 24], &m, &rev) == PME_COUNT;
 		}
 		pme_free(p);
 	}
+	uint64_t lookups, hits;
+	pme_memo_stats(memo, &lookups, &hits);
+	pme_memo_free(memo);
+	print_message("routes: memo in %u tables, %llu lookups, %llu hits\n", memo_words,
+		      (unsigned long long)lookups, (unsigned long long)hits);
+	assert_true(memo_words > 800);
+	assert_true(hits > 10000);
 	print_message("routes: %u tables, %u with routes, %u with chains, %u prefiltered, "
 		      "%u counts\n", tables, routed, chained, prefiltered, counted);
 	assert_true(tables > 1000);
@@ -1393,6 +1415,57 @@ static void routes_agree(void **state)
 	assert_true(chained > 300);
 	assert_true(prefiltered > 150);
 	assert_true(counted > 1000);
+}
+
+/*
+ * A table whose tests read values that rarely repeat (here: every
+ * packet's addresses are new) would pay a memo lookup and store for
+ * nothing: after a window of lookups without enough hits the memo rests
+ * for a while, and looks again after that.  Results never change.
+ */
+static void memo_rests(void **state)
+{
+	(void)state;
+	const struct rule r[] = {
+		R4(ATTR_SOURCE_PEER_ADDRESS, 0xffffffff, IP(10, 0, 0, 1), RULE_GOTO, 6),
+		R4(ATTR_SOURCE_PEER_ADDRESS, 0xffffffff, IP(10, 0, 0, 2), RULE_GOTO, 6),
+		R4(ATTR_SOURCE_PEER_ADDRESS, 0xffffffff, IP(10, 0, 0, 3), RULE_GOTO, 6),
+		R4(ATTR_SOURCE_PEER_ADDRESS, 0xffffffff, IP(10, 0, 0, 4), RULE_GOTO, 6),
+		RN(RULE_NOMATCH, 0),
+		RN(RULE_COUNT, 0),
+	};
+	struct diag d;
+	diag_init(&d, "rests");
+	struct pme_program *p = load(r, NRULES(r), 1, &d);
+	diag_free(&d);
+	assert_non_null(p);
+	assert_int_equal(pme_memo_words(p), 1);     /* the address's word */
+	struct pme_memo *memo = pme_memo_create();
+	assert_non_null(memo);
+	struct pme_match m;
+	bool rev;
+	uint64_t lookups, hits;
+	/* new addresses only: a NoMatch both ways, never found */
+	const unsigned fresh = 20000;
+	for (unsigned k = 0; k < fresh; k++) {
+		struct pkt_info pkt = ip4(IP(172, 16, k >> 8, k), IP(172, 17, k >> 8, k), 17,
+					  1024, 2048);
+		assert_int_equal(classify_agrees(p, memo, &pkt, &m, &rev), PME_NOMATCH);
+	}
+	pme_memo_stats(memo, &lookups, &hits);
+	assert_int_equal(hits, 0);
+	assert_true(lookups > 0 && lookups < 2 * fresh);     /* it rested */
+	/* one packet over and over: after the rest the memo finds it */
+	struct pkt_info again = ip4(IP(10, 0, 0, 3), IP(172, 17, 0, 1), 17, 1024, 2048);
+	for (unsigned k = 0; k < 100000; k++)
+		assert_int_equal(pme_classify(p, memo, &again, &m, &rev), PME_COUNT);
+	assert_int_equal(classify_agrees(p, memo, &again, &m, &rev), PME_COUNT);
+	uint64_t lookups2, hits2;
+	pme_memo_stats(memo, &lookups2, &hits2);
+	assert_true(lookups2 > lookups);
+	assert_true(hits2 > 0);
+	pme_memo_free(memo);
+	pme_free(p);
 }
 
 /* ---- load-time refusals ---------------------------------------------- */
@@ -1534,6 +1607,7 @@ int main(void)
 		cmocka_unit_test(jump_threading),
 		cmocka_unit_test(random_tables),
 		cmocka_unit_test(routes_agree),
+		cmocka_unit_test(memo_rests),
 		cmocka_unit_test(load_rejects),
 		cmocka_unit_test(load_accepts),
 	};

@@ -123,12 +123,41 @@ struct outcome {
 	struct pme_match m;
 };
 
+/* Every packet is classified through a memo too (pme_memo_create), twice:
+ * the second time it comes from the memo when the pass was kept there.
+ * One memo serves every test, so it also follows the program it is given. */
+static struct pme_memo *memo;
+
+static void outcome_same(const struct outcome *a, const struct outcome *b)
+{
+	assert_int_equal(a->r, b->r);
+	assert_int_equal(a->reversed, b->reversed);
+	assert_int_equal(a->m.rule, b->m.rule);
+	assert_int_equal(a->m.errors, b->m.errors);
+	if (a->r != PME_COUNT)
+		return;
+	assert_int_equal(a->m.key.ruleset, b->m.key.ruleset);
+	assert_int_equal(a->m.key.n_items, b->m.key.n_items);
+	assert_int_equal(a->m.key.len, b->m.key.len);
+	assert_memory_equal(a->m.key.data, b->m.key.data, a->m.key.len);
+	assert_int_equal(a->m.n_dist, b->m.n_dist);
+	assert_memory_equal(a->m.dist, b->m.dist, a->m.n_dist * sizeof a->m.dist[0]);
+}
+
 static struct outcome classify(const struct pme_program *prog, const struct pkt_info *p)
 {
 	struct outcome o;
 	memset(&o, 0, sizeof o);
-	o.r = pme_classify(prog, p, &o.m, &o.reversed);
+	o.r = pme_classify(prog, NULL, p, &o.m, &o.reversed);
 	assert_int_equal(o.m.errors, 0);
+	if (!memo)
+		assert_non_null(memo = pme_memo_create());
+	for (int k = 0; k < 2; k++) {
+		struct outcome w;
+		memset(&w, 0xa5, sizeof w);     /* nothing may be left unset */
+		w.r = pme_classify(prog, memo, p, &w.m, &w.reversed);
+		outcome_same(&o, &w);
+	}
 	return o;
 }
 
@@ -287,6 +316,17 @@ static void dns_root_every_server(void **state)
 		struct outcome back = counted(prog, &r6, true);
 		assert_true(flow_key_equal(&o6.m.key, &back.m.key));
 	}
+	/* the memo finds a pass by what the table reads: a request from
+	 * another client and port, to a server seen, is found there */
+	assert_true(pme_memo_words(prog) > 0);
+	uint64_t lookups0, hits0, lookups1, hits1;
+	pme_memo_stats(memo, &lookups0, &hits0);
+	struct pkt_info other = pkt_ip("192.0.2.99", s[5].v4, PROTO_UDP, CLIENT_PORT + 7, DNS_PORT);
+	struct outcome o = counted(prog, &other, false);
+	expect_server_key(&o.m.key, SET_DNS_ROOT, 1, s[5].v4, s[5].cls, s[5].kind);
+	pme_memo_stats(memo, &lookups1, &hits1);
+	assert_int_equal(lookups1 - lookups0, 2);
+	assert_int_equal(hits1 - hits0, 2);
 	pme_free(prog);
 }
 
