@@ -272,9 +272,10 @@ struct item_blob {
 
 struct memo_tag {
 	uint8_t n;                         /* words, 0: no memo */
-	/* on the forward, reversed pass; past n, word 0's with mask 0 */
-	uint8_t slot[2][MEMO_TAG_WORDS];
-	uint8_t word[MEMO_TAG_WORDS];      /* which word of the value */
+	/* where a word is among a pass's values (struct pcache's v[]: slot
+	 * * sizeof (union val) + word * 8) on the forward and reversed pass;
+	 * past n, word 0's, with mask 0 */
+	uint16_t off[2][MEMO_TAG_WORDS];
 	uint32_t slots[2];                 /* the slots read, per pass */
 	uint64_t mask[MEMO_TAG_WORDS];
 };
@@ -928,18 +929,21 @@ static int route_load(struct pme_program *prog)
 static bool memo_tag_add(struct memo_tag *m, unsigned s, unsigned s_rev, unsigned k,
 			 uint64_t mask)
 {
-	if (!mask)
-		return true;            /* the tests read nothing of it */
+	/* the tests read nothing of it, or a value no packet carries (0) */
+	if (!mask || s >> 1 == ACC_NONE)
+		return true;
+	uint16_t off = (uint16_t)(s * sizeof(union val) + k * sizeof(uint64_t));
 	for (unsigned j = 0; j < m->n; j++)
-		if (m->slot[0][j] == s && m->word[j] == k) {
+		if (m->off[0][j] == off) {
 			m->mask[j] |= mask;
 			return true;
 		}
 	if (m->n == MEMO_TAG_WORDS)
 		return false;
-	m->slot[0][m->n] = (uint8_t)s;
-	m->slot[1][m->n] = (uint8_t)s_rev;
-	m->word[m->n] = (uint8_t)k;
+	m->off[0][m->n] = off;
+	m->off[1][m->n] = (uint16_t)(s_rev * sizeof(union val) + k * sizeof(uint64_t));
+	m->slots[0] |= 1u << s;
+	m->slots[1] |= 1u << s_rev;
 	m->mask[m->n++] = mask;
 	return true;
 }
@@ -964,20 +968,15 @@ static void memo_load(struct pme_program *prog)
 						  in->mask.w[k]);
 	}
 	if (!ok || !m->n) {
-		m->n = 0;
+		memset(m, 0, sizeof *m);
 		return;
 	}
-	for (unsigned j = 0; j < MEMO_TAG_WORDS; j++) {
-		if (j >= m->n) {
-			/* a fixed number of words: the padding reads a
-			 * slot that is read anyway, and keeps none of it */
-			m->slot[0][j] = m->slot[0][0];
-			m->slot[1][j] = m->slot[1][0];
-			m->word[j] = 0;
-			m->mask[j] = 0;
-		}
-		m->slots[0] |= 1u << m->slot[0][j];
-		m->slots[1] |= 1u << m->slot[1][j];
+	/* a fixed number of words: the padding reads a word that is read
+	 * anyway, and keeps none of it */
+	for (unsigned j = m->n; j < MEMO_TAG_WORDS; j++) {
+		m->off[0][j] = m->off[0][0];
+		m->off[1][j] = m->off[1][0];
+		m->mask[j] = 0;
 	}
 }
 
@@ -2144,9 +2143,12 @@ memo_find(const struct pme_program *prog, struct pme_memo *memo,
 	for (uint32_t need = m->slots[rev] & ~c->cached; need; need &= need - 1)
 		read_slot(c, (unsigned)__builtin_ctz(need));
 	c->cached |= m->slots[rev];
+	const uint8_t *vals = (const uint8_t *)c->v;
 	uint64_t x = 0;
 	for (unsigned j = 0; j < MEMO_TAG_WORDS; j++) {
-		p->tag[j] = c->v[m->slot[rev][j]].w[m->word[j]] & m->mask[j];
+		uint64_t w;
+		memcpy(&w, vals + m->off[rev][j], sizeof w);
+		p->tag[j] = w & m->mask[j];
 		x = (x ^ p->tag[j]) * MEMO_HASH_MUL;
 	}
 	struct memo_entry *e = &memo->e[x >> (64 - __builtin_ctz(MEMO_ENTRIES))];
@@ -2266,6 +2268,10 @@ classify_walk(const struct pme_program *prog, struct pme_memo *memo,
 	      const struct pkt_info *pkt, struct pme_match *out, bool *reversed,
 	      bool first_decided)
 {
+	if (memo && memo->prog_id != prog->id)
+		memo_retarget(memo, prog);
+	if (!prog->memo.n)
+		memo = NULL;
 	return prog->loop_free ? classify(prog, memo, pkt, out, reversed, false, first_decided)
 			       : classify(prog, NULL, pkt, out, reversed, true, first_decided);
 }
@@ -2290,11 +2296,10 @@ static inline bool prefilter_bit(const struct prefilter *pf, const struct pkt_in
 	return pf->bits[x >> 6] >> (x & 63) & 1;
 }
 
-/* Most packets' passes are decided by the prefilter: those return here,
- * without classify()'s frame. */
-enum pme_result pme_classify(const struct pme_program *prog, struct pme_memo *memo,
-			     const struct pkt_info *pkt, struct pme_match *out,
-			     bool *reversed)
+/* pme_classify() for a table whose prefilter, if any, is not on ports. */
+static __attribute__((noinline)) enum pme_result
+classify_other(const struct pme_program *prog, struct pme_memo *memo,
+	       const struct pkt_info *pkt, struct pme_match *out, bool *reversed)
 {
 	const struct prefilter *pf = prog->pre;
 	bool first = pf && prefilter_bit(pf, pkt, 0);
@@ -2302,10 +2307,28 @@ enum pme_result pme_classify(const struct pme_program *prog, struct pme_memo *me
 		*reversed = pf->result == PME_NOMATCH;
 		return prefilter_pass(pf, out);
 	}
-	if (memo && memo->prog_id != prog->id)
-		memo_retarget(memo, prog);
-	if (!prog->memo.n)
-		memo = NULL;
+	return classify_walk(prog, memo, pkt, out, reversed, first);
+}
+
+/* Most packets' passes are decided by a prefilter on ports: those return
+ * here, where nothing is called but in tail position, so that there is
+ * no frame. */
+enum pme_result pme_classify(const struct pme_program *prog, struct pme_memo *memo,
+			     const struct pkt_info *pkt, struct pme_match *out,
+			     bool *reversed)
+{
+	const struct prefilter *pf = prog->pre;
+	if (!pf || pf->slot[0] >> 1 != ACC_TRANS_ADDR)
+		return classify_other(prog, memo, pkt, out, reversed);
+	/* both bits looked up at once */
+	uint32_t x0 = (uint32_t)port_word(pkt, pf->slot[0] & 1) & pf->mask;
+	uint32_t x1 = (uint32_t)port_word(pkt, pf->slot[1] & 1) & pf->mask;
+	bool first = pf->bits[x0 >> 6] >> (x0 & 63) & 1;
+	bool second = pf->bits[x1 >> 6] >> (x1 & 63) & 1;
+	if (first && (pf->result != PME_NOMATCH || second)) {
+		*reversed = pf->result == PME_NOMATCH;
+		return prefilter_pass(pf, out);
+	}
 	return classify_walk(prog, memo, pkt, out, reversed, first);
 }
 
