@@ -512,7 +512,7 @@ void engine_packet(struct engine *e, const struct pkt *p)
 		pme_stats_add(&t->pme, r, reversed, &m);
 		if (r != PME_COUNT)
 			continue;
-		uint64_t hash = flow_key_hash(&m.key);
+		uint64_t hash = pme_key_hash(&m);
 		if (e->flood_mode) {
 			/* RFC 2722 §4.3 without create() */
 			f = flow_find_packet(e->flows, &m.key, hash, reversed, &counted_rev);

@@ -285,6 +285,7 @@ struct memo_entry {
 	uint32_t rule;
 	uint8_t used, result, n_dist;
 	uint8_t key[MEMO_KEY_HEAD + MEMO_KEY_BYTES];   /* struct flow_key's head */
+	uint64_t key_hash;                             /* flow_key_hash() of it */
 	struct pme_dist dist[MEMO_DISTS];
 };
 
@@ -1830,6 +1831,7 @@ run_pass(const struct pme_program *prog, struct pcache *cache,
 	out->errors = 0;
 	out->n_dist = 0;
 	out->rule = 0;
+	out->key_hashed = false;
 
 	const struct insn *insn = prog->insn;
 	const uint32_t n = prog->n;
@@ -2170,8 +2172,11 @@ memo_find(const struct pme_program *prog, struct pme_memo *memo,
 	out->rule = e->rule;
 	out->n_dist = e->n_dist;
 	memcpy(out->dist, e->dist, sizeof e->dist);
-	if (e->result == PME_COUNT)
+	if (e->result == PME_COUNT) {
 		memcpy(&out->key, e->key, sizeof e->key);
+		out->key_hash = e->key_hash;
+		out->key_hashed = true;
+	}
 	return e->result;
 }
 
@@ -2190,8 +2195,10 @@ static inline void memo_keep(const struct memo_probe *p, const struct pcache *c,
 	e->rule = out->rule;
 	e->n_dist = out->n_dist;
 	memcpy(e->dist, out->dist, sizeof e->dist);
-	if (res == PME_COUNT)
+	if (res == PME_COUNT) {
 		memcpy(e->key, &out->key, sizeof e->key);
+		e->key_hash = flow_key_hash(&out->key);
+	}
 }
 
 /* One pass of classify(): from the memo when it has it. */

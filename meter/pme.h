@@ -103,10 +103,18 @@ struct pme_dist {
 struct pme_match {
 	struct flow_key key;            /* valid when the result is PME_COUNT */
 	uint8_t n_dist;
+	bool key_hashed;                /* key_hash is flow_key_hash(&key) */
 	struct pme_dist dist[PME_DIST_MAX];
 	uint32_t rule;                  /* rule that ended the pass, 0 if none */
 	uint32_t errors;                /* 1u << enum pme_error, per error seen */
+	uint64_t key_hash;              /* a Count from the memo has it */
 };
+
+/* flow_key_hash() of a Count's key, which the memo may have kept. */
+static inline uint64_t pme_key_hash(const struct pme_match *m)
+{
+	return m->key_hashed ? m->key_hash : flow_key_hash(&m->key);
+}
 
 struct pme_stats {
 	uint64_t packets;               /* pme_classify() calls noted */

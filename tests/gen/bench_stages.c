@@ -8,7 +8,7 @@
  *
  * RULES is .srl or .rules.  The packets are copied out of the capture
  * reader first (not timed); each run decodes every packet, classifies it
- * with pme_classify() and counts the Count results with flow_key_hash()
+ * with pme_classify() and counts the Count results with pme_key_hash()
  * and flow_count_packet() into one flow table, as engine_packet() does.
  * Prints one line; CPU time of this thread.  For `make bench`.
  */
@@ -145,7 +145,7 @@ int main(int argc, char **argv)
 			bool rev, counted_rev;
 			if (pme_classify(prog, memo, &pi, &m, &rev) != PME_COUNT)
 				continue;
-			if (flow_count_packet(t, &m.key, flow_key_hash(&m.key), rev, pi.wirelen,
+			if (flow_count_packet(t, &m.key, pme_key_hash(&m), rev, pi.wirelen,
 					      pi.ts_ns, &counted_rev))
 				counted++;
 			else

@@ -1199,6 +1199,8 @@ static enum pme_result classify_agrees(const struct pme_program *p, struct pme_m
 	if (res == PME_COUNT) {
 		assert_int_equal(m->key.len, w.key.len);
 		assert_memory_equal(m->key.data, w.key.data, m->key.len);
+		if (m->key_hashed)      /* from the memo */
+			assert_true(m->key_hash == flow_key_hash(&m->key));
 		assert_int_equal(m->n_dist, w.n_dist);
 		assert_memory_equal(m->dist, w.dist, m->n_dist * sizeof m->dist[0]);
 	}

@@ -157,6 +157,9 @@ static struct outcome classify(const struct pme_program *prog, const struct pkt_
 		memset(&w, 0xa5, sizeof w);     /* nothing may be left unset */
 		w.r = pme_classify(prog, memo, p, &w.m, &w.reversed);
 		outcome_same(&o, &w);
+		/* a Count from the memo carries its key's hash */
+		if (w.r == PME_COUNT && w.m.key_hashed)
+			assert_true(w.m.key_hash == flow_key_hash(&w.m.key));
 	}
 	return o;
 }
