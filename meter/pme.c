@@ -272,11 +272,12 @@ struct item_blob {
 
 struct memo_tag {
 	uint8_t n;                         /* words, 0: no memo */
-	/* where a word is among a pass's values (struct pcache's v[]: slot
-	 * * sizeof (union val) + word * 8) on the forward and reversed pass;
-	 * past n, word 0's, with mask 0 */
-	uint16_t off[2][MEMO_TAG_WORDS];
-	uint32_t slots[2];                 /* the slots read, per pass */
+	uint8_t n_slots;                   /* values they are words of */
+	uint8_t slot[2][MEMO_TAG_WORDS];   /* the values' slots, forward and
+					      reversed pass */
+	/* where word j is among the values read (memo_tag_of()'s v[]: value
+	 * * sizeof (union val) + word * 8); past n, word 0's, with mask 0 */
+	uint16_t off[MEMO_TAG_WORDS];
 	uint64_t mask[MEMO_TAG_WORDS];
 };
 
@@ -933,18 +934,23 @@ static bool memo_tag_add(struct memo_tag *m, unsigned s, unsigned s_rev, unsigne
 	/* the tests read nothing of it, or a value no packet carries (0) */
 	if (!mask || s >> 1 == ACC_NONE)
 		return true;
-	uint16_t off = (uint16_t)(s * sizeof(union val) + k * sizeof(uint64_t));
+	unsigned v = 0;
+	while (v < m->n_slots && m->slot[0][v] != s)
+		v++;
+	uint16_t off = (uint16_t)(v * sizeof(union val) + k * sizeof(uint64_t));
 	for (unsigned j = 0; j < m->n; j++)
-		if (m->off[0][j] == off) {
+		if (m->off[j] == off) {
 			m->mask[j] |= mask;
 			return true;
 		}
 	if (m->n == MEMO_TAG_WORDS)
 		return false;
-	m->off[0][m->n] = off;
-	m->off[1][m->n] = (uint16_t)(s_rev * sizeof(union val) + k * sizeof(uint64_t));
-	m->slots[0] |= 1u << s;
-	m->slots[1] |= 1u << s_rev;
+	if (v == m->n_slots) {
+		m->slot[0][v] = (uint8_t)s;
+		m->slot[1][v] = (uint8_t)s_rev;
+		m->n_slots++;
+	}
+	m->off[m->n] = off;
 	m->mask[m->n++] = mask;
 	return true;
 }
@@ -975,8 +981,7 @@ static void memo_load(struct pme_program *prog)
 	/* a fixed number of words: the padding reads a word that is read
 	 * anyway, and keeps none of it */
 	for (unsigned j = m->n; j < MEMO_TAG_WORDS; j++) {
-		m->off[0][j] = m->off[0][0];
-		m->off[1][j] = m->off[1][0];
+		m->off[j] = m->off[0];
 		m->mask[j] = 0;
 	}
 }
@@ -2129,45 +2134,41 @@ struct memo_probe {
 
 #define MEMO_MISS (-1)
 
-/* The pass's outcome from the memo into out, its enum pme_result; else
- * MEMO_MISS with p set for memo_keep(). */
-static inline __attribute__((always_inline)) int
-memo_find(const struct pme_program *prog, struct pme_memo *memo,
-	  struct pcache *c, struct pme_match *out, struct memo_probe *p)
+/* The pass's tag (rev: the reversed pass's) into p, and its entry. */
+static inline void memo_probe(const struct pme_program *prog, struct pme_memo *memo,
+			      const struct pkt_info *pkt, unsigned rev, struct memo_probe *p)
 {
-	p->e = NULL;
-	if (memo->rest) {
-		memo->rest--;
-		return MEMO_MISS;
-	}
 	const struct memo_tag *m = &prog->memo;
-	const unsigned rev = c->rev;
-	for (uint32_t need = m->slots[rev] & ~c->cached; need; need &= need - 1)
-		read_slot(c, (unsigned)__builtin_ctz(need));
-	c->cached |= m->slots[rev];
-	const uint8_t *vals = (const uint8_t *)c->v;
+	union val v[MEMO_TAG_WORDS];
+	for (unsigned i = 0; i < m->n_slots; i++) {
+		unsigned s = m->slot[rev][i];
+		/* read_word()'s values are one word: the tag reads only
+		 * word 0 of them (their tests' masks have no other) */
+		if (!read_word(pkt, s, &v[i].w[0]))
+			read_packet(s >> 1, s & 1, pkt, &v[i]);
+	}
+	const uint8_t *b = (const uint8_t *)v;
 	uint64_t x = 0;
+#pragma GCC unroll 6
 	for (unsigned j = 0; j < MEMO_TAG_WORDS; j++) {
 		uint64_t w;
-		memcpy(&w, vals + m->off[rev][j], sizeof w);
+		memcpy(&w, b + m->off[j], sizeof w);
 		p->tag[j] = w & m->mask[j];
 		x = (x ^ p->tag[j]) * MEMO_HASH_MUL;
 	}
-	struct memo_entry *e = &memo->e[x >> (64 - __builtin_ctz(MEMO_ENTRIES))];
-	p->e = e;
+	p->e = &memo->e[x >> (64 - __builtin_ctz(MEMO_ENTRIES))];
+}
+
+/* The probed pass's outcome into out, its enum pme_result, if the memo
+ * has it; else MEMO_MISS. */
+static inline int memo_get(const struct memo_probe *p, struct pme_match *out)
+{
+	const struct memo_entry *e = p->e;
 	uint64_t diff = 0;
 	for (unsigned j = 0; j < MEMO_TAG_WORDS; j++)
 		diff |= e->tag[j] ^ p->tag[j];
-	if (++memo->lookups == MEMO_WINDOW) {
-		memo->total_lookups += memo->lookups;
-		memo->total_hits += memo->hits;
-		if (memo->hits < MEMO_WINDOW / MEMO_HITS_MIN)
-			memo->rest = MEMO_REST;
-		memo->lookups = memo->hits = 0;
-	}
 	if (diff || !e->used)
 		return MEMO_MISS;
-	memo->hits++;
 	out->errors = 0;
 	out->rule = e->rule;
 	out->n_dist = e->n_dist;
@@ -2180,13 +2181,26 @@ memo_find(const struct pme_program *prog, struct pme_memo *memo,
 	return e->result;
 }
 
+/* One lookup, found or not; a window with too few finds rests the memo. */
+static inline void memo_count(struct pme_memo *memo, bool hit)
+{
+	memo->hits += hit;
+	if (++memo->lookups == MEMO_WINDOW) {
+		memo->total_lookups += memo->lookups;
+		memo->total_hits += memo->hits;
+		if (memo->hits < MEMO_WINDOW / MEMO_HITS_MIN)
+			memo->rest = MEMO_REST;
+		memo->lookups = memo->hits = 0;
+	}
+}
+
 /* Keep a walked pass's outcome: one that stayed on the routes, without
  * errors, whose key and distributions fit. */
 static inline void memo_keep(const struct memo_probe *p, const struct pcache *c,
 			     enum pme_result res, const struct pme_match *out)
 {
 	struct memo_entry *e = p->e;
-	if (!e || c->general || out->errors || out->n_dist > MEMO_DISTS ||
+	if (c->general || out->errors || out->n_dist > MEMO_DISTS ||
 	    (res == PME_COUNT && out->key.len > MEMO_KEY_BYTES))
 		return;
 	memcpy(e->tag, p->tag, sizeof e->tag);
@@ -2201,23 +2215,30 @@ static inline void memo_keep(const struct memo_probe *p, const struct pcache *c,
 	}
 }
 
-/* One pass of classify(): from the memo when it has it. */
+/* One pass of classify(): from the memo when it has it, else walked
+ * (and kept).  Passes found at once by classify_memo() do not come here:
+ * every pass is counted once. */
 static inline __attribute__((always_inline)) enum pme_result
 classify_pass(const struct pme_program *prog, struct pme_memo *memo, struct pcache *c,
 	      struct pme_match *out, const bool every_step)
 {
 	if (every_step)
 		return run_pass(prog, c, out, true, false, PME_START);
-	struct memo_probe p;
-	if (memo) {
-		int hit = memo_find(prog, memo, c, out, &p);
-		if (hit != MEMO_MISS)
-			return (enum pme_result)hit;
-		c->general = false;
+	if (!memo)
+		return run_pass(prog, c, out, false, true, PME_START);
+	if (memo->rest) {
+		memo->rest--;
+		return run_pass(prog, c, out, false, true, PME_START);
 	}
+	struct memo_probe p;
+	memo_probe(prog, memo, c->pkt, c->rev, &p);
+	int hit = memo_get(&p, out);
+	memo_count(memo, hit != MEMO_MISS);
+	if (hit != MEMO_MISS)
+		return (enum pme_result)hit;
+	c->general = false;
 	enum pme_result res = run_pass(prog, c, out, false, true, PME_START);
-	if (memo)
-		memo_keep(&p, c, res, out);
+	memo_keep(&p, c, res, out);
 	return res;
 }
 
@@ -2253,15 +2274,18 @@ classify(const struct pme_program *prog, struct pme_memo *memo,
 	}
 	/* a table with a prefilter is loop-free (every_step false) */
 	const struct prefilter *pf = prog->pre;
-	enum pme_result res = first_decided ? prefilter_pass(pf, out) :
-			      classify_pass(prog, memo, &c, out, every_step);
+	enum pme_result res = PME_NOMATCH;
+	if (first_decided)
+		out->errors = 0;
+	else
+		res = classify_pass(prog, memo, &c, out, every_step);
 	*reversed = false;
 	if (res != PME_NOMATCH)
 		return res;
 	uint32_t first = out->errors;
 	c.rev = 1;
 	/* when the first pass was decided, pme_classify() found the second
-	 * not to be */
+	 * not to be decided by the prefilter */
 	res = pf && !first_decided && prefilter_bit(pf, pkt, 1) ? prefilter_pass(pf, out) :
 	      classify_pass(prog, memo, &c, out, every_step);
 	out->errors |= first;
@@ -2269,7 +2293,8 @@ classify(const struct pme_program *prog, struct pme_memo *memo,
 	return res;
 }
 
-/* first_decided: the prefilter decided the first pass (a NoMatch) */
+/* first_decided: the first pass is known to be a NoMatch without errors
+ * (the prefilter or the memo decided it) */
 static __attribute__((noinline)) enum pme_result
 classify_walk(const struct pme_program *prog, struct pme_memo *memo,
 	      const struct pkt_info *pkt, struct pme_match *out, bool *reversed,
@@ -2301,6 +2326,38 @@ static inline bool prefilter_bit(const struct prefilter *pf, const struct pkt_in
 	uint64_t w = s >> 1 == ACC_TRANS_ADDR ? port_word(pkt, s & 1) : slot_word(pkt, s);
 	uint32_t x = (uint32_t)w & pf->mask;
 	return pf->bits[x >> 6] >> (x & 63) & 1;
+}
+
+/*
+ * The passes pme_classify() has to run, found in the memo without
+ * classify()'s frame and value cache: a request's forward pass, a
+ * response's reversed one.  Whatever the memo does not have is left to
+ * classify_walk().  first, second: the prefilter decided that pass.
+ */
+static __attribute__((noinline)) enum pme_result
+classify_memo(const struct pme_program *prog, struct pme_memo *memo,
+	      const struct pkt_info *pkt, struct pme_match *out, bool *reversed,
+	      bool first, bool second)
+{
+	struct memo_probe p;
+	memo_probe(prog, memo, pkt, first, &p);
+	int hit = memo_get(&p, out);
+	if (hit == MEMO_MISS)
+		return classify_walk(prog, memo, pkt, out, reversed, first);
+	memo_count(memo, true);
+	*reversed = first;
+	if (hit != PME_NOMATCH || first)
+		return (enum pme_result)hit;
+	/* a NoMatch without errors forward: the reversed pass decides */
+	*reversed = true;
+	if (second)
+		return prefilter_pass(prog->pre, out);
+	memo_probe(prog, memo, pkt, 1, &p);
+	hit = memo_get(&p, out);
+	if (hit == MEMO_MISS)
+		return classify_walk(prog, memo, pkt, out, reversed, true);
+	memo_count(memo, true);
+	return (enum pme_result)hit;
 }
 
 /* pme_classify() for a table whose prefilter, if any, is not on ports. */
@@ -2336,6 +2393,8 @@ enum pme_result pme_classify(const struct pme_program *prog, struct pme_memo *me
 		*reversed = pf->result == PME_NOMATCH;
 		return prefilter_pass(pf, out);
 	}
+	if (memo && memo->prog_id == prog->id && prog->memo.n && !memo->rest)
+		return classify_memo(prog, memo, pkt, out, reversed, first, second);
 	return classify_walk(prog, memo, pkt, out, reversed, first);
 }
 
