@@ -434,6 +434,20 @@ static inline uint64_t word_be16(unsigned v)
 	return word_of(b, 2);
 }
 
+/* A peer address's words (the second 0 for IPv4); returns its width. */
+static inline unsigned peer_addr_words(const struct pkt_info *p, unsigned end,
+				       uint64_t *w0, uint64_t *w1)
+{
+	if (p->peer_type == PEER_TYPE_IPV6) {
+		*w0 = word_of(p->addr[end], 8);
+		*w1 = word_of(p->addr[end] + 8, 8);
+		return 16;
+	}
+	*w0 = word_of(p->addr[end], 4);
+	*w1 = 0;
+	return 4;
+}
+
 /*
  * Read a packet attribute (acc < ACC_PACKET_MAX) of packet end `end`
  * (0 = wire source) into v, zero-padded; returns its width.  The value
@@ -464,14 +478,7 @@ static unsigned read_packet(unsigned acc, unsigned end,
 		width = 1;
 		break;
 	case ACC_PEER_ADDR:
-		if (p->peer_type == PEER_TYPE_IPV6) {
-			w0 = word_of(p->addr[end], 8);
-			w1 = word_of(p->addr[end] + 8, 8);
-			width = 16;
-		} else {
-			w0 = word_of(p->addr[end], 4);
-			width = 4;
-		}
+		width = peer_addr_words(p, end, &w0, &w1);
 		break;
 	case ACC_TRANS_TYPE:
 		w0 = word_u8(p->proto);
@@ -2143,8 +2150,12 @@ static inline void memo_probe(const struct pme_program *prog, struct pme_memo *m
 	for (unsigned i = 0; i < m->n_slots; i++) {
 		unsigned s = m->slot[rev][i];
 		/* read_word()'s values are one word: the tag reads only
-		 * word 0 of them (their tests' masks have no other) */
-		if (!read_word(pkt, s, &v[i].w[0]))
+		 * word 0 of them (their tests' masks have no other); a
+		 * server's address, the other value nearly every table
+		 * tests, without read_packet()'s call */
+		if (s >> 1 == ACC_PEER_ADDR)
+			peer_addr_words(pkt, s & 1, &v[i].w[0], &v[i].w[1]);
+		else if (!read_word(pkt, s, &v[i].w[0]))
 			read_packet(s >> 1, s & 1, pkt, &v[i]);
 	}
 	const uint8_t *b = (const uint8_t *)v;
