@@ -7,22 +7,9 @@
 #include <string.h>
 
 #define NS_PER_US 1000u
-#define PROTO_TCP 6u
-#define PROTO_UDP 17u
 #define NIL 0u                  /* entry numbers are 1-based */
 
-/*
- * The part of the key every message has, as the words it is hashed and
- * compared by: client address (words 0-1), server address (2-3), and
- * one word of client port, server port, DNS ID, transport and IP version
- * (KEY_REST_* shifts).  An IPv4 address is word 0 or 2's low 32 bits,
- * the rest of its two words zero.
- */
-enum { KEY_CLIENT = 0, KEY_SERVER = 2, KEY_REST = 4, KEY_WORDS = DNSPAIR_KEY_WORDS };
-enum {
-	KEY_REST_CPORT = 0, KEY_REST_SPORT = 16, KEY_REST_ID = 32,
-	KEY_REST_PROTO = 48, KEY_REST_IPVER = 56
-};
+enum { KEY_WORDS = DNSPAIR_KEY_WORDS };
 
 enum { E_HAS_Q = 1, E_ANSWERED = 2 };
 
@@ -42,8 +29,7 @@ enum { E_HAS_Q = 1, E_ANSWERED = 2 };
 struct entry {
 	struct dnspair_key k;
 	uint64_t ts_ns;            /* latest request */
-	uint32_t qname_hash;
-	uint16_t qtype, qclass;
+	uint64_t question;         /* as the hint packs it, valid with E_HAS_Q */
 	uint32_t ring_pos;         /* its slot in the age ring, RING_NONE
 	                              when free */
 	uint8_t flags;
@@ -69,6 +55,7 @@ struct entry_cold {
  * `capacity` appends apart).
  */
 struct dnspair {
+	struct flow_hindex index;  /* first: dnspair_prefetch reads it */
 	struct flow_table *ft;
 	struct entry *e;           /* e[i - 1] is entry i */
 	struct entry_cold *cold;   /* cold[i - 1] likewise */
@@ -87,15 +74,9 @@ struct dnspair {
 	                              list: the order a list of all entries
 	                              in order would give, without writing
 	                              the whole table at creation) */
-	struct flow_hindex index;
 	struct dnspair_stats st;
 };
-
-struct question {
-	bool has;
-	uint32_t qname_hash;
-	uint16_t qtype, qclass;
-};
+_Static_assert(offsetof(struct dnspair, index) == 0, "dnspair_prefetch finds the index");
 
 size_t dnspair_entry_bytes(void)
 {
@@ -155,50 +136,9 @@ static inline struct entry_cold *cold(const struct dnspair *p, uint32_t i)
 	return &p->cold[i - 1];
 }
 
-/* ---- key, hash --------------------------------------------------------- */
+/* ---- key ------------------------------------------------------------------ */
 
-#define IPV6_VERSION 6u
-#define IPV4_ADDR_BYTES 4u
-#define HALF_BITS 32u
-
-/*
- * One multiply per word folds it in (h = (h ^ w) * odd) and a finaliser
- * spreads the high bits into the low ones the index uses: three rounds,
- * the addresses folded two words into one (the server's rotated by half
- * so an IPv4 pair fills one word; an IPv6 server is not chosen by the
- * client, so the fold gives it no collisions to aim at).  Clients choose
- * ports and IDs, hence a multiplicative mix from a fixed seed rather than
- * a plain xor of the fields.
- */
-#define MIX_SEED 0x9e3779b97f4a7c15ULL   /* 2^64 / golden ratio */
-#define MIX_MUL1 0xff51afd7ed558ccdULL
-#define MIX_MUL2 0xc4ceb9fe1a85ec53ULL
-#define MIX_SHIFT1 33
-#define MIX_SHIFT2 29
-
-static inline uint64_t rotl64(uint64_t x, unsigned r)
-{
-	return x << r | x >> (64 - r);
-}
-
-static inline uint64_t mix_round(uint64_t h, uint64_t w)
-{
-	return (h ^ w) * MIX_MUL1;
-}
-
-static inline uint32_t key_tag(const struct dnspair_key *k)
-{
-	const uint64_t *w = k->w;
-	uint64_t h = MIX_SEED;
-	h = mix_round(h, w[KEY_CLIENT] ^ rotl64(w[KEY_SERVER], HALF_BITS));
-	h = mix_round(h, w[KEY_CLIENT + 1] ^ rotl64(w[KEY_SERVER + 1], HALF_BITS));
-	h = mix_round(h, w[KEY_REST]);
-	h ^= h >> MIX_SHIFT1;
-	h *= MIX_MUL2;
-	h ^= h >> MIX_SHIFT2;
-	return flow_hash_tag(h);
-}
-
+/* (made by dnspair_hint, dnspair.h) */
 static inline bool key_equal(const struct dnspair_key *a, const struct dnspair_key *b)
 {
 	return ((a->w[0] ^ b->w[0]) | (a->w[1] ^ b->w[1]) | (a->w[2] ^ b->w[2]) |
@@ -206,52 +146,10 @@ static inline bool key_equal(const struct dnspair_key *a, const struct dnspair_k
 }
 _Static_assert(KEY_WORDS == 5, "key_equal compares every word");
 
-/* An address as its two key words (IPv4: the low 32 bits of the first). */
-static inline void addr_words(const uint8_t addr[16], bool v6, uint64_t *w)
-{
-	if (v6) {
-		memcpy(w, addr, 2 * sizeof(*w));
-	} else {
-		uint32_t a;
-		memcpy(&a, addr, IPV4_ADDR_BYTES);
-		w[0] = a;
-		w[1] = 0;
-	}
-}
-
-/* client = the requester: the source of a request, the destination of a
- * response. */
-static inline void make_key(const struct pkt_info *pi, struct dnspair_key *k)
-{
-	unsigned c = pi->dns.qr ? 1 : 0, s = 1 - c;
-	bool v6 = pi->ip_version == IPV6_VERSION;
-	addr_words(pi->addr[c], v6, &k->w[KEY_CLIENT]);
-	addr_words(pi->addr[s], v6, &k->w[KEY_SERVER]);
-	uint64_t proto = pi->dns.over_tcp ? PROTO_TCP : PROTO_UDP;
-	k->w[KEY_REST] = (uint64_t)pi->port[c] << KEY_REST_CPORT |
-			 (uint64_t)pi->port[s] << KEY_REST_SPORT |
-			 (uint64_t)pi->dns.id << KEY_REST_ID |
-			 proto << KEY_REST_PROTO |
-			 (uint64_t)pi->ip_version << KEY_REST_IPVER;
-}
-
 /* Questions are compatible unless both were captured and differ. */
-static bool question_fits(const struct entry *e, const struct question *q)
+static inline bool question_fits(const struct entry *e, const struct dnspair_hint *h)
 {
-	if (!(e->flags & E_HAS_Q) || !q->has)
-		return true;
-	return e->qname_hash == q->qname_hash && e->qtype == q->qtype &&
-	       e->qclass == q->qclass;
-}
-
-static void set_question(struct entry *e, const struct question *q)
-{
-	if (!q->has)
-		return;
-	e->flags |= E_HAS_Q;
-	e->qname_hash = q->qname_hash;
-	e->qtype = q->qtype;
-	e->qclass = q->qclass;
+	return !(e->flags & E_HAS_Q) || !h->has_question || e->question == h->question;
 }
 
 static inline bool expired(const struct dnspair *p, const struct entry *e,
@@ -338,9 +236,8 @@ static void remember_flow(struct dnspair *p, struct entry_cold *c, struct flow *
 /* ---- entries ----------------------------------------------------------------- */
 
 /* Drop entry i; an unanswered one is a lost request, lost at lost_ns
- * (its flow changed then: flowattr_changed_ns).  Inlined into the sweep:
- * dnspair_packet_hinted saves every register anyway, and a call of its
- * own cost a frame per drop. */
+ * (its flow changed then: flowattr_changed_ns).  Inlined into the sweep,
+ * where a call of its own would cost a frame per drop. */
 static inline __attribute__((always_inline)) bool drop_entry(struct dnspair *p, uint32_t i,
 							   uint64_t lost_ns)
 {
@@ -363,16 +260,22 @@ static inline __attribute__((always_inline)) bool drop_entry(struct dnspair *p, 
 	return lost;
 }
 
-static uint32_t new_entry(struct dnspair *p, uint64_t now_ns)
+/* A full table makes room (rare): out of line, so the per-message path
+ * does not carry a second copy of drop_entry and its registers. */
+static __attribute__((noinline, cold)) void evict_oldest(struct dnspair *p, uint64_t now_ns)
+{
+	p->st.evicted++;
+	drop_entry(p, ring_oldest(p), now_ns);
+}
+
+static inline uint32_t new_entry(struct dnspair *p, uint64_t now_ns)
 {
 	uint32_t i;
 	if (p->free_head == NIL && p->fresh <= p->capacity) {
 		i = p->fresh++;
 	} else {
-		if (p->free_head == NIL) {
-			p->st.evicted++;
-			drop_entry(p, ring_oldest(p), now_ns);
-		}
+		if (p->free_head == NIL)
+			evict_oldest(p, now_ns);
 		i = p->free_head;
 		p->free_head = cold(p, i)->free_next;
 	}
@@ -390,12 +293,11 @@ static uint32_t new_entry(struct dnspair *p, uint64_t now_ns)
  * the index slot of the one half as far (its tag is in the cold part,
  * fetched a few drops before).  (The prefetches are written here, not in
  * a helper: GCC deems a function of prefetches pure and drops the call.)
+ * Out of line: most messages do not sweep (expire), and the pairing keeps
+ * fewer registers without it.
  */
-static inline size_t expire(struct dnspair *p, uint64_t now_ns, size_t max)
+static __attribute__((noinline)) size_t sweep(struct dnspair *p, uint64_t now_ns, size_t max)
 {
-	/* most messages expire nothing: skip reading the head */
-	if (now_ns < p->expire_from_ns)
-		return 0;
 	size_t lost = 0, n = 0;
 	uint32_t i;
 	for (; n < max && (i = ring_oldest(p)) != NIL; n++) {
@@ -420,21 +322,27 @@ static inline size_t expire(struct dnspair *p, uint64_t now_ns, size_t max)
 	return lost;
 }
 
-size_t dnspair_expire(struct dnspair *p, uint64_t now_ns, size_t max)
+/* most messages expire nothing: they skip reading the head */
+static inline bool sweep_due(const struct dnspair *p, uint64_t now_ns)
 {
-	return expire(p, now_ns, max);
+	return now_ns >= p->expire_from_ns;
 }
 
-/* The live (unexpired) entry for (key, question): an unanswered one if
- * there is one, else an answered one; NIL if none. */
-static uint32_t find(const struct dnspair *p, const struct dnspair_key *k, uint32_t tag,
-		     const struct question *q, uint64_t now_ns)
+size_t dnspair_expire(struct dnspair *p, uint64_t now_ns, size_t max)
+{
+	return sweep_due(p, now_ns) ? sweep(p, now_ns, max) : 0;
+}
+
+/* The live (unexpired) entry for h's key and question: an unanswered one
+ * if there is one, else an answered one; NIL if none. */
+static inline uint32_t find(const struct dnspair *p, const struct dnspair_hint *h,
+			    uint64_t now_ns)
 {
 	uint32_t pos, done = NIL;
-	for (uint32_t i = flow_hindex_first(&p->index, tag, &pos); i;
-	     i = flow_hindex_next(&p->index, tag, &pos)) {
+	for (uint32_t i = flow_hindex_first(&p->index, h->tag, &pos); i;
+	     i = flow_hindex_next(&p->index, h->tag, &pos)) {
 		const struct entry *e = ent(p, i);
-		if (!key_equal(&e->k, k) || !question_fits(e, q) ||
+		if (!key_equal(&e->k, &h->k) || !question_fits(e, h) ||
 		    expired(p, e, now_ns))
 			continue;
 		if (!(e->flags & E_ANSWERED))
@@ -445,47 +353,51 @@ static uint32_t find(const struct dnspair *p, const struct dnspair_key *k, uint3
 	return done;
 }
 
-/* A request whose live entry (find) is i, NIL if none. */
-static enum dnspair_event on_request(struct dnspair *p, const struct pkt_info *pi,
-				     const struct dnspair_key *k, uint32_t tag,
-				     const struct question *q, struct flow *f, uint32_t i)
+/* A request at now_ns whose live entry (find) is i, NIL if none. */
+static inline enum dnspair_event on_request(struct dnspair *p, const struct dnspair_hint *h,
+					    uint64_t now_ns, struct flow *f, uint32_t i)
 {
 	p->st.requests++;
 	if (f)
 		f->dns.requests++;
 	enum dnspair_event ev = DNSPAIR_REQUEST;
-	if (i && !(ent(p, i)->flags & E_ANSWERED)) {
-		ev = DNSPAIR_RETRANSMIT;
-		p->st.retransmits++;
-		if (f)
-			f->dns.retransmits++;
-	}
+	struct entry *e;
 	if (i) {
+		e = ent(p, i);
+		if (!(e->flags & E_ANSWERED)) {
+			ev = DNSPAIR_RETRANSMIT;
+			p->st.retransmits++;
+			if (f)
+				f->dns.retransmits++;
+		}
 		/* the latest request is the one an answer is timed from */
 		ring_leave(p, i);
 	} else {
-		i = new_entry(p, pi->ts_ns);
-		struct entry *e = ent(p, i);
-		memset(e, 0, sizeof(*e));
-		e->k = *k;
+		i = new_entry(p, now_ns);
+		e = ent(p, i);
+		e->k = h->k;
 		e->ring_pos = RING_NONE;   /* until ring_append gives it a slot */
-		cold(p, i)->tag = tag;
-		flow_hindex_insert(&p->index, tag, i);
+		cold(p, i)->tag = h->tag;
+		flow_hindex_insert(&p->index, h->tag, i);
 	}
-	struct entry *e = ent(p, i);
-	if (ev == DNSPAIR_REQUEST)
-		e->flags = 0;      /* a new exchange: forget the old question */
-	e->ts_ns = pi->ts_ns;
-	set_question(e, q);
+	if (ev == DNSPAIR_REQUEST) {
+		/* a new exchange: forget the old question */
+		e->flags = h->has_question ? E_HAS_Q : 0;
+		e->question = h->question;
+	} else if (h->has_question) {
+		e->flags |= E_HAS_Q;
+		e->question = h->question;
+	}
+	e->ts_ns = now_ns;
 	remember_flow(p, cold(p, i), f);
 	ring_append(p, i);
 	return ev;
 }
 
-/* A response whose live entry (find) is i, NIL if none. */
-static enum dnspair_event on_response(struct dnspair *p, const struct pkt_info *pi,
-				      struct flow *f, uint32_t i,
-				      struct dnspair_sample *sample)
+/* A response at now_ns whose live entry (find) is i, NIL if none. */
+static inline enum dnspair_event on_response(struct dnspair *p, uint64_t now_ns,
+					     struct flow *f, uint32_t i,
+					     struct dnspair_sample *sample)
 {
 	p->st.responses++;
 	if (f)
@@ -506,8 +418,8 @@ static enum dnspair_event on_response(struct dnspair *p, const struct pkt_info *
 	e->flags |= E_ANSWERED;
 	p->st.answered++;
 	uint64_t rtt_us = 0;
-	if (pi->ts_ns >= e->ts_ns)
-		rtt_us = (pi->ts_ns - e->ts_ns + NS_PER_US / 2) / NS_PER_US;
+	if (now_ns >= e->ts_ns)
+		rtt_us = (now_ns - e->ts_ns + NS_PER_US / 2) / NS_PER_US;
 	else
 		p->st.negative_rtt++;
 	if (f) {
@@ -515,55 +427,41 @@ static enum dnspair_event on_response(struct dnspair *p, const struct pkt_info *
 		if (p->feed_dists && p->ft) {
 			struct dist *d = flow_dist(p->ft, f);
 			if (d)
-				dist_add(d, rtt_us, pi->ts_ns);
+				dist_add(d, rtt_us, now_ns);
 		}
 	}
 	if (sample) {
 		sample->flow = f;
 		sample->flow_index = (f && p->ft) ? flow_index(p->ft, f) : 0;
 		sample->rtt_us = rtt_us;
-		sample->ts_ns = pi->ts_ns;
+		sample->ts_ns = now_ns;
 	}
 	return DNSPAIR_ANSWER;
-}
-
-void dnspair_hint(const struct pkt_info *pi, struct dnspair_hint *h)
-{
-	h->pairs = pi->dns_present && pi->has_ports;
-	if (!h->pairs)
-		return;
-	make_key(pi, &h->k);
-	h->tag = key_tag(&h->k);
 }
 
 enum dnspair_event dnspair_packet_hinted(struct dnspair *p, const struct pkt_info *pi,
 					 const struct dnspair_hint *h, struct flow *f,
 					 struct dnspair_sample *sample)
 {
-	if (!h->pairs) {
-		expire(p, pi->ts_ns, DNSPAIR_SWEEP_PER_PACKET);
-		return DNSPAIR_NONE;
+	uint64_t now_ns = pi->ts_ns;
+	if (sweep_due(p, now_ns)) {
+		/* the key's index slot and first candidate entry are likely
+		 * misses (dnspair_prefetch may have fetched the slot): fetch
+		 * the entry while the sweep runs */
+		if (h->pairs) {
+			const struct flow_hslot *s = &p->index.slot[h->tag & p->index.mask];
+			if (s->idx && s->tag == h->tag)
+				__builtin_prefetch(ent(p, s->idx));
+		}
+		sweep(p, now_ns, DNSPAIR_SWEEP_PER_PACKET);
 	}
-	const struct dnspair_key *k = &h->k;
-	uint32_t tag = h->tag;
-	/* the key's index slot and first candidate entry are likely misses
-	 * (dnspair_prefetch may have fetched the slot): fetch the entry
-	 * while the sweep runs */
-	const struct flow_hslot *s = &p->index.slot[tag & p->index.mask];
-	if (s->idx && s->tag == tag)
-		__builtin_prefetch(ent(p, s->idx));
-	expire(p, pi->ts_ns, DNSPAIR_SWEEP_PER_PACKET);
-	struct question q = {
-		.has = pi->dns.has_question,
-		.qname_hash = pi->dns.qname_hash,
-		.qtype = pi->dns.qtype,
-		.qclass = pi->dns.qclass,
-	};
+	if (!h->pairs)
+		return DNSPAIR_NONE;
 	/* one call site, so the probe loop is inlined */
-	uint32_t i = find(p, k, tag, &q, pi->ts_ns);
-	if (pi->dns.qr)
-		return on_response(p, pi, f, i, sample);
-	return on_request(p, pi, k, tag, &q, f, i);
+	uint32_t i = find(p, h, now_ns);
+	if (h->response)
+		return on_response(p, now_ns, f, i, sample);
+	return on_request(p, h, now_ns, f, i);
 }
 
 enum dnspair_event dnspair_packet(struct dnspair *p, const struct pkt_info *pi,
@@ -572,12 +470,6 @@ enum dnspair_event dnspair_packet(struct dnspair *p, const struct pkt_info *pi,
 	struct dnspair_hint h;
 	dnspair_hint(pi, &h);
 	return dnspair_packet_hinted(p, pi, &h, f, sample);
-}
-
-void dnspair_prefetch(const struct dnspair *p, const struct dnspair_hint *h)
-{
-	if (h->pairs)
-		__builtin_prefetch(&p->index.slot[h->tag & p->index.mask]);
 }
 
 void dnspair_feed_dists(struct dnspair *p, bool on)

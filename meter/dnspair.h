@@ -48,6 +48,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include "flow.h"
 #include "packet.h"
 
@@ -107,18 +108,109 @@ enum dnspair_event dnspair_packet(struct dnspair *p, const struct pkt_info *pi,
  * for every instance (they do not depend on one) and for both the
  * prefetch and the pairing.  Valid only for the message it was made
  * from: a TCP segment's next message (decode_dns_next) needs a new one.
+ *
+ * The key is the part every message has, as the words it is hashed and
+ * compared by: client address (words DNSPAIR_KEY_CLIENT, +1), server
+ * address (DNSPAIR_KEY_SERVER, +1), and one word of client port, server
+ * port, DNS ID, transport and IP version (DNSPAIR_REST_* shifts).  An
+ * IPv4 address is its first word's low 32 bits, the second word zero.
+ * The question goes beside it as one word (DNSPAIR_Q_* shifts over the
+ * QNAME hash), so comparing two is one compare.
  */
 #define DNSPAIR_KEY_WORDS 5
 struct dnspair_key {
-	uint64_t w[DNSPAIR_KEY_WORDS];   /* layout: dnspair.c */
+	uint64_t w[DNSPAIR_KEY_WORDS];
 };
 struct dnspair_hint {
 	struct dnspair_key k;
+	uint64_t question;      /* valid with has_question */
 	uint32_t tag;
+	bool has_question;
+	bool response;
 	bool pairs;             /* a DNS message with ports */
 };
 
-void dnspair_hint(const struct pkt_info *pi, struct dnspair_hint *h);
+enum { DNSPAIR_KEY_CLIENT = 0, DNSPAIR_KEY_SERVER = 2, DNSPAIR_KEY_REST = 4 };
+enum {
+	DNSPAIR_REST_CPORT = 0, DNSPAIR_REST_SPORT = 16, DNSPAIR_REST_ID = 32,
+	DNSPAIR_REST_PROTO = 48, DNSPAIR_REST_IPVER = 56
+};
+enum { DNSPAIR_Q_QTYPE = 32, DNSPAIR_Q_QCLASS = 48 };
+#define DNSPAIR_PROTO_TCP 6u
+#define DNSPAIR_PROTO_UDP 17u
+#define DNSPAIR_IPV6 6u
+#define DNSPAIR_IPV4_ADDR_BYTES 4u
+
+/*
+ * The tag: one multiply per word folds it in (h = (h ^ w) * odd) and a
+ * finaliser spreads the high bits into the low ones the index uses: three
+ * rounds, the addresses folded two words into one (the server's rotated
+ * by half so an IPv4 pair fills one word; an IPv6 server is not chosen by
+ * the client, so the fold gives it no collisions to aim at).  Clients
+ * choose ports and IDs, hence a multiplicative mix from a fixed seed
+ * rather than a plain xor of the fields.
+ */
+#define DNSPAIR_MIX_SEED 0x9e3779b97f4a7c15ULL   /* 2^64 / golden ratio */
+#define DNSPAIR_MIX_MUL1 0xff51afd7ed558ccdULL
+#define DNSPAIR_MIX_MUL2 0xc4ceb9fe1a85ec53ULL
+#define DNSPAIR_MIX_SHIFT1 33
+#define DNSPAIR_MIX_SHIFT2 29
+#define DNSPAIR_HALF_BITS 32
+
+static inline uint64_t dnspair_mix_(uint64_t h, uint64_t client, uint64_t server)
+{
+	uint64_t rot = server << DNSPAIR_HALF_BITS | server >> DNSPAIR_HALF_BITS;
+	return (h ^ client ^ rot) * DNSPAIR_MIX_MUL1;
+}
+
+static inline uint32_t dnspair_key_tag_(const struct dnspair_key *k)
+{
+	const uint64_t *w = k->w;
+	uint64_t h = DNSPAIR_MIX_SEED;
+	h = dnspair_mix_(h, w[DNSPAIR_KEY_CLIENT], w[DNSPAIR_KEY_SERVER]);
+	h = dnspair_mix_(h, w[DNSPAIR_KEY_CLIENT + 1], w[DNSPAIR_KEY_SERVER + 1]);
+	h = (h ^ w[DNSPAIR_KEY_REST]) * DNSPAIR_MIX_MUL1;
+	h ^= h >> DNSPAIR_MIX_SHIFT1;
+	h *= DNSPAIR_MIX_MUL2;
+	h ^= h >> DNSPAIR_MIX_SHIFT2;
+	return flow_hash_tag(h);
+}
+
+/* Inline: the engine makes one for every DNS message, before the PME.
+ * The client is the requester: the source of a request, the destination
+ * of a response. */
+static inline void dnspair_hint(const struct pkt_info *pi, struct dnspair_hint *h)
+{
+	h->pairs = pi->dns_present && pi->has_ports;
+	if (!h->pairs)
+		return;
+	unsigned c = pi->dns.qr != 0, s = c ^ 1;
+	uint64_t *w = h->k.w;
+	if (pi->ip_version == DNSPAIR_IPV6) {
+		memcpy(&w[DNSPAIR_KEY_CLIENT], pi->addr[c], 2 * sizeof(*w));
+		memcpy(&w[DNSPAIR_KEY_SERVER], pi->addr[s], 2 * sizeof(*w));
+	} else {
+		uint32_t a, b;
+		memcpy(&a, pi->addr[c], DNSPAIR_IPV4_ADDR_BYTES);
+		memcpy(&b, pi->addr[s], DNSPAIR_IPV4_ADDR_BYTES);
+		w[DNSPAIR_KEY_CLIENT] = a;
+		w[DNSPAIR_KEY_CLIENT + 1] = 0;
+		w[DNSPAIR_KEY_SERVER] = b;
+		w[DNSPAIR_KEY_SERVER + 1] = 0;
+	}
+	uint64_t proto = pi->dns.over_tcp ? DNSPAIR_PROTO_TCP : DNSPAIR_PROTO_UDP;
+	w[DNSPAIR_KEY_REST] = (uint64_t)pi->port[c] << DNSPAIR_REST_CPORT |
+			      (uint64_t)pi->port[s] << DNSPAIR_REST_SPORT |
+			      (uint64_t)pi->dns.id << DNSPAIR_REST_ID |
+			      proto << DNSPAIR_REST_PROTO |
+			      (uint64_t)pi->ip_version << DNSPAIR_REST_IPVER;
+	h->tag = dnspair_key_tag_(&h->k);
+	h->response = c;
+	h->has_question = pi->dns.has_question;
+	h->question = (uint64_t)pi->dns.qname_hash |
+		      (uint64_t)pi->dns.qtype << DNSPAIR_Q_QTYPE |
+		      (uint64_t)pi->dns.qclass << DNSPAIR_Q_QCLASS;
+}
 
 /* dnspair_packet(p, pi, f, sample) for h made from pi's current message. */
 enum dnspair_event dnspair_packet_hinted(struct dnspair *p, const struct pkt_info *pi,
@@ -129,9 +221,16 @@ enum dnspair_event dnspair_packet_hinted(struct dnspair *p, const struct pkt_inf
  * For a caller with other work to do before dnspair_packet_hinted(p, ...,
  * h, ...): start fetching the index slot h's key will probe (the pending
  * table is larger than the caches, and the probe is otherwise a cache
- * miss on every DNS message).  Changes nothing; h need not pair.
+ * miss on every DNS message).  Changes nothing; h need not pair.  Inline
+ * (a call would cost more than the fetch): struct dnspair begins with its
+ * index (dnspair.c).
  */
-void dnspair_prefetch(const struct dnspair *p, const struct dnspair_hint *h);
+static inline void dnspair_prefetch(const struct dnspair *p, const struct dnspair_hint *h)
+{
+	const struct flow_hindex *index = (const struct flow_hindex *)(const void *)p;
+	if (h->pairs)
+		__builtin_prefetch(&index->slot[h->tag & index->mask]);
+}
 
 /* When on, each RTT sample is also added (dist_add) to the response flow's
  * distribution, flow_dist(t, flow), if the table's pool has one for it.
