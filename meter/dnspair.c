@@ -183,7 +183,7 @@ static inline void ring_leave(struct dnspair *p, uint32_t i)
 }
 
 /* Pack the live slots to the front, in order. */
-static void ring_pack(struct dnspair *p)
+static __attribute__((noinline, cold)) void ring_pack(struct dnspair *p)
 {
 	uint32_t to = p->ring_head;
 	for (uint32_t n = p->ring_head; n != p->ring_tail; n++) {

@@ -114,8 +114,8 @@ enum dnspair_event dnspair_packet(struct dnspair *p, const struct pkt_info *pi,
  * address (DNSPAIR_KEY_SERVER, +1), and one word of client port, server
  * port, DNS ID, transport and IP version (DNSPAIR_REST_* shifts).  An
  * IPv4 address is its first word's low 32 bits, the second word zero.
- * The question goes beside it as one word (DNSPAIR_Q_* shifts over the
- * QNAME hash), so comparing two is one compare.
+ * The question goes beside it as one word (QTYPE, QCLASS and the QNAME
+ * hash as struct pkt_dns holds them), so comparing two is one compare.
  */
 #define DNSPAIR_KEY_WORDS 5
 struct dnspair_key {
@@ -135,45 +135,39 @@ enum {
 	DNSPAIR_REST_CPORT = 0, DNSPAIR_REST_SPORT = 16, DNSPAIR_REST_ID = 32,
 	DNSPAIR_REST_PROTO = 48, DNSPAIR_REST_IPVER = 56
 };
-enum { DNSPAIR_Q_QTYPE = 32, DNSPAIR_Q_QCLASS = 48 };
+/* the question word is QTYPE, QCLASS and the QNAME hash read at once */
+_Static_assert(offsetof(struct pkt_dns, qclass) == offsetof(struct pkt_dns, qtype) + 2 &&
+	       offsetof(struct pkt_dns, qname_hash) == offsetof(struct pkt_dns, qtype) + 4,
+	       "struct pkt_dns keeps QTYPE, QCLASS, QNAME hash together");
 #define DNSPAIR_PROTO_TCP 6u
 #define DNSPAIR_PROTO_UDP 17u
 #define DNSPAIR_IPV6 6u
 #define DNSPAIR_IPV4_ADDR_BYTES 4u
 
 /*
- * The tag: one multiply per word folds it in (h = (h ^ w) * odd) and a
- * finaliser spreads the high bits into the low ones the index uses: three
- * rounds, the addresses folded two words into one (the server's rotated
+ * The tag: the addresses folded two words into one (the server's rotated
  * by half so an IPv4 pair fills one word; an IPv6 server is not chosen by
- * the client, so the fold gives it no collisions to aim at).  Clients
- * choose ports and IDs, hence a multiplicative mix from a fixed seed
- * rather than a plain xor of the fields.
+ * the client, so the fold gives it no collisions to aim at), each of the
+ * three words times its own odd constant, the products xored;
+ * flow_hash_tag() folds their well mixed high halves into the low bits
+ * the index uses.  Clients choose ports and IDs, hence multiplication
+ * rather than a plain xor of the fields.  The products do not wait for
+ * each other, and an IPv4 key's second word, zero, costs nothing.
  */
-#define DNSPAIR_MIX_SEED 0x9e3779b97f4a7c15ULL   /* 2^64 / golden ratio */
 #define DNSPAIR_MIX_MUL1 0xff51afd7ed558ccdULL
 #define DNSPAIR_MIX_MUL2 0xc4ceb9fe1a85ec53ULL
-#define DNSPAIR_MIX_SHIFT1 33
-#define DNSPAIR_MIX_SHIFT2 29
+#define DNSPAIR_MIX_MUL3 0x9e3779b97f4a7c15ULL   /* 2^64 / golden ratio */
 #define DNSPAIR_HALF_BITS 32
 
-static inline uint64_t dnspair_mix_(uint64_t h, uint64_t client, uint64_t server)
+static inline uint64_t dnspair_fold_(uint64_t client, uint64_t server)
 {
-	uint64_t rot = server << DNSPAIR_HALF_BITS | server >> DNSPAIR_HALF_BITS;
-	return (h ^ client ^ rot) * DNSPAIR_MIX_MUL1;
+	return client ^ (server << DNSPAIR_HALF_BITS | server >> DNSPAIR_HALF_BITS);
 }
 
-static inline uint32_t dnspair_key_tag_(const struct dnspair_key *k)
+static inline uint32_t dnspair_tag_(uint64_t addr0, uint64_t addr1, uint64_t rest)
 {
-	const uint64_t *w = k->w;
-	uint64_t h = DNSPAIR_MIX_SEED;
-	h = dnspair_mix_(h, w[DNSPAIR_KEY_CLIENT], w[DNSPAIR_KEY_SERVER]);
-	h = dnspair_mix_(h, w[DNSPAIR_KEY_CLIENT + 1], w[DNSPAIR_KEY_SERVER + 1]);
-	h = (h ^ w[DNSPAIR_KEY_REST]) * DNSPAIR_MIX_MUL1;
-	h ^= h >> DNSPAIR_MIX_SHIFT1;
-	h *= DNSPAIR_MIX_MUL2;
-	h ^= h >> DNSPAIR_MIX_SHIFT2;
-	return flow_hash_tag(h);
+	return flow_hash_tag(addr0 * DNSPAIR_MIX_MUL1 ^ addr1 * DNSPAIR_MIX_MUL2 ^
+			     rest * DNSPAIR_MIX_MUL3);
 }
 
 /* Inline: the engine makes one for every DNS message, before the PME.
@@ -186,9 +180,20 @@ static inline void dnspair_hint(const struct pkt_info *pi, struct dnspair_hint *
 		return;
 	unsigned c = pi->dns.qr != 0, s = c ^ 1;
 	uint64_t *w = h->k.w;
+	uint64_t proto = pi->dns.over_tcp ? DNSPAIR_PROTO_TCP : DNSPAIR_PROTO_UDP;
+	uint64_t rest = (uint64_t)pi->port[c] << DNSPAIR_REST_CPORT |
+			(uint64_t)pi->port[s] << DNSPAIR_REST_SPORT |
+			(uint64_t)pi->dns.id << DNSPAIR_REST_ID |
+			proto << DNSPAIR_REST_PROTO |
+			(uint64_t)pi->ip_version << DNSPAIR_REST_IPVER;
+	w[DNSPAIR_KEY_REST] = rest;
 	if (pi->ip_version == DNSPAIR_IPV6) {
 		memcpy(&w[DNSPAIR_KEY_CLIENT], pi->addr[c], 2 * sizeof(*w));
 		memcpy(&w[DNSPAIR_KEY_SERVER], pi->addr[s], 2 * sizeof(*w));
+		h->tag = dnspair_tag_(dnspair_fold_(w[DNSPAIR_KEY_CLIENT], w[DNSPAIR_KEY_SERVER]),
+				      dnspair_fold_(w[DNSPAIR_KEY_CLIENT + 1],
+						    w[DNSPAIR_KEY_SERVER + 1]),
+				      rest);
 	} else {
 		uint32_t a, b;
 		memcpy(&a, pi->addr[c], DNSPAIR_IPV4_ADDR_BYTES);
@@ -197,19 +202,12 @@ static inline void dnspair_hint(const struct pkt_info *pi, struct dnspair_hint *
 		w[DNSPAIR_KEY_CLIENT + 1] = 0;
 		w[DNSPAIR_KEY_SERVER] = b;
 		w[DNSPAIR_KEY_SERVER + 1] = 0;
+		h->tag = dnspair_tag_(dnspair_fold_(a, b), 0, rest);
 	}
-	uint64_t proto = pi->dns.over_tcp ? DNSPAIR_PROTO_TCP : DNSPAIR_PROTO_UDP;
-	w[DNSPAIR_KEY_REST] = (uint64_t)pi->port[c] << DNSPAIR_REST_CPORT |
-			      (uint64_t)pi->port[s] << DNSPAIR_REST_SPORT |
-			      (uint64_t)pi->dns.id << DNSPAIR_REST_ID |
-			      proto << DNSPAIR_REST_PROTO |
-			      (uint64_t)pi->ip_version << DNSPAIR_REST_IPVER;
-	h->tag = dnspair_key_tag_(&h->k);
 	h->response = c;
 	h->has_question = pi->dns.has_question;
-	h->question = (uint64_t)pi->dns.qname_hash |
-		      (uint64_t)pi->dns.qtype << DNSPAIR_Q_QTYPE |
-		      (uint64_t)pi->dns.qclass << DNSPAIR_Q_QCLASS;
+	memcpy(&h->question, (const uint8_t *)&pi->dns + offsetof(struct pkt_dns, qtype),
+	       sizeof(h->question));
 }
 
 /* dnspair_packet(p, pi, f, sample) for h made from pi's current message. */
