@@ -27,7 +27,7 @@ struct msg {
 	uint16_t id;
 	bool has_q;
 	uint32_t qname_hash;
-	uint16_t qtype;
+	uint16_t qtype, qclass;
 };
 
 static struct msg v4msg(void)
@@ -38,7 +38,7 @@ static struct msg v4msg(void)
 		.server = { 198, 41, 0, 4 },       /* a.root-servers.net */
 		.cport = 40000, .sport = 53,
 		.id = 0x1234,
-		.has_q = true, .qname_hash = 0xabcdef01u, .qtype = 1,
+		.has_q = true, .qname_hash = 0xabcdef01u, .qtype = 1, .qclass = 1,
 	};
 	return m;
 }
@@ -66,7 +66,7 @@ static struct pkt_info mkpkt(const struct msg *m, bool response, uint64_t ts)
 	if (m->has_q) {
 		pi.dns.qname_hash = m->qname_hash;
 		pi.dns.qtype = m->qtype;
-		pi.dns.qclass = 1;
+		pi.dns.qclass = m->qclass;
 	}
 	pi.dns.over_tcp = m->tcp;
 	return pi;
@@ -336,6 +336,9 @@ static void different_question_does_not_pair(void **state)
 	assert_int_equal(resp(fx, &r, T0 + 5 * MS, fx->f, NULL), DNSPAIR_UNMATCHED);
 	r = m;
 	r.qtype = 28;                            /* AAAA instead of A */
+	assert_int_equal(resp(fx, &r, T0 + 6 * MS, fx->f, NULL), DNSPAIR_UNMATCHED);
+	r = m;
+	r.qclass = 3;                            /* CHAOS instead of IN */
 	assert_int_equal(resp(fx, &r, T0 + 6 * MS, fx->f, NULL), DNSPAIR_UNMATCHED);
 	assert_int_equal(resp(fx, &m, T0 + 7 * MS, fx->f, NULL), DNSPAIR_ANSWER);
 	/* two questions with the same ID pending at once pair separately */
