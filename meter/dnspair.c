@@ -334,9 +334,10 @@ size_t dnspair_expire(struct dnspair *p, uint64_t now_ns, size_t max)
 }
 
 /* The live (unexpired) entry for h's key and question: an unanswered one
- * if there is one, else an answered one; NIL if none. */
+ * if there is one, else an answered one; NIL if none.  When NIL, *free_pos
+ * is the free index slot that ended the probe. */
 static inline uint32_t find(const struct dnspair *p, const struct dnspair_hint *h,
-			    uint64_t now_ns)
+			    uint64_t now_ns, uint32_t *free_pos)
 {
 	uint32_t pos, done = NIL;
 	for (uint32_t i = flow_hindex_first(&p->index, h->tag, &pos); i;
@@ -350,12 +351,15 @@ static inline uint32_t find(const struct dnspair *p, const struct dnspair_hint *
 		if (done == NIL)
 			done = i;
 	}
+	*free_pos = pos;
 	return done;
 }
 
-/* A request at now_ns whose live entry (find) is i, NIL if none. */
+/* A request at now_ns whose live entry (find) is i, NIL if none (then
+ * free_pos as find left it). */
 static inline enum dnspair_event on_request(struct dnspair *p, const struct dnspair_hint *h,
-					    uint64_t now_ns, struct flow *f, uint32_t i)
+					    uint64_t now_ns, struct flow *f, uint32_t i,
+					    uint32_t free_pos)
 {
 	p->st.requests++;
 	if (f)
@@ -373,12 +377,19 @@ static inline enum dnspair_event on_request(struct dnspair *p, const struct dnsp
 		/* the latest request is the one an answer is timed from */
 		ring_leave(p, i);
 	} else {
+		uint64_t evicted = p->st.evicted;
 		i = new_entry(p, now_ns);
 		e = ent(p, i);
 		e->k = h->k;
 		e->ring_pos = RING_NONE;   /* until ring_append gives it a slot */
 		cold(p, i)->tag = h->tag;
-		flow_hindex_insert(&p->index, h->tag, i);
+		/* find's probe ended at the first free slot from the key's
+		 * home, the one flow_hindex_insert() would take, unless an
+		 * eviction has since shifted the index */
+		if (p->st.evicted == evicted)
+			p->index.slot[free_pos] = (struct flow_hslot){ .idx = i, .tag = h->tag };
+		else
+			flow_hindex_insert(&p->index, h->tag, i);
 	}
 	if (ev == DNSPAIR_REQUEST) {
 		/* a new exchange: forget the old question */
@@ -458,10 +469,11 @@ enum dnspair_event dnspair_packet_hinted(struct dnspair *p, const struct pkt_inf
 	if (!h->pairs)
 		return DNSPAIR_NONE;
 	/* one call site, so the probe loop is inlined */
-	uint32_t i = find(p, h, now_ns);
+	uint32_t free_pos = 0;   /* set by find when it returns NIL */
+	uint32_t i = find(p, h, now_ns, &free_pos);
 	if (h->response)
 		return on_response(p, now_ns, f, i, sample);
-	return on_request(p, h, now_ns, f, i);
+	return on_request(p, h, now_ns, f, i, free_pos);
 }
 
 enum dnspair_event dnspair_packet(struct dnspair *p, const struct pkt_info *pi,

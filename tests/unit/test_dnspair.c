@@ -447,6 +447,42 @@ static void pending_table_overflow(void **state)
 	dnspair_free(dp);
 }
 
+/* A full table evicts for every new request: the new entry goes into the
+ * index after the eviction has changed it (a small index, so the keys'
+ * probes cross often), and every entry stays findable. */
+static void evictions_keep_index_whole(void **state)
+{
+	struct fx *fx = *state;
+	enum { CAP = 3, REQUESTS = 2000 };
+	struct dnspair *dp = dnspair_create(fx->ft, CAP, DNSPAIR_DEFAULT_TIMEOUT_NS);
+	assert_non_null(dp);
+	struct msg m[REQUESTS];
+	srand(53);
+	for (unsigned n = 0; n < REQUESTS; n++) {
+		m[n] = v4msg();
+		m[n].id = (uint16_t)rand();
+		m[n].cport = (uint16_t)(1024 + rand() % 4096);
+		struct pkt_info q = mkpkt(&m[n], false, T0 + n * MS);
+		assert_int_equal(dnspair_packet(dp, &q, fx->f, NULL), DNSPAIR_REQUEST);
+		struct pkt_info r = mkpkt(&m[n], true, T0 + n * MS + 1);
+		assert_int_equal(dnspair_packet(dp, &r, fx->f, NULL), DNSPAIR_ANSWER);
+		if (n < CAP)
+			continue;
+		/* the one evicted just now is gone; the one before still
+		 * answers, as a duplicate */
+		r = mkpkt(&m[n - CAP], true, T0 + n * MS + 2);
+		assert_int_equal(dnspair_packet(dp, &r, fx->f, NULL), DNSPAIR_UNMATCHED);
+		r = mkpkt(&m[n - 1], true, T0 + n * MS + 3);
+		assert_int_equal(dnspair_packet(dp, &r, fx->f, NULL), DNSPAIR_DUPLICATE);
+	}
+	struct dnspair_stats st;
+	dnspair_stats(dp, &st);
+	assert_int_equal(st.evicted, REQUESTS - CAP);
+	assert_int_equal(st.lost, 0);
+	assert_int_equal(st.pending, CAP);
+	dnspair_free(dp);
+}
+
 /* Retransmissions move entries to the back of the age order many times
  * over (far more moves than the table has entries) while an old request
  * stays pending: eviction and expiry still take the entries in the order
@@ -791,6 +827,7 @@ int main(void)
 		T(tcp_and_udp_distinct),
 		T(ipv6_pairs),
 		T(pending_table_overflow),
+		T(evictions_keep_index_whole),
 		T(retransmissions_keep_age_order),
 		T(credits_split_between_flows),
 		T(recovered_flow_not_credited),
