@@ -293,10 +293,9 @@ static inline uint32_t new_entry(struct dnspair *p, uint64_t now_ns)
  * the index slot of the one half as far (its tag is in the cold part,
  * fetched a few drops before).  (The prefetches are written here, not in
  * a helper: GCC deems a function of prefetches pure and drops the call.)
- * Out of line: most messages do not sweep (expire), and the pairing keeps
- * fewer registers without it.
  */
-static __attribute__((noinline)) size_t sweep(struct dnspair *p, uint64_t now_ns, size_t max)
+static inline __attribute__((always_inline)) size_t sweep(struct dnspair *p, uint64_t now_ns,
+							 size_t max)
 {
 	size_t lost = 0, n = 0;
 	uint32_t i;
@@ -320,6 +319,13 @@ static __attribute__((noinline)) size_t sweep(struct dnspair *p, uint64_t now_ns
 		}
 	}
 	return lost;
+}
+
+/* A packet's share, the limit a constant.  Out of line: most messages do
+ * not sweep (sweep_due), and the pairing keeps fewer registers without it. */
+static __attribute__((noinline)) void sweep_packet(struct dnspair *p, uint64_t now_ns)
+{
+	sweep(p, now_ns, DNSPAIR_SWEEP_PER_PACKET);
 }
 
 /* most messages expire nothing: they skip reading the head */
@@ -464,7 +470,7 @@ enum dnspair_event dnspair_packet_hinted(struct dnspair *p, const struct pkt_inf
 			if (s->idx && s->tag == h->tag)
 				__builtin_prefetch(ent(p, s->idx));
 		}
-		sweep(p, now_ns, DNSPAIR_SWEEP_PER_PACKET);
+		sweep_packet(p, now_ns);
 	}
 	if (!h->pairs)
 		return DNSPAIR_NONE;
