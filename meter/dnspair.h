@@ -176,8 +176,10 @@ static inline uint32_t dnspair_tag_(uint64_t addr0, uint64_t addr1, uint64_t res
 static inline void dnspair_hint(const struct pkt_info *pi, struct dnspair_hint *h)
 {
 	h->pairs = pi->dns_present && pi->has_ports;
-	if (!h->pairs)
+	if (!h->pairs) {
+		h->tag = 0;     /* dnspair_prefetch() fetches a slot regardless */
 		return;
+	}
 	unsigned c = pi->dns.qr != 0, s = c ^ 1;
 	uint64_t *w = h->k.w;
 	uint64_t proto = pi->dns.over_tcp ? DNSPAIR_PROTO_TCP : DNSPAIR_PROTO_UDP;
@@ -219,15 +221,16 @@ enum dnspair_event dnspair_packet_hinted(struct dnspair *p, const struct pkt_inf
  * For a caller with other work to do before dnspair_packet_hinted(p, ...,
  * h, ...): start fetching the index slot h's key will probe (the pending
  * table is larger than the caches, and the probe is otherwise a cache
- * miss on every DNS message).  Changes nothing; h need not pair.  Inline
- * (a call would cost more than the fetch): struct dnspair begins with its
- * index (dnspair.c).
+ * miss on every DNS message).  Changes nothing; h need not pair (its
+ * tag is then 0).  Inline (a call would cost more than the fetch), and
+ * always: GCC deems a function of prefetches pure and drops a call it has
+ * not inlined.  struct dnspair begins with its index (dnspair.c).
  */
-static inline void dnspair_prefetch(const struct dnspair *p, const struct dnspair_hint *h)
+static inline __attribute__((always_inline)) void dnspair_prefetch(const struct dnspair *p,
+								     const struct dnspair_hint *h)
 {
 	const struct flow_hindex *index = (const struct flow_hindex *)(const void *)p;
-	if (h->pairs)
-		__builtin_prefetch(&index->slot[h->tag & index->mask]);
+	__builtin_prefetch(&index->slot[h->tag & index->mask]);
 }
 
 /* When on, each RTT sample is also added (dist_add) to the response flow's
