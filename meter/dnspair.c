@@ -160,17 +160,43 @@ static inline bool expired(const struct dnspair *p, const struct entry *e,
 
 /* ---- age ring ------------------------------------------------------------ */
 
+/* The ring's arrays as locals: the sweep keeps them in registers across
+ * its calls, which could (as far as the compiler knows) change *p. */
+struct ring_view {
+	const uint32_t *ring;
+	uint32_t mask;
+	const struct entry *e;
+};
+
+static inline struct ring_view ring_view(const struct dnspair *p)
+{
+	return (struct ring_view){ .ring = p->ring, .mask = p->ring_mask, .e = p->e };
+}
+
+/* Slot n still holds its entry (the entry has not left it since). */
+static inline bool slot_live(struct ring_view v, uint32_t n)
+{
+	uint32_t pos = n & v.mask;
+	return v.e[v.ring[pos] - 1].ring_pos == pos;
+}
+
 static inline bool ring_live(const struct dnspair *p, uint32_t n)
 {
-	uint32_t pos = n & p->ring_mask;
-	return ent(p, p->ring[pos])->ring_pos == pos;
+	return slot_live(ring_view(p), n);
+}
+
+/* The first live slot from n on, tail if none. */
+static inline uint32_t ring_skip_stale(struct ring_view v, uint32_t n, uint32_t tail)
+{
+	while (n != tail && !slot_live(v, n))
+		n++;
+	return n;
 }
 
 /* The oldest entry (skipping stale slots), NIL when there is none. */
 static inline uint32_t ring_oldest(struct dnspair *p)
 {
-	while (p->ring_head != p->ring_tail && !ring_live(p, p->ring_head))
-		p->ring_head++;
+	p->ring_head = ring_skip_stale(ring_view(p), p->ring_head, p->ring_tail);
 	return p->ring_head != p->ring_tail ? p->ring[p->ring_head & p->ring_mask] : NIL;
 }
 
@@ -297,9 +323,17 @@ static inline uint32_t new_entry(struct dnspair *p, uint64_t now_ns)
 static inline __attribute__((always_inline)) size_t sweep(struct dnspair *p, uint64_t now_ns,
 							 size_t max)
 {
-	size_t lost = 0, n = 0;
-	uint32_t i;
-	for (; n < max && (i = ring_oldest(p)) != NIL; n++) {
+	size_t lost = 0;
+	/* the ring's head, written back at the end; dropping entries does
+	 * not move the tail */
+	const struct ring_view v = ring_view(p);
+	const uint32_t tail = p->ring_tail;
+	uint32_t head = p->ring_head;
+	for (size_t n = 0; n < max; n++) {
+		head = ring_skip_stale(v, head, tail);
+		if (head == tail)
+			break;
+		uint32_t i = v.ring[head & v.mask];
 		const struct entry *e = ent(p, i);
 		if (!expired(p, e, now_ns)) {
 			p->expire_from_ns = e->ts_ns > UINT64_MAX - p->timeout_ns ?
@@ -309,15 +343,16 @@ static inline __attribute__((always_inline)) size_t sweep(struct dnspair *p, uin
 		/* a timed-out request was lost at its deadline, whenever we
 		 * notice */
 		lost += drop_entry(p, i, e->ts_ns + p->timeout_ns);
-		p->ring_head++;    /* i's slot, stale now */
-		if (p->ring_tail - p->ring_head > EXPIRE_AHEAD) {
-			uint32_t far = p->ring[(p->ring_head + EXPIRE_AHEAD) & p->ring_mask];
-			uint32_t near = p->ring[(p->ring_head + EXPIRE_AHEAD / 2) & p->ring_mask];
-			__builtin_prefetch(ent(p, far));
+		head++;    /* i's slot, stale now */
+		if (tail - head > EXPIRE_AHEAD) {
+			uint32_t far = v.ring[(head + EXPIRE_AHEAD) & v.mask];
+			uint32_t near = v.ring[(head + EXPIRE_AHEAD / 2) & v.mask];
+			__builtin_prefetch(&v.e[far - 1]);
 			__builtin_prefetch(cold(p, far));
 			__builtin_prefetch(&p->index.slot[cold(p, near)->tag & p->index.mask]);
 		}
 	}
+	p->ring_head = head;
 	return lost;
 }
 
