@@ -4,7 +4,6 @@
 
 #include <stdbool.h>
 #include <stdlib.h>
-#include <string.h>
 
 #define NS_PER_US 1000u
 #define NIL 0u                  /* entry numbers are 1-based */
