@@ -145,86 +145,27 @@ void flow_key_swap(const struct flow_key *in, struct flow_key *out)
 }
 
 /*
- * The hash: each 8-byte word is folded in with one multiply (the words
- * alternate between two lanes so the multiplies overlap), a key whose
- * length is not a multiple of 8 ends with the word of its last 8 bytes
- * shifted down to the bytes not yet hashed (no byte past len is read),
- * and the result goes through a full 64-bit finaliser so every input
- * bit reaches every output bit (the flow table uses the low bits).
+ * Keys flowkey.h's inline path does not take.  Shorter than a word: the
+ * bytes as one word.  Longer than FLOW_KEY_SHORT_MAX: 16 bytes at a time
+ * from the start, a word to each lane, while more than 16 are left, then
+ * the last 16 bytes (overlapping bytes already taken).
  */
-#define HASH_SEED  0x9e3779b97f4a7c15ULL   /* 2^64 / golden ratio */
-#define HASH_SEED2 0x2545f4914f6cdd1dULL   /* the second lane's */
-#define HASH_MUL1  0xff51afd7ed558ccdULL
-#define HASH_MUL2  0xc4ceb9fe1a85ec53ULL
-#define HASH_SHIFT 33
-#define HASH_ROT   31
-#define WORD_BYTES 8u
-#define BYTE_BITS  8u
-
-static inline uint64_t hash_round(uint64_t h, uint64_t w)
+uint64_t flow_key_hash_other(const struct flow_key *k)
 {
-	return (h ^ w) * HASH_MUL1;
-}
-
-static inline uint64_t hash_final(uint64_t h)
-{
-	h ^= h >> HASH_SHIFT;
-	h *= HASH_MUL1;
-	h ^= h >> HASH_SHIFT;
-	h *= HASH_MUL2;
-	h ^= h >> HASH_SHIFT;
-	return h;
-}
-
-static inline uint64_t load_word(const uint8_t *p)
-{
-	uint64_t w;
-	memcpy(&w, p, WORD_BYTES);
-	return w;
-}
-
-/* The last n (1..7) bytes of a key of len >= 8 ending at end, as the low
- * bytes of a word (little- or big-endian alike: the same bytes each
- * time for the same key). */
-static inline uint64_t tail_word(const uint8_t *end, unsigned n)
-{
-	uint64_t w = load_word(end - WORD_BYTES);
-	unsigned drop = (WORD_BYTES - n) * BYTE_BITS;
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	return w >> drop;
-#else
-	return w << drop >> drop;
-#endif
-}
-
-uint64_t flow_key_hash(const struct flow_key *k)
-{
-	uint64_t h = HASH_SEED ^ ((uint64_t)k->ruleset << 32 | (uint64_t)k->len << 8 | k->n_items);
-	uint64_t h2 = HASH_SEED2;
-	const uint8_t *p = k->data;
+	enum { W = FLOW_KEY_WORD, BLOCK = 2 * FLOW_KEY_WORD };
+	uint64_t h = flow_key_hash_seed(k), h2 = FLOW_KEY_HASH_SEED2;
 	unsigned n = k->len;
-	for (; n >= 2 * WORD_BYTES; n -= 2 * WORD_BYTES, p += 2 * WORD_BYTES) {
-		h = hash_round(h, load_word(p));
-		h2 = hash_round(h2, load_word(p + WORD_BYTES));
-	}
-	if (n >= WORD_BYTES) {
-		h = hash_round(h, load_word(p));
-		p += WORD_BYTES;
-		n -= WORD_BYTES;
-	}
-	if (n) {
+	if (n < W) {
 		uint64_t w = 0;
-		if (k->len >= WORD_BYTES)
-			w = tail_word(p + n, n);
-		else
-			memcpy(&w, p, n);
-		h2 = hash_round(h2, w);
+		memcpy(&w, k->data, n);
+		return flow_key_hash_final(flow_key_hash_round(h, w), h2);
 	}
-	return hash_final(h ^ (h2 << HASH_ROT | h2 >> (64 - HASH_ROT)));
-}
-
-bool flow_key_equal(const struct flow_key *a, const struct flow_key *b)
-{
-	return a->ruleset == b->ruleset && a->len == b->len &&
-	       a->n_items == b->n_items && memcmp(a->data, b->data, a->len) == 0;
+	const uint8_t *p = k->data, *end = p + n;
+	for (; end - p > BLOCK; p += BLOCK) {
+		h = flow_key_hash_round(h, flow_key_word(p));
+		h2 = flow_key_hash_round(h2, flow_key_word(p + W));
+	}
+	h = flow_key_hash_round(h, flow_key_word(end - BLOCK));
+	h2 = flow_key_hash_round(h2, flow_key_word(end - W));
+	return flow_key_hash_final(h, h2);
 }

@@ -136,7 +136,132 @@ bool flow_key_item_at(const struct flow_key *k, unsigned i, struct flow_key_item
 /* The same flow seen from the other end: every Source/Dest pair swapped
  * (Class and Kind included, attr_swap()), re-sorted. */
 void flow_key_swap(const struct flow_key *in, struct flow_key *out);
-uint64_t flow_key_hash(const struct flow_key *k);
-bool flow_key_equal(const struct flow_key *a, const struct flow_key *b);
+
+/*
+ * Hash and equality run for every counted packet, so they are inline and
+ * read whole words, without a loop, for keys of FLOW_KEY_WORD to
+ * FLOW_KEY_SHORT_MAX bytes (a server with its class and kind is 26 bytes,
+ * with an IPv6 address 50, a 5-tuple 41): the first and the last word of
+ * the key, then up to 32 bytes the second and the last but one, then up
+ * to 64 the next two from each end.  The words from the start and those
+ * from the end overlap rather than end in a partial word.  Other lengths
+ * take flow_key_hash_other() and memcmp().  Only data[0..len) is read, so
+ * the bytes past len (left unwritten by the PME) never matter.
+ *
+ * The hash folds the words from the start into one lane and those from
+ * the end into another, with one multiply each (the lanes' multiplies
+ * overlap); the key's header (ruleset, len, n_items) seeds the first, and
+ * a full 64-bit finaliser makes every input bit reach every output bit
+ * (the flow table uses the low bits).  Its values are seen by nobody:
+ * flows are numbered and listed by record, never by hash.
+ */
+#define FLOW_KEY_WORD 8u
+#define FLOW_KEY_SHORT_MAX (8 * FLOW_KEY_WORD)
+#define FLOW_KEY_HASH_SEED  0x9e3779b97f4a7c15ULL   /* 2^64 / golden ratio */
+#define FLOW_KEY_HASH_SEED2 0x2545f4914f6cdd1dULL   /* the second lane's */
+#define FLOW_KEY_HASH_MUL1  0xff51afd7ed558ccdULL
+#define FLOW_KEY_HASH_MUL2  0xc4ceb9fe1a85ec53ULL
+#define FLOW_KEY_HASH_SHIFT 33
+#define FLOW_KEY_HASH_ROT   31
+
+static inline uint64_t flow_key_word(const uint8_t *p)
+{
+	uint64_t w;
+	memcpy(&w, p, FLOW_KEY_WORD);
+	return w;
+}
+
+/* One word into a lane. */
+static inline uint64_t flow_key_hash_round(uint64_t h, uint64_t w)
+{
+	return (h ^ w) * FLOW_KEY_HASH_MUL1;
+}
+
+/* The first lane's start: the header, so keys differing only there (or
+ * in length, whose overlapping words may hold the same bytes) differ. */
+static inline uint64_t flow_key_hash_seed(const struct flow_key *k)
+{
+	return FLOW_KEY_HASH_SEED ^
+	       ((uint64_t)k->ruleset << 32 | (uint64_t)k->len << 8 | k->n_items);
+}
+
+/* Both lanes into the result. */
+static inline uint64_t flow_key_hash_final(uint64_t h, uint64_t h2)
+{
+	h ^= h2 << FLOW_KEY_HASH_ROT | h2 >> (64 - FLOW_KEY_HASH_ROT);
+	h ^= h >> FLOW_KEY_HASH_SHIFT;
+	h *= FLOW_KEY_HASH_MUL1;
+	h ^= h >> FLOW_KEY_HASH_SHIFT;
+	h *= FLOW_KEY_HASH_MUL2;
+	h ^= h >> FLOW_KEY_HASH_SHIFT;
+	return h;
+}
+
+/* Whether a key of len bytes takes the inline path. */
+static inline bool flow_key_short(unsigned len)
+{
+	return len - FLOW_KEY_WORD <= FLOW_KEY_SHORT_MAX - FLOW_KEY_WORD;
+}
+
+/* A key shorter than a word or longer than FLOW_KEY_SHORT_MAX. */
+uint64_t flow_key_hash_other(const struct flow_key *k);
+
+static inline uint64_t flow_key_hash(const struct flow_key *k)
+{
+	unsigned n = k->len;
+	if (!flow_key_short(n))
+		return flow_key_hash_other(k);
+	const uint8_t *p = k->data, *end = p + n;
+	enum { W = FLOW_KEY_WORD };
+	uint64_t h = flow_key_hash_round(flow_key_hash_seed(k), flow_key_word(p));
+	uint64_t h2 = flow_key_hash_round(FLOW_KEY_HASH_SEED2, flow_key_word(end - W));
+	if (n > 2 * W) {
+		h = flow_key_hash_round(h, flow_key_word(p + W));
+		h2 = flow_key_hash_round(h2, flow_key_word(end - 2 * W));
+		if (n > 4 * W) {
+			h = flow_key_hash_round(h, flow_key_word(p + 2 * W));
+			h2 = flow_key_hash_round(h2, flow_key_word(end - 3 * W));
+			h = flow_key_hash_round(h, flow_key_word(p + 3 * W));
+			h2 = flow_key_hash_round(h2, flow_key_word(end - 4 * W));
+		}
+	}
+	return flow_key_hash_final(h, h2);
+}
+
+/* The bits where the words at offset off of a and b differ. */
+static inline uint64_t flow_key_word_diff(const uint8_t *a, const uint8_t *b,
+					  unsigned off)
+{
+	return flow_key_word(a + off) ^ flow_key_word(b + off);
+}
+
+/* flow_key_equal() for a of a length flow_key_short() takes. */
+static inline bool flow_key_equal_short(const struct flow_key *a, const struct flow_key *b)
+{
+	if (a->ruleset != b->ruleset || a->len != b->len || a->n_items != b->n_items)
+		return false;
+	/* the words flow_key_hash() reads */
+	const uint8_t *p = a->data, *q = b->data;
+	unsigned n = a->len;
+	enum { W = FLOW_KEY_WORD };
+	uint64_t diff = flow_key_word_diff(p, q, 0) | flow_key_word_diff(p, q, n - W);
+	if (n > 2 * W) {
+		diff |= flow_key_word_diff(p, q, W) | flow_key_word_diff(p, q, n - 2 * W);
+		if (n > 4 * W)
+			diff |= flow_key_word_diff(p, q, 2 * W) |
+				flow_key_word_diff(p, q, n - 3 * W) |
+				flow_key_word_diff(p, q, 3 * W) |
+				flow_key_word_diff(p, q, n - 4 * W);
+	}
+	return diff == 0;
+}
+
+static inline bool flow_key_equal(const struct flow_key *a, const struct flow_key *b)
+{
+	if (flow_key_short(a->len))
+		return flow_key_equal_short(a, b);
+	return a->ruleset == b->ruleset && a->len == b->len && a->n_items == b->n_items &&
+	       memcmp(a->data, b->data, a->len) == 0;
+}
 
 #endif

@@ -232,19 +232,23 @@ static void append_matches_put(void **state)
 	assert_true(b.len + 3 + 2 * 20 > FLOW_KEY_BYTES);
 }
 
-/* Every length the hash handles apart (under a word, whole words, a
- * partial last word): equal keys hash equal whatever lies past len, and
- * changing any one byte of the key (its last above all) changes the hash
- * in the low bits the table indexes with. */
+/* Every length the hash and equality handle apart (under a word, the
+ * inline path's spans up to 16, 32 and 64 bytes, and above): equal keys
+ * hash equal whatever lies past len, and changing any one byte of the key
+ * (its last above all) changes the hash in the low bits the table indexes
+ * with. */
 static void hash_every_length(void **state)
 {
 	(void)state;
-	const uint8_t v[20] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
-				11, 12, 13, 14, 15, 16, 17, 18, 19, 20 };
-	for (unsigned w = 1; w <= 20; w++) {
+	uint8_t v[40], ones[40];
+	for (unsigned i = 0; i < sizeof v; i++)
+		v[i] = (uint8_t)(i + 1);
+	memset(ones, 0xff, sizeof ones);
+	/* lengths 5..83 */
+	for (unsigned w = 1; w <= sizeof v; w++) {
 		struct flow_key a, b;
 		flow_key_clear(&a, 2);
-		assert_int_equal(flow_key_append(&a, ATTR_FLOW_KIND, w, FF, v), 0);
+		assert_int_equal(flow_key_append(&a, ATTR_FLOW_KIND, w, ones, v), 0);
 		b = a;
 		memset(b.data + b.len, 0xa5, FLOW_KEY_BYTES - b.len);
 		assert_true(flow_key_equal(&a, &b));
