@@ -261,8 +261,8 @@ const struct flow_key *flow_get_key(const struct flow_table *t, const struct flo
 }
 
 /* flow_lookup, inlined into the per-packet paths (a call layer fewer) */
-static inline struct flow *lookup(struct flow_table *t, const struct flow_key *k,
-				  uint64_t hash)
+static inline __attribute__((always_inline)) struct flow *
+lookup(struct flow_table *t, const struct flow_key *k, uint64_t hash)
 {
 	uint32_t tag = flow_hash_tag(hash), pos;
 	for (uint32_t i = flow_hindex_first(&t->index, tag, &pos); i;
@@ -346,37 +346,43 @@ static struct flow *lookup_swapped(struct flow_table *t, const struct flow_key *
 	return lookup(t, &sw, flow_key_hash(&sw));
 }
 
-/* flow_find_packet, inlined into both per-packet entry points */
-static inline struct flow *find_packet(struct flow_table *t, const struct flow_key *key,
-				       uint64_t hash, bool reversed, bool *rev)
+/* flow_find_packet after the key's own lookup found nothing (*rev is
+ * `reversed` already) */
+static struct flow *find_packet_miss(struct flow_table *t, const struct flow_key *key,
+				     bool reversed, bool *rev)
 {
-	struct flow *f = lookup(t, key, hash);
-	*rev = reversed;
-	if (!f && !reversed) {
-		f = lookup_swapped(t, key);
-		*rev = f != NULL;
-	}
+	if (reversed)
+		return NULL;
+	struct flow *f = lookup_swapped(t, key);
+	*rev = f != NULL;
 	return f;
 }
 
 struct flow *flow_find_packet(struct flow_table *t, const struct flow_key *key,
 			      uint64_t hash, bool reversed, bool *counted_reverse)
 {
-	bool rev;
-	struct flow *f = find_packet(t, key, hash, reversed, &rev);
+	bool rev = reversed;
+	struct flow *f = lookup(t, key, hash);
+	if (!f)
+		f = find_packet_miss(t, key, reversed, &rev);
 	if (counted_reverse)
 		*counted_reverse = rev;
 	return f;
 }
 
-struct flow *flow_count_packet(struct flow_table *t, const struct flow_key *key,
-			       uint64_t hash, bool reversed, uint32_t octets,
-			       uint64_t ts_ns, bool *counted_reverse)
+/* flow_count_packet past lookup_first(): the whole lookup, then the
+ * other way round, else create() the flow as the key describes it.
+ * Apart from the path most packets take, which then needs few
+ * registers and no stack frame. */
+static __attribute__((noinline)) struct flow *
+count_packet_rest(struct flow_table *t, const struct flow_key *key, uint64_t hash,
+		  bool reversed, uint32_t octets, uint64_t ts_ns, bool *counted_reverse)
 {
-	bool rev;
-	struct flow *f = find_packet(t, key, hash, reversed, &rev);
+	bool rev = reversed;
+	struct flow *f = lookup(t, key, hash);
+	if (!f)
+		f = find_packet_miss(t, key, reversed, &rev);
 	if (!f) {
-		/* create() the flow as the key describes it */
 		f = flow_insert(t, key, hash, ts_ns);
 		if (!f)
 			return NULL;
@@ -385,6 +391,38 @@ struct flow *flow_count_packet(struct flow_table *t, const struct flow_key *key,
 	flow_account(t, f, rev, octets, ts_ns);
 	if (counted_reverse)
 		*counted_reverse = rev;
+	return f;
+}
+
+/*
+ * What most packets take: the first index slot with the key's tag holds
+ * the flow (the index is at most half full and the tags are 32 bits).
+ * The record when that is so and the key is of a length flowkey.h
+ * compares inline, else NULL (then lookup() decides): no call on the way,
+ * so the path needs few registers.
+ */
+static inline struct flow *lookup_first(struct flow_table *t, const struct flow_key *k,
+					uint64_t hash)
+{
+	uint32_t tag = flow_hash_tag(hash), pos;
+	uint32_t i = flow_hindex_first(&t->index, tag, &pos);
+	if (!i || !flow_key_short(k->len))
+		return NULL;
+	__builtin_prefetch(rec_at(t, i), 1);    /* as in lookup() */
+	return flow_key_equal_short(k, key_at(t, i)) ? rec_at(t, i) : NULL;
+}
+
+struct flow *flow_count_packet(struct flow_table *t, const struct flow_key *key,
+			       uint64_t hash, bool reversed, uint32_t octets,
+			       uint64_t ts_ns, bool *counted_reverse)
+{
+	struct flow *f = lookup_first(t, key, hash);
+	if (!f)
+		return count_packet_rest(t, key, hash, reversed, octets, ts_ns,
+					 counted_reverse);
+	flow_account(t, f, reversed, octets, ts_ns);
+	if (counted_reverse)
+		*counted_reverse = reversed;
 	return f;
 }
 

@@ -312,6 +312,72 @@ static void reversed_creates_reverse(void **state)
 	flow_table_free(t);
 }
 
+/* flow_count_packet's paths: the first slot of the key's tag holds its
+ * flow (keys flowkey.h compares inline), and the rest — another flow in
+ * that slot (all hashes forced equal), a key shorter than a word or
+ * longer than the inline compare, a new flow. */
+static void count_packet_paths(void **state)
+{
+	(void)state;
+	static const uint8_t v6a[16] = { 0x20, 1, 0xd, 0xb8, [15] = 1 };
+	static const uint8_t v6b[16] = { 0x20, 1, 0xd, 0xb8, [15] = 2 };
+	static const uint8_t port[2] = { 0, 53 }, kind[1] = { 7 };
+	static const uint8_t FF16[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+					  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	struct flow_table *t = flow_table_create(8);
+	struct flow_key k[4];
+	mk_key(&k[0], 1);                      /* 22 bytes */
+	mk_key(&k[1], 2);
+	flow_key_clear(&k[2], 1);              /* 5 bytes */
+	assert_int_equal(flow_key_put(&k[2], ATTR_FLOW_KIND, 1, FF16, kind), 0);
+	flow_key_clear(&k[3], 1);              /* 84 bytes */
+	assert_int_equal(flow_key_put(&k[3], ATTR_SOURCE_PEER_ADDRESS, 16, FF16, v6a), 0);
+	assert_int_equal(flow_key_put(&k[3], ATTR_DEST_PEER_ADDRESS, 16, FF16, v6b), 0);
+	assert_int_equal(flow_key_put(&k[3], ATTR_SOURCE_TRANS_ADDRESS, 2, FF16, port), 0);
+	assert_int_equal(flow_key_put(&k[3], ATTR_DEST_TRANS_ADDRESS, 2, FF16, port), 0);
+	assert_true(k[2].len < FLOW_KEY_WORD && k[3].len > FLOW_KEY_SHORT_MAX);
+	struct flow *f[4];
+	bool rev;
+	/* every hash 0: one chain, k[0] in its first slot; pass 0 creates,
+	 * pass 1 finds */
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < 4; i++) {
+			const uint64_t h = 0;
+			rev = true;
+			struct flow *g = flow_count_packet(t, &k[i], h, false, 10,
+							   100 + (uint64_t)pass, &rev);
+			assert_non_null(g);
+			assert_false(rev);
+			if (pass == 0)
+				f[i] = g;
+			assert_ptr_equal(g, f[i]);
+			assert_int_equal(g->to_pdus, pass + 1);
+			assert_ptr_equal(flow_find_packet(t, &k[i], h, true, &rev), f[i]);
+			assert_true(rev);
+		}
+	}
+	/* the same keys filed under their own hashes: the first slot of each
+	 * tag holds its flow */
+	for (int i = 0; i < 4; i++)
+		flow_remove(t, f[i]);
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < 4; i++) {
+			struct flow *g = flow_count_packet(t, &k[i], flow_key_hash(&k[i]),
+							   true, 10, 200, &rev);
+			assert_non_null(g);
+			assert_true(rev);
+			if (pass == 0)
+				f[i] = g;
+			assert_ptr_equal(g, f[i]);
+			assert_int_equal(g->from_pdus, pass + 1);
+		}
+	struct flow_stats st;
+	flow_table_stats(t, &st);
+	assert_int_equal(st.active, 4);
+	assert_int_equal(st.created, 8);
+	flow_table_free(t);
+}
+
 static unsigned recover_calls;
 static uint32_t recover_last_index;
 static uint32_t recover_last_dist;
@@ -618,6 +684,7 @@ int main(void)
 		cmocka_unit_test(random_ops_match_naive_model),
 		cmocka_unit_test(both_directions),
 		cmocka_unit_test(reversed_creates_reverse),
+		cmocka_unit_test(count_packet_paths),
 		cmocka_unit_test(gc_inactivity_and_collection),
 		cmocka_unit_test(gc_per_ruleset_and_bounded),
 		cmocka_unit_test(gc_windows_across_words),
