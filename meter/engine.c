@@ -416,7 +416,7 @@ static void engine_want_dists(struct engine *e, struct flow *f, const struct pme
 	for (unsigned i = 0; i < m->n_dist; i++) {
 		const struct pme_dist *pd = &m->dist[i];
 		if (pd->attr == ATTR_TO_TURNAROUND_TIME && pd->mask[0] == ENGINE_DIST_DYNAMIC) {
-			if (!flow_dist_peek(e->flows, f) && !flow_dist(e->flows, f))
+			if (!flow_has_dist(f) && !flow_dist(e->flows, f))
 				e->st.dist_refused++;
 		} else if (statdist_is_attr(pd->attr)) {
 			want |= statdist_bit(pd->attr);
@@ -436,7 +436,7 @@ static void engine_dns(struct engine *e, struct engine_task *t,
 	if (dnspair_packet_hinted(t->pair, pi, h, f, &s) != DNSPAIR_ANSWER || !s.flow)
 		return;
 	e->st.rtt_samples++;
-	if (flow_dist_peek(e->flows, s.flow)) {
+	if (flow_has_dist(s.flow)) {
 		struct dist *d = flow_dist(e->flows, s.flow);
 		dist_add(d, s.rtt_us, s.ts_ns);
 	}
@@ -458,7 +458,82 @@ static bool engine_dns_traffic(const struct pkt_info *pi)
 	return pi->dns_present || decode_is_dns_port(pi);
 }
 
-void engine_packet(struct engine *e, const struct pkt *p)
+/* Task t's part of a decoded packet: classify, count (RFC 2722 §4.3),
+ * distributions.  The flow counted, or NULL. */
+static inline __attribute__((always_inline)) struct flow *
+engine_task_packet(struct engine *e, struct engine_task *t, const struct pkt_info *pi)
+{
+	const struct pme_program *prog = t->running_standby ? t->standby : t->current;
+	struct pme_match m;
+	bool reversed = false, counted_rev;
+	struct flow *f;
+	if (!prog)
+		return NULL;       /* a stopped slot (engine_task_stop) */
+	enum pme_result r = pme_classify(prog, t->memo, pi, &m, &reversed);
+	pme_stats_add(&t->pme, r, reversed, &m);
+	if (r != PME_COUNT)
+		return NULL;
+	uint64_t hash = pme_key_hash(&m);
+	if (e->flood_mode) {
+		/* RFC 2722 §4.3 without create() */
+		f = flow_find_packet(e->flows, &m.key, hash, reversed, &counted_rev);
+		if (!f) {
+			e->st.flood_refused++;
+			return NULL;
+		}
+		flow_account(e->flows, f, counted_rev, pi->wirelen, pi->ts_ns);
+	} else {
+		f = flow_count_packet(e->flows, &m.key, hash, reversed,
+				      pi->wirelen, pi->ts_ns, &counted_rev);
+		if (!f) {
+			e->st.table_full++;
+			return NULL;
+		}
+	}
+	e->st.counted++;
+	/* what a flow that has its dynamic distribution asks for matters
+	 * only with static ones to ask for */
+	const struct statdist_rules *sd = t->running_standby ? t->standby_sd : t->current_sd;
+	if (m.n_dist && (sd || !flow_has_dist(f)))
+		engine_want_dists(e, f, &m, sd);
+	if (e->sdist) {
+		uint32_t idx = flow_index(e->flows, f);
+		bool dns = engine_dns_traffic(pi);
+		statdist_packet(e->sdist, idx, f, counted_rev, pi->wirelen,
+				pi->ts_ns, dns);
+		if (e->shard_log)
+			engine_shards_log_packet(e, idx, counted_rev, pi->wirelen,
+						 pi->ts_ns, dns);
+	}
+	return f;
+}
+
+/* Every DNS message of the packet to the pairing of each task that
+ * counted it (counted[i] for task i, n_tasks of them). */
+static void engine_dns_messages(struct engine *e, const struct pkt *p,
+				struct decode_cursor *cur, struct pkt_info *pi,
+				struct dnspair_hint *hint, struct flow *const *counted,
+				size_t n_tasks)
+{
+	/* a TCP segment may carry several DNS messages (RFC 7766 pipelining):
+	 * each one is paired */
+	for (;;) {
+		for (size_t i = 0; i < n_tasks; i++)
+			if (counted[i])
+				engine_dns(e, &e->task[i], pi, hint, counted[i]);
+		if (!decode_dns_next(p, cur, pi))
+			break;
+		dnspair_hint(pi, hint);   /* the next message's key */
+	}
+}
+
+/*
+ * engine_packet() for an engine of n_tasks task slots.  Inline, and called
+ * with a constant 1 for the common engine of one task, so that copy has
+ * no loop over the tasks and keeps its flow in a register.
+ */
+static inline __attribute__((always_inline)) void
+engine_packet_tasks(struct engine *e, const struct pkt *p, size_t n_tasks)
 {
 	struct pkt_info pi;
 	struct decode_cursor cur;
@@ -474,7 +549,7 @@ void engine_packet(struct engine *e, const struct pkt *p)
 	struct dnspair_hint hint;
 	if (pi.dns_present) {
 		dnspair_hint(&pi, &hint);
-		for (size_t i = 0; i < e->n_tasks; i++)
+		for (size_t i = 0; i < n_tasks; i++)
 			if (e->task[i].pair)
 				dnspair_prefetch(e->task[i].pair, &hint);
 	}
@@ -499,63 +574,18 @@ void engine_packet(struct engine *e, const struct pkt *p)
 		e->st.later_fragments++;
 
 	struct flow *counted[ENGINE_TASKS_MAX];
-	for (size_t i = 0; i < e->n_tasks; i++) {
-		struct engine_task *t = &e->task[i];
-		const struct pme_program *prog = t->running_standby ? t->standby : t->current;
-		struct pme_match m;
-		bool reversed = false, counted_rev;
-		struct flow *f = NULL;
-		counted[i] = NULL;
-		if (!prog)
-			continue;       /* a stopped slot (engine_task_stop) */
-		enum pme_result r = pme_classify(prog, t->memo, &pi, &m, &reversed);
-		pme_stats_add(&t->pme, r, reversed, &m);
-		if (r != PME_COUNT)
-			continue;
-		uint64_t hash = pme_key_hash(&m);
-		if (e->flood_mode) {
-			/* RFC 2722 §4.3 without create() */
-			f = flow_find_packet(e->flows, &m.key, hash, reversed, &counted_rev);
-			if (!f) {
-				e->st.flood_refused++;
-				continue;
-			}
-			flow_account(e->flows, f, counted_rev, pi.wirelen, pi.ts_ns);
-		} else {
-			f = flow_count_packet(e->flows, &m.key, hash, reversed,
-					      pi.wirelen, pi.ts_ns, &counted_rev);
-			if (!f) {
-				e->st.table_full++;
-				continue;
-			}
-		}
-		e->st.counted++;
-		if (m.n_dist)
-			engine_want_dists(e, f, &m,
-					  t->running_standby ? t->standby_sd : t->current_sd);
-		if (e->sdist) {
-			uint32_t idx = flow_index(e->flows, f);
-			bool dns = engine_dns_traffic(&pi);
-			statdist_packet(e->sdist, idx, f, counted_rev, pi.wirelen,
-					pi.ts_ns, dns);
-			if (e->shard_log)
-				engine_shards_log_packet(e, idx, counted_rev, pi.wirelen,
-							 pi.ts_ns, dns);
-		}
-		counted[i] = f;
-	}
-	if (!pi.dns_present)
-		return;
-	/* a TCP segment may carry several DNS messages (RFC 7766 pipelining):
-	 * each one is paired */
-	for (;;) {
-		for (size_t i = 0; i < e->n_tasks; i++)
-			if (counted[i])
-				engine_dns(e, &e->task[i], &pi, &hint, counted[i]);
-		if (!decode_dns_next(p, &cur, &pi))
-			break;
-		dnspair_hint(&pi, &hint);   /* the next message's key */
-	}
+	for (size_t i = 0; i < n_tasks; i++)
+		counted[i] = engine_task_packet(e, &e->task[i], &pi);
+	if (pi.dns_present)
+		engine_dns_messages(e, p, &cur, &pi, &hint, counted, n_tasks);
+}
+
+void engine_packet(struct engine *e, const struct pkt *p)
+{
+	if (e->n_tasks == 1)
+		engine_packet_tasks(e, p, 1);
+	else
+		engine_packet_tasks(e, p, e->n_tasks);
 }
 
 /* Requests lost by now_ns, over every task. */

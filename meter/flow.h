@@ -187,6 +187,11 @@ struct dist;
 int flow_table_enable_dists(struct flow_table *t, size_t n_slots);
 struct dist *flow_dist(struct flow_table *t, struct flow *f);
 const struct dist *flow_dist_peek(const struct flow_table *t, const struct flow *f);
+/* flow_dist_peek(t, f) != NULL, inline (asked for every counted packet) */
+static inline bool flow_has_dist(const struct flow *f)
+{
+	return f->dist != 0;
+}
 
 /* Called for each record just before flow_gc / flow_remove frees it (e.g.
  * to flush what a reader has not seen); the table releases the record's
