@@ -588,6 +588,18 @@ void engine_packet(struct engine *e, const struct pkt *p)
 		engine_packet_tasks(e, p, e->n_tasks);
 }
 
+void engine_packets(struct engine *e, const struct pkt *p, size_t n)
+{
+	/* nothing on the packet path changes the tasks (engine.h: control
+	 * calls come between packets), so the choice holds for the batch */
+	if (e->n_tasks == 1)
+		for (size_t i = 0; i < n; i++)
+			engine_packet_tasks(e, &p[i], 1);
+	else
+		for (size_t i = 0; i < n; i++)
+			engine_packet_tasks(e, &p[i], e->n_tasks);
+}
+
 /* Requests lost by now_ns, over every task. */
 static size_t engine_expire_pairs(struct engine *e, uint64_t now_ns)
 {

@@ -234,6 +234,9 @@ int engine_ignore_interface(struct engine *e, uint32_t ifindex, bool ignore);
 
 /* One captured packet through every task. */
 void engine_packet(struct engine *e, const struct pkt *p);
+/* engine_packet() for p[0], p[1], ... p[n-1] in turn: the same, without a
+ * call per packet. */
+void engine_packets(struct engine *e, const struct pkt *p, size_t n);
 
 /* Housekeeping at a collection point (interval end): DNS expiry and
  * garbage collection of flows idle and collected before `collected_ns`. */

@@ -123,7 +123,7 @@ static int read_trace(struct offline *s, const char *path)
 	 * compiler knows, which made it reload s->wk for every packet */
 	struct workers *const wk = s->wk;
 	while ((n = cap_next_batch(c, batch, BATCH)) > 0) {
-		for (int i = 0; i < n; i++) {
+		for (int i = 0; i < n; ) {
 			/* a packet stamped before the current interval (clock
 			 * steps, merged traces) is counted where we are */
 			if (batch[i].ts_ns >= due) {
@@ -137,10 +137,18 @@ static int read_trace(struct offline *s, const char *path)
 				}
 				due = difout_next_due(s->out);
 			}
-			if (wk)
-				workers_push(wk, workers_pick(wk, &batch[i]), &batch[i]);
-			else
-				engine_packet(&s->e, &batch[i]);
+			/* this packet and those after it up to the next one due,
+			 * at once */
+			int end = i + 1;
+			while (end < n && batch[end].ts_ns < due)
+				end++;
+			if (wk) {
+				for (; i < end; i++)
+					workers_push(wk, workers_pick(wk, &batch[i]), &batch[i]);
+			} else {
+				engine_packets(&s->e, &batch[i], (size_t)(end - i));
+				i = end;
+			}
 		}
 		if (s->o->progress && packets_read(s) >= next_progress) {
 			struct cap_stats cs;

@@ -62,16 +62,22 @@ static void feed_bytes(struct engine *e, const uint8_t *b, size_t len, uint64_t 
 	engine_packet(e, &p);
 }
 
-/* A UDP packet of `len` octets (IP total length) To or From the server. */
-static void feed(struct engine *e, bool from, uint16_t len, uint64_t ts)
+/* A UDP packet of `len` octets (IP total length) To or From the server,
+ * into out. */
+static void mk_udp(uint8_t *out, bool from, uint16_t len)
 {
 	assert_true(len >= 28 && len <= BUF_MAX);
-	memset(buf, 0, len);
-	memcpy(buf, from ? hdr_from : hdr_to, 28);
-	buf[2] = (uint8_t)(len >> 8);
-	buf[3] = (uint8_t)len;
-	buf[24] = (uint8_t)((len - 20) >> 8);
-	buf[25] = (uint8_t)(len - 20);
+	memset(out, 0, len);
+	memcpy(out, from ? hdr_from : hdr_to, 28);
+	out[2] = (uint8_t)(len >> 8);
+	out[3] = (uint8_t)len;
+	out[24] = (uint8_t)((len - 20) >> 8);
+	out[25] = (uint8_t)(len - 20);
+}
+
+static void feed(struct engine *e, bool from, uint16_t len, uint64_t ts)
+{
+	mk_udp(buf, from, len);
 	feed_bytes(e, buf, len, ts);
 }
 
@@ -549,6 +555,89 @@ static void gc_per_ruleset(void **state)
 	stop(&x);
 }
 
+/* Everything engine_packets() and engine_packet() leave in two engines
+ * fed the same packets is the same: statistics, PME figures, and each
+ * flow's counters, DNS counters and RTT distribution. */
+static void expect_same_engines(struct engine *a, struct engine *b)
+{
+	assert_memory_equal(&a->st, &b->st, sizeof a->st);
+	assert_int_equal(a->n_tasks, b->n_tasks);
+	for (size_t i = 0; i < a->n_tasks; i++)
+		assert_memory_equal(&a->task[i].pme, &b->task[i].pme, sizeof a->task[i].pme);
+	const struct flow *fa, *fb;
+	uint32_t after = 0;
+	size_t n = 0;
+	while ((fa = flow_next_active(a->flows, after, 0))) {
+		after = flow_index(a->flows, fa);
+		fb = flow_by_index(b->flows, after);
+		assert_non_null(fb);
+		assert_true(flow_key_equal(flow_get_key(a->flows, fa), flow_get_key(b->flows, fb)));
+		assert_int_equal(fa->first_ns, fb->first_ns);
+		assert_int_equal(fa->last_ns, fb->last_ns);
+		assert_int_equal(fa->to_octets, fb->to_octets);
+		assert_int_equal(fa->to_pdus, fb->to_pdus);
+		assert_int_equal(fa->from_octets, fb->from_octets);
+		assert_int_equal(fa->from_pdus, fb->from_pdus);
+		assert_memory_equal(&fa->dns, &fb->dns, sizeof fa->dns);
+		const struct dist *da = flow_dist_peek(a->flows, fa);
+		const struct dist *db = flow_dist_peek(b->flows, fb);
+		assert_int_equal(da != NULL, db != NULL);
+		if (da)
+			assert_memory_equal(da, db, sizeof *da);
+		n++;
+	}
+	assert_null(flow_next_active(b->flows, after, 0));
+	assert_true(n > 0);
+}
+
+/* engine_packets() is engine_packet() for each packet in turn, with one
+ * task (the copy without a loop over the tasks) and with two: DNS
+ * pairing, the dynamic turnaround distribution, an undecodable packet. */
+static void packets_batch(void **state)
+{
+	(void)state;
+	enum { N = 9 };
+	static uint8_t udp_to[100], udp_from[300];
+	static const uint8_t runt[10] = { 0x45, 0x00, 0x00, 10 };
+	mk_udp(udp_to, false, sizeof udp_to);
+	mk_udp(udp_from, true, sizeof udp_from);
+	const uint8_t *data[N] = { dns_query, udp_to, dns_response, runt, udp_from,
+				   dns_query, dns_query, dns_response, udp_to };
+	const size_t len[N] = { 47, sizeof udp_to, 47, sizeof runt, sizeof udp_from,
+				47, 47, 47, sizeof udp_to };
+	struct pkt p[N];
+	for (size_t i = 0; i < N; i++)
+		p[i] = (struct pkt){
+			.ts_ns = T0 + i * MS, .caplen = (uint32_t)len[i],
+			.wirelen = (uint32_t)len[i], .data = data[i], .ifindex = 1,
+			.link = PKT_LINK_RAW,
+		};
+	static const char src[] = HEAD("53") "  save ToTurnaroundTime = 60.0.0!0 & 3.0.0!0;\n" TAIL;
+	for (int tasks = 1; tasks <= 2; tasks++) {
+		struct fx one, batch;
+		struct ruleset rs7;
+		compile("SET 7;\nif SourceTransType == 17 {\n  save DestPeerAddress /32;\n"
+			"  count;\n}\nnomatch;\n", &rs7);
+		assert_int_equal(start(&one, src, 0), 0);
+		assert_int_equal(start(&batch, src, 0), 0);
+		if (tasks == 2) {
+			assert_int_equal(engine_add_task(&one.e, &rs7, NULL, 0, &one.d), 0);
+			assert_int_equal(engine_add_task(&batch.e, &rs7, NULL, 0, &batch.d), 0);
+		}
+		for (size_t i = 0; i < N; i++)
+			engine_packet(&one.e, &p[i]);
+		engine_packets(&batch.e, p, 4);
+		engine_packets(&batch.e, p + 4, 0);
+		engine_packets(&batch.e, p + 4, N - 4);
+		assert_int_equal(one.e.st.packets, N);
+		assert_int_equal(one.e.st.rtt_samples, 2 * tasks);
+		expect_same_engines(&one.e, &batch.e);
+		ruleset_free(&rs7);
+		stop(&one);
+		stop(&batch);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -565,6 +654,7 @@ int main(void)
 		cmocka_unit_test(task_stop_loses_pending),
 		cmocka_unit_test(interface_ignored),
 		cmocka_unit_test(gc_per_ruleset),
+		cmocka_unit_test(packets_batch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
