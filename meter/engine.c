@@ -510,10 +510,10 @@ engine_task_packet(struct engine *e, struct engine_task *t, const struct pkt_inf
 
 /* Every DNS message of the packet to the pairing of each task that
  * counted it (counted[i] for task i, n_tasks of them). */
-static void engine_dns_messages(struct engine *e, const struct pkt *p,
-				struct decode_cursor *cur, struct pkt_info *pi,
-				struct dnspair_hint *hint, struct flow *const *counted,
-				size_t n_tasks)
+static inline __attribute__((always_inline)) void
+engine_dns_messages(struct engine *e, const struct pkt *p, struct decode_cursor *cur,
+		    struct pkt_info *pi, struct dnspair_hint *hint,
+		    struct flow *const *counted, size_t n_tasks)
 {
 	/* a TCP segment may carry several DNS messages (RFC 7766 pipelining):
 	 * each one is paired */
@@ -588,16 +588,18 @@ void engine_packet(struct engine *e, const struct pkt *p)
 		engine_packet_tasks(e, p, e->n_tasks);
 }
 
-void engine_packets(struct engine *e, const struct pkt *p, size_t n)
+size_t engine_packets(struct engine *e, const struct pkt *p, size_t n, uint64_t before_ns)
 {
 	/* nothing on the packet path changes the tasks (engine.h: control
 	 * calls come between packets), so the choice holds for the batch */
+	size_t i = 0;
 	if (e->n_tasks == 1)
-		for (size_t i = 0; i < n; i++)
+		for (; i < n && p[i].ts_ns < before_ns; i++)
 			engine_packet_tasks(e, &p[i], 1);
 	else
-		for (size_t i = 0; i < n; i++)
+		for (; i < n && p[i].ts_ns < before_ns; i++)
 			engine_packet_tasks(e, &p[i], e->n_tasks);
+	return i;
 }
 
 /* Requests lost by now_ns, over every task. */

@@ -234,9 +234,11 @@ int engine_ignore_interface(struct engine *e, uint32_t ifindex, bool ignore);
 
 /* One captured packet through every task. */
 void engine_packet(struct engine *e, const struct pkt *p);
-/* engine_packet() for p[0], p[1], ... p[n-1] in turn: the same, without a
- * call per packet. */
-void engine_packets(struct engine *e, const struct pkt *p, size_t n);
+/* engine_packet() for p[0], p[1], ... p[n-1] in turn, up to the first
+ * stamped at or after before_ns (an offline run's next interval end): the
+ * same, without a call per packet.  Returns how many it took. */
+size_t engine_packets(struct engine *e, const struct pkt *p, size_t n,
+		      uint64_t before_ns);
 
 /* Housekeeping at a collection point (interval end): DNS expiry and
  * garbage collection of flows idle and collected before `collected_ns`. */

@@ -137,17 +137,18 @@ static int read_trace(struct offline *s, const char *path)
 				}
 				due = difout_next_due(s->out);
 			}
-			/* this packet and those after it up to the next one due,
-			 * at once */
-			int end = i + 1;
-			while (end < n && batch[end].ts_ns < due)
-				end++;
 			if (wk) {
-				for (; i < end; i++)
-					workers_push(wk, workers_pick(wk, &batch[i]), &batch[i]);
+				workers_push(wk, workers_pick(wk, &batch[i]), &batch[i]);
+				i++;
+			} else if (batch[i].ts_ns >= due) {
+				/* the advance left it due: counted all the
+				 * same, alone */
+				engine_packet(&s->e, &batch[i]);
+				i++;
 			} else {
-				engine_packets(&s->e, &batch[i], (size_t)(end - i));
-				i = end;
+				/* this packet and those after it up to the next
+				 * one due, without a call each */
+				i += (int)engine_packets(&s->e, &batch[i], (size_t)(n - i), due);
 			}
 		}
 		if (s->o->progress && packets_read(s) >= next_progress) {

@@ -626,9 +626,10 @@ static void packets_batch(void **state)
 		}
 		for (size_t i = 0; i < N; i++)
 			engine_packet(&one.e, &p[i]);
-		engine_packets(&batch.e, p, 4);
-		engine_packets(&batch.e, p + 4, 0);
-		engine_packets(&batch.e, p + 4, N - 4);
+		/* up to the first stamped at or after p[4] */
+		assert_int_equal(engine_packets(&batch.e, p, N, p[4].ts_ns), 4);
+		assert_int_equal(engine_packets(&batch.e, p + 4, 0, UINT64_MAX), 0);
+		assert_int_equal(engine_packets(&batch.e, p + 4, N - 4, UINT64_MAX), N - 4);
 		assert_int_equal(one.e.st.packets, N);
 		assert_int_equal(one.e.st.rtt_samples, 2 * tasks);
 		expect_same_engines(&one.e, &batch.e);
