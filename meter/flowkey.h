@@ -11,6 +11,7 @@
 #ifndef NTM_FLOWKEY_H
 #define NTM_FLOWKEY_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
 #include <string.h>
@@ -150,8 +151,8 @@ void flow_key_swap(const struct flow_key *in, struct flow_key *out);
  *
  * The hash folds the words from the start into one lane and those from
  * the end into another, with one multiply each (the lanes' multiplies
- * overlap); the key's header (ruleset, len, n_items) seeds the first, and
- * a full 64-bit finaliser makes every input bit reach every output bit
+ * overlap); the key's header (ruleset, len, n_items: flow_key_head() on
+ * the inline path) seeds the first, and a full 64-bit finaliser makes every input bit reach every output bit
  * (the flow table uses the low bits).  Its values are seen by nobody:
  * flows are numbered and listed by record, never by hash.
  */
@@ -177,12 +178,25 @@ static inline uint64_t flow_key_hash_round(uint64_t h, uint64_t w)
 	return (h ^ w) * FLOW_KEY_HASH_MUL1;
 }
 
-/* The first lane's start: the header, so keys differing only there (or
- * in length, whose overlapping words may hold the same bytes) differ. */
+/* The first lane's start for flow_key_hash_other(): the header, so keys
+ * differing only there (or in length, whose overlapping words may hold
+ * the same bytes) differ. */
 static inline uint64_t flow_key_hash_seed(const struct flow_key *k)
 {
 	return FLOW_KEY_HASH_SEED ^
 	       ((uint64_t)k->ruleset << 32 | (uint64_t)k->len << 8 | k->n_items);
+}
+
+/* The header (ruleset, len, n_items) and the first data bytes as one word:
+ * of a key of at least a word, all key bytes, and a whole header compares
+ * at once. */
+_Static_assert(offsetof(struct flow_key, data) + 3 == FLOW_KEY_WORD,
+	       "a flow key's header and first data bytes fill a word");
+static inline uint64_t flow_key_head(const struct flow_key *k)
+{
+	uint64_t w;
+	memcpy(&w, k, FLOW_KEY_WORD);
+	return w;
 }
 
 /* Both lanes into the result. */
@@ -213,7 +227,8 @@ static inline uint64_t flow_key_hash(const struct flow_key *k)
 		return flow_key_hash_other(k);
 	const uint8_t *p = k->data, *end = p + n;
 	enum { W = FLOW_KEY_WORD };
-	uint64_t h = flow_key_hash_round(flow_key_hash_seed(k), flow_key_word(p));
+	uint64_t h = flow_key_hash_round(FLOW_KEY_HASH_SEED ^ flow_key_head(k),
+					 flow_key_word(p));
 	uint64_t h2 = flow_key_hash_round(FLOW_KEY_HASH_SEED2, flow_key_word(end - W));
 	if (n > 2 * W) {
 		h = flow_key_hash_round(h, flow_key_word(p + W));
@@ -238,7 +253,8 @@ static inline uint64_t flow_key_word_diff(const uint8_t *a, const uint8_t *b,
 /* flow_key_equal() for a of a length flow_key_short() takes. */
 static inline bool flow_key_equal_short(const struct flow_key *a, const struct flow_key *b)
 {
-	if (a->ruleset != b->ruleset || a->len != b->len || a->n_items != b->n_items)
+	/* b's data is read only once its length is known to be a's */
+	if (flow_key_head(a) != flow_key_head(b))
 		return false;
 	/* the words flow_key_hash() reads */
 	const uint8_t *p = a->data, *q = b->data;
