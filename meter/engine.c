@@ -528,16 +528,19 @@ engine_dns_messages(struct engine *e, const struct pkt *p, struct decode_cursor 
 }
 
 /*
- * engine_packet() for an engine of n_tasks task slots.  Inline, and called
- * with a constant 1 for the common engine of one task, so that copy has
- * no loop over the tasks and keeps its flow in a register.
+ * engine_packet() for an engine of n_tasks task slots, ignoring interfaces
+ * when ignore_ifs.  Inline, and called with constants (one task, no
+ * interface ignored) for the common engine, so that copy has no loop over
+ * the tasks, keeps its flow in a register and asks nothing about the
+ * interface.
  */
 static inline __attribute__((always_inline)) void
-engine_packet_tasks(struct engine *e, const struct pkt *p, size_t n_tasks)
+engine_packet_tasks(struct engine *e, const struct pkt *p, size_t n_tasks,
+		    bool ignore_ifs)
 {
 	struct pkt_info pi;
 	struct decode_cursor cur;
-	if (e->ignored_ifs && p->ifindex - 1u < ENGINE_IF_IGNORE_MAX &&
+	if (ignore_ifs && e->ignored_ifs && p->ifindex - 1u < ENGINE_IF_IGNORE_MAX &&
 	    (e->ignored_ifs >> (p->ifindex - 1u) & 1)) {
 		e->st.ignored_if++;
 		return;
@@ -580,25 +583,33 @@ engine_packet_tasks(struct engine *e, const struct pkt *p, size_t n_tasks)
 		engine_dns_messages(e, p, &cur, &pi, &hint, counted, n_tasks);
 }
 
+/* The engine takes engine_packet_tasks()'s copy for one task and no
+ * interface ignored. */
+static bool engine_simple(const struct engine *e)
+{
+	return e->n_tasks == 1 && !e->ignored_ifs;
+}
+
 void engine_packet(struct engine *e, const struct pkt *p)
 {
-	if (e->n_tasks == 1)
-		engine_packet_tasks(e, p, 1);
+	if (engine_simple(e))
+		engine_packet_tasks(e, p, 1, false);
 	else
-		engine_packet_tasks(e, p, e->n_tasks);
+		engine_packet_tasks(e, p, e->n_tasks, true);
 }
 
 size_t engine_packets(struct engine *e, const struct pkt *p, size_t n, uint64_t before_ns)
 {
-	/* nothing on the packet path changes the tasks (engine.h: control
-	 * calls come between packets), so the choice holds for the batch */
+	/* nothing on the packet path changes the tasks or the interfaces
+	 * (engine.h: control calls come between packets), so the choice
+	 * holds for the batch */
 	size_t i = 0;
-	if (e->n_tasks == 1)
+	if (engine_simple(e))
 		for (; i < n && p[i].ts_ns < before_ns; i++)
-			engine_packet_tasks(e, &p[i], 1);
+			engine_packet_tasks(e, &p[i], 1, false);
 	else
 		for (; i < n && p[i].ts_ns < before_ns; i++)
-			engine_packet_tasks(e, &p[i], e->n_tasks);
+			engine_packet_tasks(e, &p[i], e->n_tasks, true);
 	return i;
 }
 

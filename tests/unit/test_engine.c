@@ -591,8 +591,9 @@ static void expect_same_engines(struct engine *a, struct engine *b)
 }
 
 /* engine_packets() is engine_packet() for each packet in turn, with one
- * task (the copy without a loop over the tasks) and with two: DNS
- * pairing, the dynamic turnaround distribution, an undecodable packet. */
+ * task (the copy without a loop over the tasks), with two, and with one
+ * and an interface ignored: DNS pairing, the dynamic turnaround
+ * distribution, an undecodable packet. */
 static void packets_batch(void **state)
 {
 	(void)state;
@@ -609,11 +610,12 @@ static void packets_batch(void **state)
 	for (size_t i = 0; i < N; i++)
 		p[i] = (struct pkt){
 			.ts_ns = T0 + i * MS, .caplen = (uint32_t)len[i],
-			.wirelen = (uint32_t)len[i], .data = data[i], .ifindex = 1,
-			.link = PKT_LINK_RAW,
+			.wirelen = (uint32_t)len[i], .data = data[i],
+			.ifindex = i == 2 || i == 5 ? 2 : 1, .link = PKT_LINK_RAW,
 		};
 	static const char src[] = HEAD("53") "  save ToTurnaroundTime = 60.0.0!0 & 3.0.0!0;\n" TAIL;
-	for (int tasks = 1; tasks <= 2; tasks++) {
+	for (int run = 0; run < 3; run++) {
+		int tasks = run == 1 ? 2 : 1;
 		struct fx one, batch;
 		struct ruleset rs7;
 		compile("SET 7;\nif SourceTransType == 17 {\n  save DestPeerAddress /32;\n"
@@ -624,14 +626,19 @@ static void packets_batch(void **state)
 			assert_int_equal(engine_add_task(&one.e, &rs7, NULL, 0, &one.d), 0);
 			assert_int_equal(engine_add_task(&batch.e, &rs7, NULL, 0, &batch.d), 0);
 		}
+		if (run == 2) {
+			assert_int_equal(engine_ignore_interface(&one.e, 2, true), 0);
+			assert_int_equal(engine_ignore_interface(&batch.e, 2, true), 0);
+		}
 		for (size_t i = 0; i < N; i++)
 			engine_packet(&one.e, &p[i]);
 		/* up to the first stamped at or after p[4] */
 		assert_int_equal(engine_packets(&batch.e, p, N, p[4].ts_ns), 4);
 		assert_int_equal(engine_packets(&batch.e, p + 4, 0, UINT64_MAX), 0);
 		assert_int_equal(engine_packets(&batch.e, p + 4, N - 4, UINT64_MAX), N - 4);
-		assert_int_equal(one.e.st.packets, N);
-		assert_int_equal(one.e.st.rtt_samples, 2 * tasks);
+		assert_int_equal(one.e.st.packets, run == 2 ? N - 2 : N);
+		assert_int_equal(one.e.st.ignored_if, run == 2 ? 2 : 0);
+		assert_int_equal(one.e.st.rtt_samples, run == 2 ? 1 : 2 * tasks);
 		expect_same_engines(&one.e, &batch.e);
 		ruleset_free(&rs7);
 		stop(&one);
