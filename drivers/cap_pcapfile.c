@@ -3,6 +3,7 @@
  * packets point straight into the reader's buffer and nanosecond files keep
  * every digit.  Both magics (µs, ns) in both byte orders.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,8 +43,11 @@ struct pcapfile {
 struct pcapfile_form {
 	bool be;                   /* f->be: callers fix it at compile time */
 	uint32_t frac_to_ns;
-	uint16_t link;
+	uint16_t if_link[2];       /* pkt.ifindex and pkt.link, stored as one
+	                              word (they are neighbours) */
 };
+_Static_assert(offsetof(struct pkt, link) == offsetof(struct pkt, ifindex) + sizeof(uint16_t),
+               "struct pkt's ifindex and link are neighbours");
 
 /* The packet of the record at h (its header checked by the caller). */
 static inline void record_to_pkt(struct pcapfile_form form, const uint8_t *h,
@@ -54,14 +58,13 @@ static inline void record_to_pkt(struct pcapfile_form form, const uint8_t *h,
 	p->caplen = incl;
 	p->wirelen = orig;
 	p->data = h + PCAP_REC_HDR_LEN;
-	p->ifindex = 1;
-	p->link = form.link;
+	memcpy(&p->ifindex, form.if_link, sizeof form.if_link);
 }
 
 static inline struct pcapfile_form form_of(const struct pcapfile *f, bool be)
 {
 	return (struct pcapfile_form){ .be = be, .frac_to_ns = f->frac_to_ns,
-	                               .link = f->link };
+	                               .if_link = { 1, f->link } };
 }
 
 /*
