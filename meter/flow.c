@@ -312,20 +312,6 @@ struct flow *flow_insert(struct flow_table *t, const struct flow_key *k,
 	return f;
 }
 
-static inline void account_raw(struct flow *f, bool reverse,
-			       uint32_t octets, uint64_t ts_ns)
-{
-	if (reverse) {
-		f->from_octets += octets;
-		f->from_pdus++;
-	} else {
-		f->to_octets += octets;
-		f->to_pdus++;
-	}
-	if (ts_ns > f->last_ns)
-		f->last_ns = ts_ns;
-}
-
 void flow_account(struct flow_table *t, struct flow *f, bool reverse,
 		  uint32_t octets, uint64_t ts_ns)
 {
@@ -333,7 +319,7 @@ void flow_account(struct flow_table *t, struct flow *f, bool reverse,
 		f->state = FLOW_CURRENT;
 		t->st.idle--;
 	}
-	account_raw(f, reverse, octets, ts_ns);
+	flow_account_current(f, reverse, octets, ts_ns);
 }
 
 /* current(D->S): the flow the other way round.  Apart from the inlined
@@ -370,7 +356,7 @@ struct flow *flow_find_packet(struct flow_table *t, const struct flow_key *key,
 	return f;
 }
 
-/* flow_count_packet past lookup_first(): the whole lookup, then the
+/* flow_count_packet past flow_lookup_first(): the whole lookup, then the
  * other way round, else create() the flow as the key describes it.
  * Apart from the path most packets take, which then needs few
  * registers and no stack frame. */
@@ -394,15 +380,11 @@ count_packet_rest(struct flow_table *t, const struct flow_key *key, uint64_t has
 	return f;
 }
 
-/*
- * What most packets take: the first index slot with the key's tag holds
- * the flow (the index is at most half full and the tags are 32 bits).
- * The record when that is so and the key is of a length flowkey.h
- * compares inline, else NULL (then lookup() decides): no call on the way,
- * so the path needs few registers.
- */
-static inline struct flow *lookup_first(struct flow_table *t, const struct flow_key *k,
-					uint64_t hash)
+/* The first index slot with the key's tag holds the flow most of the
+ * time (the index is at most half full and the tags are 32 bits): a
+ * lookup with no call on the way, so it needs few registers. */
+struct flow *flow_lookup_first(struct flow_table *t, const struct flow_key *k,
+			       uint64_t hash)
 {
 	uint32_t tag = flow_hash_tag(hash), pos;
 	uint32_t i = flow_hindex_first(&t->index, tag, &pos);
@@ -416,11 +398,11 @@ struct flow *flow_count_packet(struct flow_table *t, const struct flow_key *key,
 			       uint64_t hash, bool reversed, uint32_t octets,
 			       uint64_t ts_ns, bool *counted_reverse)
 {
-	struct flow *f = lookup_first(t, key, hash);
-	if (!f)
+	struct flow *f = flow_lookup_first(t, key, hash);
+	if (!f || !flow_current(f))
 		return count_packet_rest(t, key, hash, reversed, octets, ts_ns,
 					 counted_reverse);
-	flow_account(t, f, reversed, octets, ts_ns);
+	flow_account_current(f, reversed, octets, ts_ns);
 	if (counted_reverse)
 		*counted_reverse = reversed;
 	return f;

@@ -128,6 +128,27 @@ struct flow *flow_insert(struct flow_table *t, const struct flow_key *k,
 void flow_account(struct flow_table *t, struct flow *f, bool reverse,
 		  uint32_t octets, uint64_t ts_ns);
 
+/* flow_account() for a current flow f (inline: it runs for every counted
+ * packet). */
+static inline bool flow_current(const struct flow *f)
+{
+	return f->state == FLOW_CURRENT;
+}
+
+static inline void flow_account_current(struct flow *f, bool reverse,
+					uint32_t octets, uint64_t ts_ns)
+{
+	if (reverse) {
+		f->from_octets += octets;
+		f->from_pdus++;
+	} else {
+		f->to_octets += octets;
+		f->to_pdus++;
+	}
+	if (ts_ns > f->last_ns)
+		f->last_ns = ts_ns;
+}
+
 /*
  * RFC 2722 §4.3 for one packet the PME matched.  `key` is the PME's flow
  * key, `hash` = flow_key_hash(key), `reversed` = the match succeeded on the
@@ -144,6 +165,15 @@ void flow_account(struct flow_table *t, struct flow *f, bool reverse,
 struct flow *flow_count_packet(struct flow_table *t, const struct flow_key *key,
 			       uint64_t hash, bool reversed, uint32_t octets,
 			       uint64_t ts_ns, bool *counted_reverse);
+
+/* What most packets of flow_count_packet take, for a caller that would
+ * rather not pass everything: the in-use record for key when the first
+ * index slot of its tag holds it and flowkey.h compares the key inline
+ * (flow_key_short), else NULL (which says nothing: flow_count_packet
+ * decides).  Counting a current record found so with
+ * flow_account_current(f, reversed, ...) is flow_count_packet. */
+struct flow *flow_lookup_first(struct flow_table *t, const struct flow_key *key,
+			       uint64_t hash);
 
 /* The lookup half of flow_count_packet, without create() (for flood mode:
  * count into existing flows only): the record the packet belongs to, or

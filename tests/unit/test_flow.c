@@ -313,9 +313,10 @@ static void reversed_creates_reverse(void **state)
 }
 
 /* flow_count_packet's paths: the first slot of the key's tag holds its
- * flow (keys flowkey.h compares inline), and the rest — another flow in
- * that slot (all hashes forced equal), a key shorter than a word or
- * longer than the inline compare, a new flow. */
+ * current flow (keys flowkey.h compares inline: flow_lookup_first), and
+ * the rest — another flow in that slot (all hashes forced equal), a key
+ * shorter than a word or longer than the inline compare, a new flow, an
+ * idle one. */
 static void count_packet_paths(void **state)
 {
 	(void)state;
@@ -356,6 +357,11 @@ static void count_packet_paths(void **state)
 			assert_true(rev);
 		}
 	}
+	/* flow_lookup_first() takes only the first slot, and only keys it
+	 * compares inline */
+	assert_ptr_equal(flow_lookup_first(t, &k[0], 0), f[0]);
+	for (int i = 1; i < 4; i++)
+		assert_null(flow_lookup_first(t, &k[i], 0));
 	/* the same keys filed under their own hashes: the first slot of each
 	 * tag holds its flow */
 	for (int i = 0; i < 4; i++)
@@ -370,9 +376,24 @@ static void count_packet_paths(void **state)
 				f[i] = g;
 			assert_ptr_equal(g, f[i]);
 			assert_int_equal(g->from_pdus, pass + 1);
+			assert_ptr_equal(flow_lookup_first(t, &k[i], flow_key_hash(&k[i])),
+					 i < 2 ? f[i] : NULL);
 		}
+	/* an idle flow found in the first slot is counted current again */
+	assert_int_equal(flow_gc(t, 1000, 100, 0, 8), 0);
 	struct flow_stats st;
 	flow_table_stats(t, &st);
+	assert_int_equal(st.idle, 4);
+	for (int i = 0; i < 4; i++) {
+		assert_ptr_equal(flow_count_packet(t, &k[i], flow_key_hash(&k[i]), false,
+						   10, 1000, &rev), f[i]);
+		assert_false(rev);
+		assert_int_equal(f[i]->state, FLOW_CURRENT);
+		assert_int_equal(f[i]->to_pdus, 1);
+		assert_int_equal(f[i]->last_ns, 1000);
+	}
+	flow_table_stats(t, &st);
+	assert_int_equal(st.idle, 0);
 	assert_int_equal(st.active, 4);
 	assert_int_equal(st.created, 8);
 	flow_table_free(t);
