@@ -500,7 +500,7 @@ engine_task_packet(struct engine *e, struct engine_task *t, const struct pkt_inf
 	/* what a flow that has its dynamic distribution asks for matters
 	 * only with static ones to ask for */
 	const struct statdist_rules *sd = t->running_standby ? t->standby_sd : t->current_sd;
-	if (m.n_dist && (sd || !flow_has_dist(f)))
+	if ((sd || !flow_has_dist(f)) && m.n_dist)
 		engine_want_dists(e, f, &m, sd);
 	if (e->sdist) {
 		uint32_t idx = flow_index(e->flows, f);
