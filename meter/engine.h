@@ -15,7 +15,8 @@
  *    are still counted, no new flow is created (counted in
  *    flood_refused) until usage falls below FloodMark again.
  *
- * engine_packet() is the hot path: no allocation, no locks, no syscalls.
+ * engine_packet() and engine_packets() are the hot path: no allocation,
+ * no locks, no syscalls.
  */
 #ifndef NTM_ENGINE_H
 #define NTM_ENGINE_H

@@ -25,8 +25,9 @@
  * new flow (counted) and never drops uncollected data: the meter's
  * HighWaterMark / FloodMark policy (flow_table_usage_percent) acts first.
  *
- * Hot path (flow_lookup, flow_insert, flow_account, flow_count_packet): no
- * allocation, no locks, no syscalls.  A table belongs to one thread.
+ * Hot path (flow_lookup, flow_lookup_first, flow_insert, flow_account,
+ * flow_account_current, flow_count_packet): no allocation, no locks, no
+ * syscalls.  A table belongs to one thread.
  */
 #ifndef NTM_FLOW_H
 #define NTM_FLOW_H
