@@ -79,31 +79,33 @@ take_buffered_order(struct pcapfile *f, const bool be, struct pkt *pkts,
                     unsigned n, unsigned max)
 {
 	const struct pcapfile_form form = form_of(f, be);
-	const uint8_t *base = cap_rbuf_ptr(&f->rb);
-	const uint8_t *h = base, *end = base + cap_rbuf_avail(&f->rb);
+	const uint8_t *base = cap_rbuf_ptr(&f->rb), *h = base;
+	size_t left = cap_rbuf_avail(&f->rb);      /* bytes from h on */
+	struct pkt *p = pkts + n, *const p_end = pkts + max;
 	uint64_t bytes = 0;
-	unsigned first = n;
 
-	while (n < max && (size_t)(end - h) >= PCAP_REC_HDR_LEN) {
+	while (p < p_end && left >= PCAP_REC_HDR_LEN) {
 		uint32_t incl = cap_rd32(h + 8, be);
 		uint32_t orig = cap_rd32(h + 12, be);
+		size_t size = PCAP_REC_HDR_LEN + (size_t)incl;
 
-		if (incl > CAP_RECORD_MAX ||
-		    incl > (size_t)(end - h) - PCAP_REC_HDR_LEN)
+		if (incl > CAP_RECORD_MAX || size > left)
 			break;
 		/* through uintptr_t: the address may lie past the buffer,
 		 * which a prefetch may touch but C pointer arithmetic not */
 		uintptr_t ahead = (uintptr_t)h + PCAP_PREFETCH_AHEAD;
 		__builtin_prefetch((const void *)ahead);
 		__builtin_prefetch((const void *)(ahead + PCAP_CACHE_LINE));
-		record_to_pkt(form, h, incl, orig, &pkts[n++]);
+		record_to_pkt(form, h, incl, orig, p++);
 		bytes += orig;
-		h += PCAP_REC_HDR_LEN + (size_t)incl;
+		h += size;
+		left -= size;
 	}
-	f->c.st.packets += n - first;
+	unsigned taken = (unsigned)(p - pkts) - n;
+	f->c.st.packets += taken;
 	f->c.st.bytes += bytes;
 	cap_rbuf_skip(&f->rb, (size_t)(h - base));
-	return n;
+	return n + taken;
 }
 
 /* One copy of the loop per byte order, so that no record asks which. */
