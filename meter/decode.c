@@ -148,10 +148,6 @@
 
 #define PAYLOAD_LEN_MAX    0xFFFF
 
-/* decode_fast() reads an Ethernet header and one tag's worth of bytes
- * unchecked; the IP header it checks. */
-#define FAST_CAP_MIN       (ETH_HDR_LEN + VLAN_TAG_LEN)
-
 /* ---- bounded readers --------------------------------------------------- */
 
 /* True when [off, off + n) lies inside the first `cap` bytes. */
@@ -163,6 +159,11 @@ static inline bool has(size_t cap, size_t off, size_t n)
 static inline uint16_t rd16(const uint8_t *p)
 {
 	return (uint16_t)((unsigned)p[0] << 8 | p[1]);
+}
+
+static inline uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 static inline size_t min_sz(size_t a, size_t b)
@@ -224,12 +225,21 @@ static inline uint64_t qh_mix(uint64_t h, uint64_t w)
 	return h ^ h >> QH_SHIFT;
 }
 
-/* Where the IP layer leaves the transport layer. */
+/* Where the IP layer leaves the transport layer, as lengths from there so
+ * that each transport check is one compare. */
 struct l4 {
 	size_t pos;        /* first byte after the IP header(s) */
-	size_t end;        /* end of the datagram (may lie past the capture) */
-	size_t cap_end;    /* min(end, captured end) */
+	size_t len;        /* datagram bytes from pos (may pass the capture) */
+	size_t cap_len;    /* of those, the captured ones (<= len) */
 };
+
+/* The l4 of the datagram [pos, end), pos <= end, captured up to cap >= pos
+ * (a caller whose capture may stop before pos passes max(cap, pos)). */
+static inline struct l4 l4_at(size_t pos, size_t end, size_t cap)
+{
+	return (struct l4){ .pos = pos, .len = end - pos,
+			    .cap_len = min_sz(end, cap) - pos };
+}
 
 /*
  * Zero *out with a few wide stores.  GCC compiles a plain memset of the
@@ -384,19 +394,29 @@ static void dns_decode(const uint8_t *m, size_t avail, bool tcp, struct pkt_info
 
 /* ---- transport ----------------------------------------------------------- */
 
+/* has_ports and port[] from the source and destination ports at t (UDP
+ * and TCP alike), one load for both. */
+static inline void ports_set(struct pkt_info *out, const uint8_t *t)
+{
+	_Static_assert(UDP_OFF_DPORT == UDP_OFF_SPORT + 2 && UDP_OFF_SPORT == 0 &&
+		       TCP_OFF_SPORT == 0 && TCP_OFF_DPORT == UDP_OFF_DPORT,
+		       "both ports in one big-endian word at the header's start");
+	uint32_t both = rd32(t);
+	out->has_ports = true;
+	out->port[0] = (uint16_t)(both >> 16);
+	out->port[1] = (uint16_t)both;
+}
+
 static inline __attribute__((always_inline)) void
 udp_decode(const uint8_t *d, const struct l4 *l, struct pkt_info *out)
 {
-	if (!has(l->cap_end, l->pos, UDP_HDR_LEN))
+	if (l->cap_len < UDP_HDR_LEN)
 		return;
 	const uint8_t *u = d + l->pos;
-	size_t data = l->pos + UDP_HDR_LEN;
-	out->has_ports = true;
-	out->port[0] = rd16(u + UDP_OFF_SPORT);
-	out->port[1] = rd16(u + UDP_OFF_DPORT);
-	out->payload_len = sat16(l->end - data);
-	if (decode_is_dns_port(out) && has(l->cap_end, data, DNS_HDR_LEN))
-		dns_decode(d + data, l->cap_end - data, false, out);
+	ports_set(out, u);
+	out->payload_len = sat16(l->len - UDP_HDR_LEN);
+	if (decode_is_dns_port(out) && l->cap_len >= UDP_HDR_LEN + DNS_HDR_LEN)
+		dns_decode(u + UDP_HDR_LEN, l->cap_len - UDP_HDR_LEN, false, out);
 }
 
 /* A prefixed message at `at` that may be a real one: long enough for a
@@ -448,32 +468,40 @@ tcp_dns_locate(const uint8_t *d, size_t data, size_t end, size_t cap_end,
 	return true;
 }
 
+/* The DNS message(s) of a TCP segment to the DNS port whose payload is
+ * [data, end), captured up to cap_end.  Out of line: few segments get
+ * here, and the rest then need no registers for it. */
+static __attribute__((noinline)) void
+tcp_dns(const uint8_t *d, size_t data, size_t end, size_t cap_end,
+	struct pkt_info *out, struct decode_cursor *cur)
+{
+	size_t msg, msg_end, next;
+	if (!tcp_dns_locate(d, data, end, cap_end, &msg, &msg_end, &next))
+		return;
+	if (!has(cap_end, msg, DNS_HDR_LEN))
+		return;
+	cur->next = next;
+	cur->end = end;
+	dns_decode(d + msg, min_sz(cap_end, msg_end) - msg, true, out);
+}
+
 static inline __attribute__((always_inline)) void
 tcp_decode(const uint8_t *d, const struct l4 *l, struct pkt_info *out,
 	   struct decode_cursor *cur)
 {
-	if (!has(l->cap_end, l->pos, TCP_HDR_MIN))
+	if (l->cap_len < TCP_HDR_MIN)
 		return;
 	const uint8_t *t = d + l->pos;
 	size_t doff = (size_t)(t[TCP_OFF_DOFF] >> TCP_DOFF_SHIFT) * TCP_DOFF_UNIT;
-	out->has_ports = true;
-	out->port[0] = rd16(t + TCP_OFF_SPORT);
-	out->port[1] = rd16(t + TCP_OFF_DPORT);
+	ports_set(out, t);
 	out->tcp_flags = t[TCP_OFF_FLAGS];
 	/* A data offset below the minimum or past the datagram: keep what the
 	 * fixed header said, but there is no payload to trust. */
-	if (doff < TCP_HDR_MIN || !has(l->end, l->pos, doff))
+	if (doff < TCP_HDR_MIN || doff > l->len)
 		return;
-	size_t data = l->pos + doff;
-	out->payload_len = sat16(l->end - data);
-	size_t msg, msg_end, next;
-	if (!decode_is_dns_port(out) || !tcp_dns_locate(d, data, l->end, l->cap_end, &msg, &msg_end, &next))
-		return;
-	if (!has(l->cap_end, msg, DNS_HDR_LEN))
-		return;
-	dns_decode(d + msg, min_sz(l->cap_end, msg_end) - msg, true, out);
-	cur->next = next;
-	cur->end = l->end;
+	out->payload_len = sat16(l->len - doff);
+	if (decode_is_dns_port(out))
+		tcp_dns(d, l->pos + doff, l->pos + l->len, l->pos + l->cap_len, out, cur);
 }
 
 static inline __attribute__((always_inline)) void
@@ -489,7 +517,7 @@ transport_decode(const uint8_t *d, const struct l4 *l, uint8_t proto,
 		break;
 	default:
 		/* ICMP, ICMPv6 and the rest: protocol only, no ports. */
-		out->payload_len = sat16(l->end - l->pos);
+		out->payload_len = sat16(l->len);
 		break;
 	}
 }
@@ -545,9 +573,7 @@ static enum pkt_bad ipv4_decode(const uint8_t *d, size_t cap, size_t off,
 	else if (frag & IPV4_FRAG_MF)
 		out->frag = PKT_FRAG_FIRST;
 
-	l->pos = off + ihl;
-	l->end = off + tot;
-	l->cap_end = min_sz(l->end, cap);
+	*l = l4_at(off + ihl, off + tot, cap);
 	return PKT_OK;
 }
 
@@ -641,9 +667,8 @@ out:
 	if (r != PKT_OK)
 		return r;
 	out->proto = nh;
-	l->pos = pos;
-	l->end = end;
-	l->cap_end = min_sz(end, cap);
+	/* a header past the capture leaves none of the transport captured */
+	*l = l4_at(pos, end, cap > pos ? cap : pos);
 	return PKT_OK;
 }
 
@@ -800,65 +825,104 @@ static inline enum pkt_bad link_walk(const struct pkt *p, size_t *off_out,
 	return PKT_OK;
 }
 
+/* Every ethertype link_walk() looks past (tags, PPPoE, MPLS) is at least
+ * this, so decode_fast() can answer any lower non-IP type itself. */
+#define ETHERTYPE_SHIM_MIN ETHERTYPE_VLAN
+_Static_assert(ETHERTYPE_QINQ >= ETHERTYPE_SHIM_MIN &&
+	       ETHERTYPE_QINQ_OLD >= ETHERTYPE_SHIM_MIN &&
+	       ETHERTYPE_PPPOE_SESSION >= ETHERTYPE_SHIM_MIN &&
+	       ETHERTYPE_MPLS_UC >= ETHERTYPE_SHIM_MIN &&
+	       ETHERTYPE_MPLS_MC >= ETHERTYPE_SHIM_MIN,
+	       "no shim ethertype below ETHERTYPE_SHIM_MIN");
+
+/* decode_fast()'s answer for a frame it leaves to decode_general(). */
+#define FAST_DECLINED      PKT_BAD_MAX
+
+/* Whether next header nh is one ipv6_decode() walks as an extension
+ * header (its chain loop's cases). */
+static inline bool ipv6_is_ext(uint8_t nh)
+{
+	switch (nh) {
+	case IP6_HOPOPTS:
+	case IP6_ROUTING:
+	case IP6_FRAGMENT:
+	case IP6_AH:
+	case IP6_DSTOPTS:
+	case IP6_MOBILITY:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /*
- * The common frame, decoded straight through: Ethernet II with at most one
- * 802.1Q tag, then IPv4 without options and not a fragment, or IPv6 whose
- * next header is UDP or TCP (no extension headers).  Each test below is one
+ * The common frame, decoded straight through: Ethernet II with at most
+ * VLAN_KEEP 802.1Q / 802.1ad tags (not the pre-standard 0x9100, so that
+ * the tests and the fuzz target can send any frame the general way), then
+ * IPv4 without options and not a fragment, or IPv6 whose next header is
+ * not an extension header; or a non-IP ethertype below
+ * ETHERTYPE_SHIM_MIN, which is PKT_BAD_ETHERTYPE.  Each test below is one
  * the general path makes too, so a frame passing them all gets the same
  * fields link_walk and ipv4_decode / ipv6_decode would give it.  Returns
- * false for anything else, having written nothing but the VLAN tag (which
- * the general path writes the same), and the caller takes the general
- * path.
+ * FAST_DECLINED for anything else, having written nothing but VLAN tags
+ * (which the general path writes the same), and the caller takes the
+ * general path.
  */
-static inline bool decode_fast(const struct pkt *p, struct pkt_info *out,
-			       struct decode_cursor *cur)
+static inline enum pkt_bad decode_fast(const struct pkt *p, struct pkt_info *out,
+				       struct decode_cursor *cur)
 {
 	const uint8_t *d = p->data;
 	size_t cap = p->caplen;
-	if (p->link != PKT_LINK_ETHERNET || cap < FAST_CAP_MIN)
-		return false;
+	if (p->link != PKT_LINK_ETHERNET || cap < ETH_HDR_LEN)
+		return FAST_DECLINED;
 	size_t off = ETH_HDR_LEN;
 	uint16_t type = rd16(d + ETH_OFF_TYPE);
-	if (type == ETHERTYPE_VLAN) {
-		/* in bounds: FAST_CAP_MIN covers one tag */
-		out->vlan[0] = rd16(d + off + VLAN_OFF_TCI) & VLAN_ID_MASK;
-		out->n_vlan = 1;
-		type = rd16(d + off + VLAN_OFF_TYPE);
-		off += VLAN_TAG_LEN;
-	}
+	unsigned tags = 0;
 
 	struct l4 l;
-	const uint8_t *ip = d + off;
 	uint8_t proto;       /* out->proto, kept in a register for the switch */
-	if (type == ETHERTYPE_IPV4) {
-		if (!has(cap, off, IPV4_HDR_MIN) || ip[0] != IPV4_VER_IHL_MIN)
-			return false;
-		size_t tot = rd16(ip + IPV4_OFF_TOTLEN);
-		if (tot < IPV4_HDR_MIN ||
-		    rd16(ip + IPV4_OFF_FRAG) & (IPV4_FRAG_MF | IPV4_FRAG_OFF_MASK))
-			return false;
-		ipv4_fields(ip, out);
-		proto = ip[IPV4_OFF_PROTO];
-		l.pos = off + IPV4_HDR_MIN;
-		l.end = off + tot;
-	} else if (type == ETHERTYPE_IPV6) {
-		if (!has(cap, off, IPV6_HDR_LEN) ||
-		    ip[0] >> IP_VERSION_SHIFT != IP_VERSION_6)
-			return false;
-		uint8_t nh = ip[IPV6_OFF_NEXT];
-		if (nh != PROTO_UDP && nh != PROTO_TCP)
-			return false;
-		ipv6_fields(ip, out);
-		out->proto = proto = nh;
-		l.pos = off + IPV6_HDR_LEN;
-		l.end = l.pos + rd16(ip + IPV6_OFF_PLEN);
-	} else {
-		return false;
+	for (;;) {
+		const uint8_t *ip = d + off;
+		if (type == ETHERTYPE_IPV4) {
+			if (!has(cap, off, IPV4_HDR_MIN) || ip[0] != IPV4_VER_IHL_MIN)
+				return FAST_DECLINED;
+			size_t tot = rd16(ip + IPV4_OFF_TOTLEN);
+			if (tot < IPV4_HDR_MIN ||
+			    rd16(ip + IPV4_OFF_FRAG) & (IPV4_FRAG_MF | IPV4_FRAG_OFF_MASK))
+				return FAST_DECLINED;
+			ipv4_fields(ip, out);
+			proto = ip[IPV4_OFF_PROTO];
+			l = l4_at(off + IPV4_HDR_MIN, off + tot, cap);
+			break;
+		}
+		if (type == ETHERTYPE_IPV6) {
+			if (!has(cap, off, IPV6_HDR_LEN) ||
+			    ip[0] >> IP_VERSION_SHIFT != IP_VERSION_6)
+				return FAST_DECLINED;
+			uint8_t nh = ip[IPV6_OFF_NEXT];
+			if (ipv6_is_ext(nh))
+				return FAST_DECLINED;
+			ipv6_fields(ip, out);
+			out->proto = proto = nh;
+			size_t pos = off + IPV6_HDR_LEN;
+			l = l4_at(pos, pos + rd16(ip + IPV6_OFF_PLEN), cap);
+			break;
+		}
+		if (type < ETHERTYPE_SHIM_MIN) {
+			eth_macs(d, out);
+			return finish(out, PKT_BAD_ETHERTYPE);
+		}
+		if ((type != ETHERTYPE_VLAN && type != ETHERTYPE_QINQ) ||
+		    tags == VLAN_KEEP || !has(cap, off, VLAN_TAG_LEN))
+			return FAST_DECLINED;
+		out->vlan[tags] = rd16(ip + VLAN_OFF_TCI) & VLAN_ID_MASK;
+		out->n_vlan = (uint8_t)++tags;
+		type = rd16(ip + VLAN_OFF_TYPE);
+		off += VLAN_TAG_LEN;
 	}
 	eth_macs(d, out);
-	l.cap_end = min_sz(l.end, cap);
 	transport_decode(d, &l, proto, out, cur);
-	return true;
+	return PKT_OK;     /* out->bad: PKT_OK is the zero left there */
 }
 
 /* Everything decode_fast() does not take, with out already zeroed and
@@ -887,7 +951,7 @@ decode_general(const struct pkt *p, struct pkt_info *out, struct decode_cursor *
 		return finish(out, r);
 
 	if (out->frag == PKT_FRAG_LATER)
-		out->payload_len = sat16(l.end - l.pos);
+		out->payload_len = sat16(l.len);
 	else
 		transport_decode(d, &l, out->proto, out, cur);
 	return finish(out, PKT_OK);
@@ -904,8 +968,9 @@ enum pkt_bad decode_packet_cursor(const struct pkt *p, struct pkt_info *out,
 	out->ts_ns = p->ts_ns;
 	out->wirelen = p->wirelen;
 	out->ifindex = p->ifindex;
-	if (decode_fast(p, out, cur))
-		return PKT_OK;     /* out->bad: PKT_OK is the zero left there */
+	enum pkt_bad r = decode_fast(p, out, cur);
+	if (r != FAST_DECLINED)
+		return r;
 	return decode_general(p, out, cur);
 }
 

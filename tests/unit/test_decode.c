@@ -1501,9 +1501,11 @@ static void truncated_tcp_dns(void **state)
 }
 
 /* ---- decode's fast path and the general one --------------------------------
- * decode_fast() takes Ethernet II, at most one 802.1Q tag, IPv4 without
- * options and not a fragment, or IPv6 straight to UDP/TCP; everything else
- * goes the general way.  Both must give the same pkt_info, byte for byte. */
+ * decode_fast() takes Ethernet II with at most two 802.1Q / 802.1ad tags,
+ * then IPv4 without options and not a fragment, IPv6 with no extension
+ * header, or a non-IP ethertype below the tag types; everything else (a
+ * 0x9100 tag, say) goes the general way.  Both must give the same
+ * pkt_info, byte for byte. */
 
 /* Ethernet + IPv6 straight to UDP, no extension header (fast path): a
  * query for "." NS IN (79 bytes). */
@@ -1609,21 +1611,38 @@ static void fast_path_frames(void **state)
 	assert_no_dns(&i);
 }
 
-/* frame with one tag of type `tpid` (and `tci`) after the MACs */
-static size_t with_one_tag(const uint8_t *base, size_t len, uint16_t tpid,
-			   uint16_t tci, uint8_t *out)
-{
-	const uint8_t tag[] = { (uint8_t)(tpid >> 8), (uint8_t)tpid,
-				(uint8_t)(tci >> 8), (uint8_t)tci };
-	return with_tags(base, len, tag, sizeof tag, out);
-}
+/* Ethernet ARP request (non-IP below the tag types: the fast path's
+ * PKT_BAD_ETHERTYPE), 22 bytes. */
+static const uint8_t arp_start[] = {
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb,
+	0x08, 0x06,
+	0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01,
+};
+
+/* Tags after the MACs, as a pair: the first keeps the frame on the fast
+ * path as far as its tags go, the second differs only in an outermost
+ * pre-standard 0x9100 tag, which sends it the general way. */
+#define TAGS_MAX_BYTES (3 * VLAN_TAG_BYTES)
+static const struct {
+	uint8_t fast[TAGS_MAX_BYTES], general[TAGS_MAX_BYTES];
+	size_t len;
+} tag_pairs[] = {
+	/* one 802.1Q tag, PCP 1 VID 100 */
+	{ { 0x81, 0x00, 0x20, 0x64 }, { 0x91, 0x00, 0x20, 0x64 }, 4 },
+	/* 802.1ad then 802.1Q: two tags, both kept (VID 0xb11 uses all
+	 * twelve bits) */
+	{ { 0x88, 0xa8, 0x11, 0xa5, 0x81, 0x00, 0xeb, 0x11 },
+	  { 0x91, 0x00, 0x11, 0xa5, 0x81, 0x00, 0xeb, 0x11 }, 8 },
+	/* three: the fast path declines at the third */
+	{ { 0x81, 0x00, 0x00, 0x01, 0x88, 0xa8, 0x00, 0x02, 0x81, 0x00, 0x00, 0x03 },
+	  { 0x91, 0x00, 0x00, 0x01, 0x88, 0xa8, 0x00, 0x02, 0x81, 0x00, 0x00, 0x03 }, 12 },
+};
 
 /*
- * An 802.1Q C-tag (0x8100) keeps a frame on the fast path; an 802.1ad
- * S-tag (0x88a8) with the same TCI sends it the general way, and pkt_info
- * is the same for both.  Every frame here, at every capture length and
- * with the IP header bytes that pick the path varied, must decode to the
- * same bytes both ways.
+ * Every frame here, behind each pair of tag runs, at every capture length
+ * and with the IP header bytes that pick the path varied, must decode to
+ * the same bytes both ways.
  */
 static void fast_path_equals_general(void **state)
 {
@@ -1633,6 +1652,7 @@ static void fast_path_equals_general(void **state)
 		{ tcp_dns, sizeof tcp_dns }, { v6_udp_root, sizeof v6_udp_root },
 		{ v6_tcp_syn, sizeof v6_tcp_syn },
 		{ v4_udp_short_total, sizeof v4_udp_short_total },
+		{ arp_start, sizeof arp_start },
 	};
 	/* variations of the bytes that choose the path: the first IP byte
 	 * (version, IHL), IPv4 flags and fragment offset, IPv6 next header */
@@ -1640,25 +1660,30 @@ static void fast_path_equals_general(void **state)
 	static const uint8_t v4_frag[][2] = {
 		{ 0x00, 0x00 }, { 0x40, 0x00 }, { 0x20, 0x00 }, { 0x00, 0xb9 },
 	};
-	static const uint8_t v6_next[] = { 17, 6, 58, 0, 44 };
+	/* UDP, TCP, ICMPv6 (fast), hop-by-hop, fragment (general), no next
+	 * header (fast), routing, AH and mobility (general) */
+	static const uint8_t v6_next[] = { 17, 6, 58, 0, 44, 59, 43, 51, 135 };
 	enum { TAGGED_MAX = 256 };
-	const uint16_t tci = 0x2064;              /* PCP 1, VID 100 */
-	for (size_t k = 0; k < sizeof frames / sizeof frames[0]; k++) {
+	for (size_t k = 0; k < sizeof frames / sizeof frames[0]; k++)
+	for (size_t t = 0; t < sizeof tag_pairs / sizeof tag_pairs[0]; t++) {
 		size_t len = frames[k].len;
-		assert_true(len + VLAN_TAG_BYTES <= TAGGED_MAX);
-		for (size_t v = 0; v <= sizeof ver_ihl; v++) {
+		assert_true(len + TAGS_MAX_BYTES <= TAGGED_MAX);
+		for (size_t v = 0; v <= sizeof ver_ihl + sizeof v6_next; v++) {
 			uint8_t base[TAGGED_MAX], fast[TAGGED_MAX], general[TAGGED_MAX];
 			memcpy(base, frames[k].f, len);
 			bool v4 = base[12] == 0x08 && base[13] == 0x00;
-			if (v < sizeof ver_ihl) {
+			bool v6 = base[12] == 0x86 && base[13] == 0xdd;
+			if (v < sizeof ver_ihl && (v4 || v6)) {
 				base[V4_IP_OFF] = ver_ihl[v];
 				if (v4)
 					memcpy(base + V4_IP_OFF + 6, v4_frag[v % 4], 2);
 				else
 					base[V6_IP_OFF + 6] = v6_next[v % sizeof v6_next];
+			} else if (v >= sizeof ver_ihl && v < sizeof ver_ihl + sizeof v6_next && v6) {
+				base[V6_IP_OFF + 6] = v6_next[v - sizeof ver_ihl];
 			}
-			size_t n = with_one_tag(base, len, 0x8100, tci, fast);
-			with_one_tag(base, len, 0x88a8, tci, general);
+			size_t n = with_tags(base, len, tag_pairs[t].fast, tag_pairs[t].len, fast);
+			with_tags(base, len, tag_pairs[t].general, tag_pairs[t].len, general);
 			for (size_t cap = 0; cap <= n; cap++) {
 				struct pkt_info a, b;
 				enum pkt_bad ra = run(PKT_LINK_ETHERNET, fast, cap, n, &a);
