@@ -161,6 +161,18 @@ static inline uint16_t rd16(const uint8_t *p)
 	return (uint16_t)((unsigned)p[0] << 8 | p[1]);
 }
 
+/* Whether the big-endian 16-bit field at p has any bit of mask set: the
+ * mask in wire order, so no byte swap of the field. */
+static inline bool be16_any(const uint8_t *p, uint16_t mask)
+{
+	uint16_t w;
+	memcpy(&w, p, sizeof w);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	mask = __builtin_bswap16(mask);
+#endif
+	return (w & mask) != 0;
+}
+
 static inline uint32_t rd32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -231,6 +243,7 @@ struct l4 {
 	size_t pos;        /* first byte after the IP header(s) */
 	size_t len;        /* datagram bytes from pos (may pass the capture) */
 	size_t cap_len;    /* of those, the captured ones (<= len) */
+	bool len16;        /* len <= PAYLOAD_LEN_MAX: no payload to saturate */
 };
 
 /* The l4 of the datagram [pos, end), pos <= end, captured up to cap >= pos
@@ -238,7 +251,15 @@ struct l4 {
 static inline struct l4 l4_at(size_t pos, size_t end, size_t cap)
 {
 	return (struct l4){ .pos = pos, .len = end - pos,
-			    .cap_len = min_sz(end, cap) - pos };
+			    .cap_len = min_sz(end, cap) - pos, .len16 = false };
+}
+
+/* payload_len: the datagram's bytes after hdr (<= l->len) more.  len16 is
+ * a constant where the l4 is built in the same function: the fast path's
+ * datagrams, whose lengths are 16-bit fields, need no saturation. */
+static inline uint16_t l4_payload(const struct l4 *l, size_t hdr)
+{
+	return l->len16 ? (uint16_t)(l->len - hdr) : sat16(l->len - hdr);
 }
 
 /*
@@ -282,14 +303,20 @@ static inline uint64_t qh_words(const uint8_t *wire, unsigned len)
 	return h;
 }
 
+/* the 32-bit hash from the last state */
+static inline uint32_t qh_fold(uint64_t h)
+{
+	h *= QH_MUL2;
+	h ^= h >> QH_FOLD;
+	return (uint32_t)h;
+}
+
 /* tail: the last len % 8 bytes as a zero-padded word (unused when none) */
 static inline uint32_t qh_final(uint64_t h, unsigned len, uint64_t tail)
 {
 	if (len % QH_WORD)
 		h = qh_mix(h, swar_lower(tail));
-	h *= QH_MUL2;
-	h ^= h >> QH_FOLD;
-	return (uint32_t)h;
+	return qh_fold(h);
 }
 
 uint32_t decode_qname_hash(const uint8_t *wire, unsigned len)
@@ -305,25 +332,32 @@ uint32_t decode_qname_hash(const uint8_t *wire, unsigned len)
 	return qh_final(qh_words(wire, len), len, tail);
 }
 
-/* decode_qname_hash() of a QNAME followed by its QTYPE and QCLASS, so that
- * DNS_QTAIL_LEN more bytes may be read: the partial last word is one load
- * (8 bytes, or 4 when 8 would pass those) and a mask, rather than the
- * byte loop that short names such as "." or "com." would take. */
+/* decode_qname_hash() of a QNAME (len >= 1) followed by its QTYPE and
+ * QCLASS, so that DNS_QTAIL_LEN more bytes may be read: the last word is
+ * one load (8 bytes, or 4 when 8 would pass those) and a mask, rather than
+ * the byte loop that short names such as "." or "com." would take.  A last
+ * word of all 8 bytes, masked with all ones, is mixed as a whole word is,
+ * so one loop and one last step do every length. */
 static inline uint32_t qname_hash_in_question(const uint8_t *wire, unsigned len)
 {
 	_Static_assert(DNS_QTAIL_LEN == sizeof(uint32_t),
 		       "a 4-byte load fits the QTYPE/QCLASS that follow");
-	unsigned left = len % QH_WORD;
-	const uint8_t *p = wire + len - left;
-	uint64_t tail = 0;
-	if (left) {
-		tail = left + DNS_QTAIL_LEN >= QH_WORD ? rd_le64(p) : rd_le32(p);
-		tail &= ~0ull >> (8 * (QH_WORD - left));
+	uint64_t h = QH_SEED ^ len;
+	const uint8_t *p = wire;
+	/* the last word inside the loop too: one copy of the folding's
+	 * constants, in registers for every word */
+	for (unsigned left = len;; left -= QH_WORD, p += QH_WORD) {
+		if (left > QH_WORD) {
+			h = qh_mix(h, swar_lower(rd_le64(p)));
+			continue;
+		}
+		uint64_t last = left + DNS_QTAIL_LEN >= QH_WORD ? rd_le64(p) : rd_le32(p);
+		last &= ~0ull >> (8 * (QH_WORD - left));
+		return qh_fold(qh_mix(h, swar_lower(last)));
 	}
-	return qh_final(qh_words(wire, len), len, tail);
 }
 
-/* qname_hash_in_question() out of line, for names of a word or more, and
+/* qname_hash_in_question() out of line, for names of more than a word, and
  * storing the hash itself: its loop's constants need callee-saved
  * registers, which dns_decode() would otherwise save and restore for
  * every question, and as a tail call it keeps no register of the caller's
@@ -386,7 +420,7 @@ static void dns_decode(const uint8_t *m, size_t avail, bool tcp, struct pkt_info
 	dns->qname_len = (uint8_t)name_len;
 	dns->qtype = rd16(m + pos);
 	dns->qclass = rd16(m + pos + 2);
-	if (name_len >= QH_WORD)
+	if (name_len > QH_WORD)
 		qname_hash_long(&dns->qname_hash, m + DNS_HDR_LEN, name_len);
 	else
 		dns->qname_hash = qname_hash_in_question(m + DNS_HDR_LEN, name_len);
@@ -414,7 +448,7 @@ udp_decode(const uint8_t *d, const struct l4 *l, struct pkt_info *out)
 		return;
 	const uint8_t *u = d + l->pos;
 	ports_set(out, u);
-	out->payload_len = sat16(l->len - UDP_HDR_LEN);
+	out->payload_len = l4_payload(l, UDP_HDR_LEN);
 	if (decode_is_dns_port(out) && l->cap_len >= UDP_HDR_LEN + DNS_HDR_LEN)
 		dns_decode(u + UDP_HDR_LEN, l->cap_len - UDP_HDR_LEN, false, out);
 }
@@ -499,7 +533,7 @@ tcp_decode(const uint8_t *d, const struct l4 *l, struct pkt_info *out,
 	 * fixed header said, but there is no payload to trust. */
 	if (doff < TCP_HDR_MIN || doff > l->len)
 		return;
-	out->payload_len = sat16(l->len - doff);
+	out->payload_len = l4_payload(l, doff);
 	if (decode_is_dns_port(out))
 		tcp_dns(d, l->pos + doff, l->pos + l->len, l->pos + l->cap_len, out, cur);
 }
@@ -517,7 +551,7 @@ transport_decode(const uint8_t *d, const struct l4 *l, uint8_t proto,
 		break;
 	default:
 		/* ICMP, ICMPv6 and the rest: protocol only, no ports. */
-		out->payload_len = sat16(l->len);
+		out->payload_len = l4_payload(l, 0);
 		break;
 	}
 }
@@ -527,10 +561,14 @@ transport_decode(const uint8_t *d, const struct l4 *l, uint8_t proto,
 /* The fields of a usable IPv4 header at ip (IHL bytes captured). */
 static inline void ipv4_fields(const uint8_t *ip, struct pkt_info *out)
 {
+	/* read before any store, which for all the compiler knows may
+	 * change ip[]: then the caller's read of the protocol is the same
+	 * load, not a second one */
+	uint8_t tos = ip[IPV4_OFF_TOS], proto = ip[IPV4_OFF_PROTO];
 	out->ip_version = IP_VERSION_4;
 	out->peer_type = AFN_IPV4;
-	out->dscp = (uint8_t)(ip[IPV4_OFF_TOS] >> DSCP_SHIFT);
-	out->proto = ip[IPV4_OFF_PROTO];
+	out->dscp = (uint8_t)(tos >> DSCP_SHIFT);
+	out->proto = proto;
 	memcpy(out->addr[0], ip + IPV4_OFF_SRC, IPV4_ADDR_LEN);
 	memcpy(out->addr[1], ip + IPV4_OFF_DST, IPV4_ADDR_LEN);
 }
@@ -888,11 +926,15 @@ static inline enum pkt_bad decode_fast(const struct pkt *p, struct pkt_info *out
 				return FAST_DECLINED;
 			size_t tot = rd16(ip + IPV4_OFF_TOTLEN);
 			if (tot < IPV4_HDR_MIN ||
-			    rd16(ip + IPV4_OFF_FRAG) & (IPV4_FRAG_MF | IPV4_FRAG_OFF_MASK))
+			    be16_any(ip + IPV4_OFF_FRAG, IPV4_FRAG_MF | IPV4_FRAG_OFF_MASK))
 				return FAST_DECLINED;
-			ipv4_fields(ip, out);
 			proto = ip[IPV4_OFF_PROTO];
-			l = l4_at(off + IPV4_HDR_MIN, off + tot, cap);
+			ipv4_fields(ip, out);
+			/* l4_at()'s, with the capture's end taken from the
+			 * header's start (cap - off, known to be >= 20) */
+			l = (struct l4){ .pos = off + IPV4_HDR_MIN, .len = tot - IPV4_HDR_MIN,
+					 .cap_len = min_sz(tot, cap - off) - IPV4_HDR_MIN,
+					 .len16 = true };
 			break;
 		}
 		if (type == ETHERTYPE_IPV6) {
@@ -902,10 +944,13 @@ static inline enum pkt_bad decode_fast(const struct pkt *p, struct pkt_info *out
 			uint8_t nh = ip[IPV6_OFF_NEXT];
 			if (ipv6_is_ext(nh))
 				return FAST_DECLINED;
+			size_t plen = rd16(ip + IPV6_OFF_PLEN);
 			ipv6_fields(ip, out);
 			out->proto = proto = nh;
-			size_t pos = off + IPV6_HDR_LEN;
-			l = l4_at(pos, pos + rd16(ip + IPV6_OFF_PLEN), cap);
+			/* as for IPv4: cap - off >= 40 */
+			l = (struct l4){ .pos = off + IPV6_HDR_LEN, .len = plen,
+					 .cap_len = min_sz(plen, cap - off - IPV6_HDR_LEN),
+					 .len16 = true };
 			break;
 		}
 		if (type < ETHERTYPE_SHIM_MIN) {
@@ -951,7 +996,7 @@ decode_general(const struct pkt *p, struct pkt_info *out, struct decode_cursor *
 		return finish(out, r);
 
 	if (out->frag == PKT_FRAG_LATER)
-		out->payload_len = sat16(l.len);
+		out->payload_len = l4_payload(&l, 0);
 	else
 		transport_decode(d, &l, out->proto, out, cur);
 	return finish(out, PKT_OK);
