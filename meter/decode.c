@@ -561,14 +561,16 @@ transport_decode(const uint8_t *d, const struct l4 *l, uint8_t proto,
 /* The fields of a usable IPv4 header at ip (IHL bytes captured). */
 static inline void ipv4_fields(const uint8_t *ip, struct pkt_info *out)
 {
-	/* read before any store, which for all the compiler knows may
-	 * change ip[]: then the caller's read of the protocol is the same
-	 * load, not a second one */
-	uint8_t tos = ip[IPV4_OFF_TOS], proto = ip[IPV4_OFF_PROTO];
+	/* The protocol read before any store (which for all the compiler
+	 * knows may change ip[]), so that a caller's read of it is the same
+	 * load; the TOS after the protocol's store, which keeps GCC from
+	 * merging the two byte stores into one that costs a shift and an
+	 * or. */
+	uint8_t proto = ip[IPV4_OFF_PROTO];
+	out->proto = proto;
+	out->dscp = (uint8_t)(ip[IPV4_OFF_TOS] >> DSCP_SHIFT);
 	out->ip_version = IP_VERSION_4;
 	out->peer_type = AFN_IPV4;
-	out->dscp = (uint8_t)(tos >> DSCP_SHIFT);
-	out->proto = proto;
 	memcpy(out->addr[0], ip + IPV4_OFF_SRC, IPV4_ADDR_LEN);
 	memcpy(out->addr[1], ip + IPV4_OFF_DST, IPV4_ADDR_LEN);
 }
