@@ -140,6 +140,8 @@
 #define QH_MUL1            0x9e3779b97f4a7c15ull   /* 2^64 / golden ratio */
 #define QH_MUL2            0xff51afd7ed558ccdull   /* MurmurHash3 fmix64 */
 #define QH_WORD            8
+#define QH_BITS            64                      /* bits in a word */
+#define QH_WORD_BITS(n)    (8u * (n))              /* bits in n bytes */
 #define QH_SHIFT           29                      /* bring high bits down */
 #define QH_FOLD            32                      /* 64 -> 32 bits */
 #define SWAR_ONES          0x0101010101010101ull
@@ -194,16 +196,6 @@ static inline uint64_t rd_le64(const uint8_t *p)
 	memcpy(&w, p, sizeof w);
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 	w = __builtin_bswap64(w);
-#endif
-	return w;
-}
-
-static inline uint32_t rd_le32(const uint8_t *p)
-{
-	uint32_t w;
-	memcpy(&w, p, sizeof w);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	w = __builtin_bswap32(w);
 #endif
 	return w;
 }
@@ -332,16 +324,16 @@ uint32_t decode_qname_hash(const uint8_t *wire, unsigned len)
 	return qh_final(qh_words(wire, len), len, tail);
 }
 
-/* decode_qname_hash() of a QNAME (len >= 1) followed by its QTYPE and
- * QCLASS, so that DNS_QTAIL_LEN more bytes may be read: the last word is
- * one load (8 bytes, or 4 when 8 would pass those) and a mask, rather than
- * the byte loop that short names such as "." or "com." would take.  A last
- * word of all 8 bytes, masked with all ones, is mixed as a whole word is,
- * so one loop and one last step do every length. */
-static inline uint32_t qname_hash_in_question(const uint8_t *wire, unsigned len)
+/* decode_qname_hash() of a QNAME (len >= 1) right after its message's
+ * header, so that the bytes before the name may be read: the last word,
+ * whole or not, is the one load of the 8 bytes that end where the name
+ * does, shifted down to the name's bytes (zero-padded, as the hash pads
+ * it), rather than the byte loop that short names such as "." or "com."
+ * would take.  One loop and one last step do every length. */
+static inline uint32_t qname_hash_in_message(const uint8_t *wire, unsigned len)
 {
-	_Static_assert(DNS_QTAIL_LEN == sizeof(uint32_t),
-		       "a 4-byte load fits the QTYPE/QCLASS that follow");
+	_Static_assert(DNS_HDR_LEN >= QH_WORD - 1,
+		       "the header covers the last word's load back from the name's end");
 	uint64_t h = QH_SEED ^ len;
 	const uint8_t *p = wire;
 	/* the last word inside the loop too: one copy of the folding's
@@ -351,13 +343,15 @@ static inline uint32_t qname_hash_in_question(const uint8_t *wire, unsigned len)
 			h = qh_mix(h, swar_lower(rd_le64(p)));
 			continue;
 		}
-		uint64_t last = left + DNS_QTAIL_LEN >= QH_WORD ? rd_le64(p) : rd_le32(p);
-		last &= ~0ull >> (8 * (QH_WORD - left));
+		/* left is 1..8: drop the 8 - left bytes before p, a shift of
+		 * (64 - 8 * left) mod 64, which x86 takes without a mask */
+		uint64_t last = rd_le64(p + left - QH_WORD) >>
+				((0u - QH_WORD_BITS(left)) % QH_BITS);
 		return qh_fold(qh_mix(h, swar_lower(last)));
 	}
 }
 
-/* qname_hash_in_question() out of line, for names of more than a word, and
+/* qname_hash_in_message() out of line, for names of more than a word, and
  * storing the hash itself: its loop's constants need callee-saved
  * registers, which dns_decode() would otherwise save and restore for
  * every question, and as a tail call it keeps no register of the caller's
@@ -365,12 +359,12 @@ static inline uint32_t qname_hash_in_question(const uint8_t *wire, unsigned len)
 static __attribute__((noinline)) void
 qname_hash_long(uint32_t *hash, const uint8_t *wire, unsigned len)
 {
-	*hash = qname_hash_in_question(wire, len);
+	*hash = qname_hash_in_message(wire, len);
 }
 
 /* m points at a DNS header of which `avail` bytes (>= DNS_HDR_LEN) may be
  * read: captured, and inside the message. */
-static void dns_decode(const uint8_t *m, size_t avail, bool tcp, struct pkt_info *out)
+static void dns_decode(const uint8_t *m, struct pkt_info *out, size_t avail, bool tcp)
 {
 	struct pkt_dns *dns = &out->dns;
 	uint8_t f1 = m[DNS_OFF_FLAGS1];
@@ -423,7 +417,7 @@ static void dns_decode(const uint8_t *m, size_t avail, bool tcp, struct pkt_info
 	if (name_len > QH_WORD)
 		qname_hash_long(&dns->qname_hash, m + DNS_HDR_LEN, name_len);
 	else
-		dns->qname_hash = qname_hash_in_question(m + DNS_HDR_LEN, name_len);
+		dns->qname_hash = qname_hash_in_message(m + DNS_HDR_LEN, name_len);
 }
 
 /* ---- transport ----------------------------------------------------------- */
@@ -450,7 +444,7 @@ udp_decode(const uint8_t *d, const struct l4 *l, struct pkt_info *out)
 	ports_set(out, u);
 	out->payload_len = l4_payload(l, UDP_HDR_LEN);
 	if (decode_is_dns_port(out) && l->cap_len >= UDP_HDR_LEN + DNS_HDR_LEN)
-		dns_decode(u + UDP_HDR_LEN, l->cap_len - UDP_HDR_LEN, false, out);
+		dns_decode(u + UDP_HDR_LEN, out, l->cap_len - UDP_HDR_LEN, false);
 }
 
 /* A prefixed message at `at` that may be a real one: long enough for a
@@ -516,7 +510,7 @@ tcp_dns(const uint8_t *d, size_t data, size_t end, size_t cap_end,
 		return;
 	cur->next = next;
 	cur->end = end;
-	dns_decode(d + msg, min_sz(cap_end, msg_end) - msg, true, out);
+	dns_decode(d + msg, out, min_sz(cap_end, msg_end) - msg, true);
 }
 
 static inline __attribute__((always_inline)) void
@@ -1060,7 +1054,7 @@ bool decode_dns_next_message(const struct pkt *p, struct decode_cursor *cur,
 	if (msg + v < end)
 		cur->next = msg + v;
 	memset(&out->dns, 0, sizeof out->dns);
-	dns_decode(p->data + msg, min_sz(cap_end, msg + v) - msg, true, out);
+	dns_decode(p->data + msg, out, min_sz(cap_end, msg + v) - msg, true);
 	return true;
 }
 

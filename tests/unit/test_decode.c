@@ -1318,12 +1318,13 @@ static void qname_hash(void **state)
 }
 
 /*
- * decode hashes a question's QNAME with loads that may reach into QTYPE and
- * QCLASS (never past them): a 4-byte load for a last partial word of 1..3
- * bytes, an 8-byte one for 4..7.  Names of every length 1..17 (each
- * remainder mod 8) in a query captured to its last byte, decoded
- * from an exact-size buffer: the hash must be decode_qname_hash()'s, with
- * the bytes after the name different from the zero padding.
+ * decode hashes a question's QNAME's last word with one 8-byte load that
+ * ends where the name does, reaching back into the word before it or, for
+ * a name of under 8 bytes, into the DNS header (never past the name).
+ * Names of every length 1..17 (each remainder mod 8) in a query captured
+ * to its last byte, decoded from an exact-size buffer: the hash must be
+ * decode_qname_hash()'s, with the bytes before and after the name
+ * different from the zero padding.
  */
 static void qname_hash_in_question(void **state)
 {
@@ -1348,6 +1349,8 @@ static void qname_hash_in_question(void **state)
 		memcpy(f + V4_DNS_END + len, qtail, sizeof qtail);
 		f[V4_IP_OFF + 2] = 0;                       /* IPv4 total length */
 		f[V4_IP_OFF + 3] = (uint8_t)(n - V4_IP_OFF);
+		/* AN/NS/ARCOUNT, the header's last six bytes, not zero */
+		memset(f + V4_DNS_END - 6, 0xff, 6);
 		struct pkt_info i;
 		assert_int_equal(run_all(PKT_LINK_ETHERNET, f, n, &i), PKT_OK);
 		assert_true(i.dns.has_question);
