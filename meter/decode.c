@@ -77,7 +77,7 @@
 #define IPV6_OFF_SRC       8
 #define IPV6_OFF_DST       24
 #define IPV6_ADDR_LEN      16
-#define IPV6_TC_HI_MASK    0x0F     /* TC bits 7..4 are the low nibble of byte 0 */
+#define IPV6_TC_SHIFT      4        /* TC: bits 11..4 of the first word */
 
 #define DSCP_SHIFT         2        /* DSCP is the upper 6 bits of TOS / TC */
 
@@ -339,15 +339,14 @@ static inline uint32_t qname_hash_in_message(const uint8_t *wire, unsigned len)
 	/* the last word inside the loop too: one copy of the folding's
 	 * constants, in registers for every word */
 	for (unsigned left = len;; left -= QH_WORD, p += QH_WORD) {
-		if (left > QH_WORD) {
-			h = qh_mix(h, swar_lower(rd_le64(p)));
-			continue;
-		}
-		/* left is 1..8: drop the 8 - left bytes before p, a shift of
-		 * (64 - 8 * left) mod 64, which x86 takes without a mask */
-		uint64_t last = rd_le64(p + left - QH_WORD) >>
-				((0u - QH_WORD_BITS(left)) % QH_BITS);
-		return qh_fold(qh_mix(h, swar_lower(last)));
+		/* the last word, left 1..8: drop the 8 - left bytes before p,
+		 * a shift of (64 - 8 * left) mod 64, which x86 takes without a
+		 * mask; both loads lie inside the name and its header */
+		uint64_t w = left > QH_WORD ? rd_le64(p)
+			: rd_le64(p + left - QH_WORD) >> ((0u - QH_WORD_BITS(left)) % QH_BITS);
+		h = qh_mix(h, swar_lower(w));
+		if (left <= QH_WORD)
+			return qh_fold(h);
 	}
 }
 
@@ -573,7 +572,8 @@ static inline void ipv4_fields(const uint8_t *ip, struct pkt_info *out)
  * from the end of the extension header chain). */
 static inline void ipv6_fields(const uint8_t *ip, struct pkt_info *out)
 {
-	uint8_t tc = (uint8_t)((ip[0] & IPV6_TC_HI_MASK) << 4 | ip[1] >> 4);
+	/* the Traffic Class is bits 11..4 of the first 16-bit word */
+	uint8_t tc = (uint8_t)(rd16(ip) >> IPV6_TC_SHIFT);
 	out->ip_version = IP_VERSION_6;
 	out->peer_type = AFN_IPV6;
 	out->dscp = (uint8_t)(tc >> DSCP_SHIFT);

@@ -1321,15 +1321,15 @@ static void qname_hash(void **state)
  * decode hashes a question's QNAME's last word with one 8-byte load that
  * ends where the name does, reaching back into the word before it or, for
  * a name of under 8 bytes, into the DNS header (never past the name).
- * Names of every length 1..17 (each remainder mod 8) in a query captured
- * to its last byte, decoded from an exact-size buffer: the hash must be
- * decode_qname_hash()'s, with the bytes before and after the name
- * different from the zero padding.
+ * Names of every length 1..41 (each remainder mod 8, up to six words) in
+ * a query captured to its last byte, decoded from an exact-size buffer:
+ * the hash must be decode_qname_hash()'s, with the bytes before and after
+ * the name different from the zero padding.
  */
 static void qname_hash_in_question(void **state)
 {
 	(void)state;
-	static const char text[] = "aBcDeFgHiJkLmNoP";
+	static const char text[] = "aBcDeFgHiJkLmNoPqRsTuVwXyZ-0123456789AbCd";
 	static const uint8_t qtail[] = { 0xff, 0xff, 0xff, 0xff };   /* type/class 65535 */
 	for (unsigned len = 1; len <= sizeof text; len++) {
 		if (len == 2)
