@@ -281,20 +281,6 @@ static enum pkt_bad finish(struct pkt_info *out, enum pkt_bad bad)
 
 /* ---- DNS ----------------------------------------------------------------- */
 
-/* A byte-at-a-time hash (FNV-1a) cost half of decode's time on a typical
- * query; eight bytes per multiply brings that down to a few ns.  The length
- * goes into the seed so zero padding of the last word cannot collide.
- * qh_words() mixes the whole words, qh_final() the rest; the callers
- * differ only in how they load the last, partial word. */
-static inline uint64_t qh_words(const uint8_t *wire, unsigned len)
-{
-	uint64_t h = QH_SEED ^ len;
-	const uint8_t *end = wire + (len - len % QH_WORD);
-	for (const uint8_t *w = wire; w < end; w += QH_WORD)
-		h = qh_mix(h, swar_lower(rd_le64(w)));
-	return h;
-}
-
 /* the 32-bit hash from the last state */
 static inline uint32_t qh_fold(uint64_t h)
 {
@@ -303,51 +289,54 @@ static inline uint32_t qh_fold(uint64_t h)
 	return (uint32_t)h;
 }
 
-/* tail: the last len % 8 bytes as a zero-padded word (unused when none) */
-static inline uint32_t qh_final(uint64_t h, unsigned len, uint64_t tail)
+/*
+ * A byte-at-a-time hash (FNV-1a) cost half of decode's time on a typical
+ * query; eight bytes per multiply brings that down to a few ns.  The length
+ * goes into the seed so zero padding of the last word cannot collide.
+ * wire[0, len), len >= 1: every word in one loop body, the last one too
+ * (one copy of the folding's constants, in registers for every word).
+ * The last word, whole or not, is one load of the 8 bytes that end where
+ * the name does, shifted down to the name's bytes (zero-padded, as the
+ * hash pads it), when those 8 bytes may be read: always with `before`
+ * (a QNAME after its message's header), else when the name has 8 bytes;
+ * otherwise the byte loop.  `before` is a constant in each caller.
+ */
+static inline uint32_t qh_hash(const uint8_t *wire, unsigned len, bool before)
 {
-	if (len % QH_WORD)
-		h = qh_mix(h, swar_lower(tail));
-	return qh_fold(h);
-}
-
-uint32_t decode_qname_hash(const uint8_t *wire, unsigned len)
-{
-	unsigned left = len % QH_WORD;
-	uint64_t tail = 0;
-	if (left)
-		/* from an overlapping load of the name's last word when
-		 * there is one */
-		tail = len >= QH_WORD
-			? rd_le64(wire + len - QH_WORD) >> (8 * (QH_WORD - left))
-			: rd_le_short(wire + len - left, left);
-	return qh_final(qh_words(wire, len), len, tail);
-}
-
-/* decode_qname_hash() of a QNAME (len >= 1) right after its message's
- * header, so that the bytes before the name may be read: the last word,
- * whole or not, is the one load of the 8 bytes that end where the name
- * does, shifted down to the name's bytes (zero-padded, as the hash pads
- * it), rather than the byte loop that short names such as "." or "com."
- * would take.  One loop and one last step do every length. */
-static inline uint32_t qname_hash_in_message(const uint8_t *wire, unsigned len)
-{
-	_Static_assert(DNS_HDR_LEN >= QH_WORD - 1,
-		       "the header covers the last word's load back from the name's end");
 	uint64_t h = QH_SEED ^ len;
 	const uint8_t *p = wire;
-	/* the last word inside the loop too: one copy of the folding's
-	 * constants, in registers for every word */
 	for (unsigned left = len;; left -= QH_WORD, p += QH_WORD) {
-		/* the last word, left 1..8: drop the 8 - left bytes before p,
-		 * a shift of (64 - 8 * left) mod 64, which x86 takes without a
-		 * mask; both loads lie inside the name and its header */
-		uint64_t w = left > QH_WORD ? rd_le64(p)
-			: rd_le64(p + left - QH_WORD) >> ((0u - QH_WORD_BITS(left)) % QH_BITS);
+		uint64_t w;
+		if (left > QH_WORD)
+			w = rd_le64(p);
+		else if (before || len >= QH_WORD)
+			/* drop the 8 - left bytes before p, a shift of
+			 * (64 - 8 * left) mod 64, which x86 takes without
+			 * a mask */
+			w = rd_le64(p + left - QH_WORD) >>
+			    ((0u - QH_WORD_BITS(left)) % QH_BITS);
+		else
+			w = rd_le_short(p, left);
 		h = qh_mix(h, swar_lower(w));
 		if (left <= QH_WORD)
 			return qh_fold(h);
 	}
+}
+
+uint32_t decode_qname_hash(const uint8_t *wire, unsigned len)
+{
+	if (len == 0)
+		return qh_fold(QH_SEED);    /* no word to mix */
+	return qh_hash(wire, len, false);
+}
+
+/* decode_qname_hash() of a QNAME (len >= 1) right after its message's
+ * header, whose bytes before the name may be read. */
+static inline uint32_t qname_hash_in_message(const uint8_t *wire, unsigned len)
+{
+	_Static_assert(DNS_HDR_LEN >= QH_WORD - 1,
+		       "the header covers the last word's load back from the name's end");
+	return qh_hash(wire, len, true);
 }
 
 /* qname_hash_in_message() out of line, for names of more than a word, and
