@@ -246,9 +246,10 @@ static inline struct l4 l4_at(size_t pos, size_t end, size_t cap)
 			    .cap_len = min_sz(end, cap) - pos, .len16 = false };
 }
 
-/* payload_len: the datagram's bytes after hdr (<= l->len) more.  len16 is
- * a constant where the l4 is built in the same function: the fast path's
- * datagrams, whose lengths are 16-bit fields, need no saturation. */
+/* payload_len: the datagram's bytes after the first hdr (<= l->len) from
+ * pos.  len16 is a constant where the l4 is built in the same function:
+ * the fast path's datagrams, whose lengths are 16-bit fields, need no
+ * saturation. */
 static inline uint16_t l4_payload(const struct l4 *l, size_t hdr)
 {
 	return l->len16 ? (uint16_t)(l->len - hdr) : sat16(l->len - hdr);
@@ -600,6 +601,23 @@ static enum pkt_bad ipv4_decode(const uint8_t *d, size_t cap, size_t off,
 	return PKT_OK;
 }
 
+/* Whether next header nh is an extension header ipv6_decode() walks
+ * (decode_fast() takes the others). */
+static inline bool ipv6_is_ext(uint8_t nh)
+{
+	switch (nh) {
+	case IP6_HOPOPTS:
+	case IP6_ROUTING:
+	case IP6_FRAGMENT:
+	case IP6_AH:
+	case IP6_DSTOPTS:
+	case IP6_MOBILITY:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* IPv6 at d + off and its extension header chain.  frame_end bounds a
  * jumbogram, whose real length is in a hop-by-hop option not read here. */
 static enum pkt_bad ipv6_decode(const uint8_t *d, size_t cap, size_t off,
@@ -628,6 +646,8 @@ static enum pkt_bad ipv6_decode(const uint8_t *d, size_t cap, size_t off,
 	 * transport protocol is unknown, the addresses are valid). */
 	enum pkt_bad r = PKT_OK;
 	for (bool first = true;; first = false) {
+		if (!ipv6_is_ext(nh))
+			goto out;   /* transport, no-next-header, ESP or unknown: stop */
 		size_t len;
 		uint8_t next;
 		switch (nh) {
@@ -637,10 +657,7 @@ static enum pkt_bad ipv6_decode(const uint8_t *d, size_t cap, size_t off,
 				goto out;
 			}
 			/* fall through */
-		case IP6_ROUTING:
-		case IP6_DSTOPTS:
-		case IP6_MOBILITY:
-		case IP6_AH:
+		default:        /* routing, destination options, mobility, AH */
 			if (!has(end, pos, IP6_EXT_MIN)) {
 				r = PKT_BAD_IPV6_EXT;
 				goto out;
@@ -673,9 +690,6 @@ static enum pkt_bad ipv6_decode(const uint8_t *d, size_t cap, size_t off,
 				out->frag = PKT_FRAG_FIRST;
 			break;
 		}
-		default:
-			/* transport, no-next-header, ESP or unknown: stop */
-			goto out;
 		}
 		if (!has(end, pos, len)) {
 			r = PKT_BAD_IPV6_EXT;
@@ -860,23 +874,6 @@ _Static_assert(ETHERTYPE_QINQ >= ETHERTYPE_SHIM_MIN &&
 
 /* decode_fast()'s answer for a frame it leaves to decode_general(). */
 #define FAST_DECLINED      PKT_BAD_MAX
-
-/* Whether next header nh is one ipv6_decode() walks as an extension
- * header (its chain loop's cases). */
-static inline bool ipv6_is_ext(uint8_t nh)
-{
-	switch (nh) {
-	case IP6_HOPOPTS:
-	case IP6_ROUTING:
-	case IP6_FRAGMENT:
-	case IP6_AH:
-	case IP6_DSTOPTS:
-	case IP6_MOBILITY:
-		return true;
-	default:
-		return false;
-	}
-}
 
 /*
  * The common frame, decoded straight through: Ethernet II with at most
