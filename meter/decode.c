@@ -264,14 +264,28 @@ static inline uint16_t l4_payload(const struct l4 *l, size_t hdr)
  * which GCC would turn back into one memset).
  */
 #define ZERO_CHUNK 64
+/* The head of pkt_info that every decode writes without zeroing it
+ * first: the packet's own fields (decode_packet_cursor()), then has_mac
+ * and the first MAC byte, which eth_macs() writes on every way out of
+ * decode_fast() (decode_general() zeroes those two itself). */
+#define PKT_INFO_HEAD (offsetof(struct pkt_info, mac) + 1)
 static inline void pkt_info_zero(struct pkt_info *out)
 {
-	_Static_assert(sizeof(struct pkt_info) > ZERO_CHUNK &&
-		       sizeof(struct pkt_info) <= 2 * ZERO_CHUNK,
-		       "struct pkt_info is two pieces");
-	unsigned char *b = (unsigned char *)out;
+	_Static_assert(offsetof(struct pkt_info, ts_ns) == 0 &&
+		       offsetof(struct pkt_info, wirelen) == sizeof out->ts_ns &&
+		       offsetof(struct pkt_info, ifindex) ==
+		       offsetof(struct pkt_info, wirelen) + sizeof out->wirelen &&
+		       offsetof(struct pkt_info, has_mac) ==
+		       offsetof(struct pkt_info, ifindex) + sizeof out->ifindex &&
+		       offsetof(struct pkt_info, mac) ==
+		       offsetof(struct pkt_info, has_mac) + sizeof out->has_mac,
+		       "the head is those fields, no padding");
+	_Static_assert(sizeof(struct pkt_info) - PKT_INFO_HEAD > ZERO_CHUNK &&
+		       sizeof(struct pkt_info) - PKT_INFO_HEAD <= 2 * ZERO_CHUNK,
+		       "the rest of struct pkt_info is two pieces");
+	unsigned char *b = (unsigned char *)out + PKT_INFO_HEAD;
 	memset(b, 0, ZERO_CHUNK);
-	memset(b + ZERO_CHUNK, 0, sizeof *out - ZERO_CHUNK);
+	memset(b + ZERO_CHUNK, 0, sizeof *out - PKT_INFO_HEAD - ZERO_CHUNK);
 }
 
 static enum pkt_bad finish(struct pkt_info *out, enum pkt_bad bad)
@@ -952,8 +966,8 @@ static inline enum pkt_bad decode_fast(const struct pkt *p, struct pkt_info *out
 	return PKT_OK;     /* out->bad: PKT_OK is the zero left there */
 }
 
-/* Everything decode_fast() does not take, with out already zeroed and
- * its packet-level fields set.  Out of line so that the fast path, which
+/* Everything decode_fast() does not take, with out zeroed but for the
+ * head and its packet-level fields set.  Out of line so that the fast path, which
  * is most packets, does not pay for this one's registers and stack. */
 static __attribute__((noinline)) enum pkt_bad
 decode_general(const struct pkt *p, struct pkt_info *out, struct decode_cursor *cur)
@@ -962,6 +976,8 @@ decode_general(const struct pkt *p, struct pkt_info *out, struct decode_cursor *
 	size_t cap = p->caplen;
 	size_t off;
 	uint16_t type;
+	/* the head's link bytes, which pkt_info_zero() left to eth_macs() */
+	memset(&out->has_mac, 0, PKT_INFO_HEAD - offsetof(struct pkt_info, has_mac));
 	enum pkt_bad lr = link_walk(p, &off, &type, out);
 	if (lr != PKT_OK)
 		return finish(out, lr);
@@ -989,8 +1005,9 @@ enum pkt_bad decode_packet_cursor(const struct pkt *p, struct pkt_info *out,
 {
 	cur->next = 0;
 	cur->end = 0;
-	/* Measured: zeroing the whole struct with a few wide stores costs
-	 * less than tracking which fields each path wrote. */
+	/* Measured: zeroing the struct (but its head, written below and by
+	 * either path) with a few wide stores costs less than tracking which
+	 * fields each path wrote. */
 	pkt_info_zero(out);
 	out->ts_ns = p->ts_ns;
 	out->wirelen = p->wirelen;
