@@ -366,14 +366,15 @@ qname_hash_long(uint32_t *hash, const uint8_t *wire, unsigned len)
 }
 
 /* m points at a DNS header of which `avail` bytes (>= DNS_HDR_LEN) may be
- * read: captured, and inside the message. */
-static void dns_decode(const uint8_t *m, struct pkt_info *out, size_t avail, bool tcp)
+ * read: captured, and inside the message.  out->dns is zero but for
+ * over_tcp, which a TCP caller sets (UDP leaves the zero: no store and no
+ * argument for the common message). */
+static void dns_decode(const uint8_t *m, struct pkt_info *out, size_t avail)
 {
 	struct pkt_dns *dns = &out->dns;
 	uint8_t f1 = m[DNS_OFF_FLAGS1];
 
 	out->dns_present = true;
-	dns->over_tcp = tcp;
 	dns->id = rd16(m + DNS_OFF_ID);
 	dns->qr = (uint8_t)(f1 >> DNS_QR_SHIFT);
 	dns->opcode = (uint8_t)((f1 >> DNS_OPCODE_SHIFT) & DNS_OPCODE_MASK);
@@ -447,7 +448,7 @@ udp_decode(const uint8_t *d, const struct l4 *l, struct pkt_info *out)
 	ports_set(out, u);
 	out->payload_len = l4_payload(l, UDP_HDR_LEN);
 	if (decode_is_dns_port(out) && l->cap_len >= UDP_HDR_LEN + DNS_HDR_LEN)
-		dns_decode(u + UDP_HDR_LEN, out, l->cap_len - UDP_HDR_LEN, false);
+		dns_decode(u + UDP_HDR_LEN, out, l->cap_len - UDP_HDR_LEN);
 }
 
 /* A prefixed message at `at` that may be a real one: long enough for a
@@ -513,7 +514,8 @@ tcp_dns(const uint8_t *d, size_t data, size_t end, size_t cap_end,
 		return;
 	cur->next = next;
 	cur->end = end;
-	dns_decode(d + msg, out, min_sz(cap_end, msg_end) - msg, true);
+	out->dns.over_tcp = true;
+	dns_decode(d + msg, out, min_sz(cap_end, msg_end) - msg);
 }
 
 static inline __attribute__((always_inline)) void
@@ -1057,7 +1059,8 @@ bool decode_dns_next_message(const struct pkt *p, struct decode_cursor *cur,
 	if (msg + v < end)
 		cur->next = msg + v;
 	memset(&out->dns, 0, sizeof out->dns);
-	dns_decode(p->data + msg, out, min_sz(cap_end, msg + v) - msg, true);
+	out->dns.over_tcp = true;
+	dns_decode(p->data + msg, out, min_sz(cap_end, msg + v) - msg);
 	return true;
 }
 
