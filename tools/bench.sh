@@ -318,8 +318,8 @@ $(grep -v '^$' "$WORK/ntm.log" | head -12)
 
 **Decode + PME + flow update** on the bench trace's $packets packets held
 in memory (\`bench_stages TRACE $RULES $packets $REPEAT\`: decode_packet_cursor,
-pme_classify, flow_key_hash and flow_count_packet per packet, as
-engine_packet does; no file reading, DNS pairing, distributions or .dif):
+pme_classify with a memo (as each engine task has), pme_key_hash and
+flow_count_packet per packet, as engine_packet does; no file reading, DNS pairing, distributions or .dif):
 **${ns_stages:-n/a} ns per packet = $stages_mpps M packets/s per core**.
 
 \`\`\`
