@@ -152,8 +152,9 @@ void flow_key_swap(const struct flow_key *in, struct flow_key *out);
  * The hash folds the words from the start into one lane and those from
  * the end into another, with one multiply each (the lanes' multiplies
  * overlap); the key's header (ruleset, len, n_items: flow_key_head() on
- * the inline path) seeds the first, and a full 64-bit finaliser makes every input bit reach every output bit
- * (the flow table uses the low bits).  Its values are seen by nobody:
+ * the inline path) seeds the first, and a full 64-bit finaliser makes
+ * every input bit reach every output bit (the flow table uses the low
+ * bits).  Its values are seen by nobody:
  * flows are numbered and listed by record, never by hash.
  */
 #define FLOW_KEY_WORD 8u

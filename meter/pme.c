@@ -2142,8 +2142,9 @@ struct memo_probe {
 #define MEMO_MISS (-1)
 
 /* The pass's tag (rev: the reversed pass's) into p, and its entry. */
-static inline __attribute__((always_inline)) void memo_probe(const struct pme_program *prog, struct pme_memo *memo,
-			      const struct pkt_info *pkt, unsigned rev, struct memo_probe *p)
+static inline __attribute__((always_inline)) void
+memo_probe(const struct pme_program *prog, struct pme_memo *memo,
+	   const struct pkt_info *pkt, unsigned rev, struct memo_probe *p)
 {
 	const struct memo_tag *m = &prog->memo;
 	union val v[MEMO_TAG_WORDS];

@@ -6,8 +6,9 @@
  * Use: pme_load() turns a struct ruleset into an immutable program once
  * (validated, attribute readers pre-resolved, masks/values padded); any
  * number of workers may then call pme_match()/pme_classify() on it at the
- * same time (each with a memo of its own, or none).  Matching allocates nothing, takes no lock and makes no
- * system call; its loop is bounded by a step limit fixed at load time.
+ * same time (each with a memo of its own, or none).  Matching allocates
+ * nothing, takes no lock and makes no system call; its loop is bounded by
+ * a step limit fixed at load time.
  *
  * Semantics decided here (DESIGN.md "Where the RFCs are silent"):
  *  - every pass starts with an empty return stack and pattern queue, the
