@@ -484,10 +484,6 @@ engine_task_packet(struct engine *e, struct engine_task *t, const struct pkt_inf
 			return NULL;
 		}
 		flow_account(e->flows, f, counted_rev, pi->wirelen, pi->ts_ns);
-	} else if ((f = flow_lookup_first(e->flows, &m.key, hash)) && flow_current(f)) {
-		/* flow_count_packet's common case, without passing it all */
-		flow_account_current(f, reversed, pi->wirelen, pi->ts_ns);
-		counted_rev = reversed;
 	} else {
 		f = flow_count_packet(e->flows, &m.key, hash, reversed,
 				      pi->wirelen, pi->ts_ns, &counted_rev);

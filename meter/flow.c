@@ -356,13 +356,13 @@ struct flow *flow_find_packet(struct flow_table *t, const struct flow_key *key,
 	return f;
 }
 
-/* flow_count_packet past flow_lookup_first(): the whole lookup, then the
- * other way round, else create() the flow as the key describes it.
- * Apart from the path most packets take, which then needs few
+/* flow_count_packet (flow.h) past flow_lookup_first(): the whole lookup,
+ * then the other way round, else create() the flow as the key describes
+ * it.  Apart from the path most packets take, which then needs few
  * registers and no stack frame. */
-static __attribute__((noinline)) struct flow *
-count_packet_rest(struct flow_table *t, const struct flow_key *key, uint64_t hash,
-		  bool reversed, uint32_t octets, uint64_t ts_ns, bool *counted_reverse)
+struct flow *flow_count_packet_rest(struct flow_table *t, const struct flow_key *key,
+				    uint64_t hash, bool reversed, uint32_t octets,
+				    uint64_t ts_ns, bool *counted_reverse)
 {
 	bool rev = reversed;
 	struct flow *f = lookup(t, key, hash);
@@ -392,20 +392,6 @@ struct flow *flow_lookup_first(struct flow_table *t, const struct flow_key *k,
 		return NULL;
 	__builtin_prefetch(rec_at(t, i), 1);    /* as in lookup() */
 	return flow_key_equal_short(k, key_at(t, i)) ? rec_at(t, i) : NULL;
-}
-
-struct flow *flow_count_packet(struct flow_table *t, const struct flow_key *key,
-			       uint64_t hash, bool reversed, uint32_t octets,
-			       uint64_t ts_ns, bool *counted_reverse)
-{
-	struct flow *f = flow_lookup_first(t, key, hash);
-	if (!f || !flow_current(f))
-		return count_packet_rest(t, key, hash, reversed, octets, ts_ns,
-					 counted_reverse);
-	flow_account_current(f, reversed, octets, ts_ns);
-	if (counted_reverse)
-		*counted_reverse = reversed;
-	return f;
 }
 
 void flow_remove(struct flow_table *t, struct flow *f)

@@ -150,6 +150,18 @@ static inline void flow_account_current(struct flow *f, bool reverse,
 		f->last_ns = ts_ns;
 }
 
+/* What most packets of flow_count_packet take: the in-use record for key
+ * when the first index slot of its tag holds it and flowkey.h compares the
+ * key inline (flow_key_short), else NULL (which says nothing). */
+struct flow *flow_lookup_first(struct flow_table *t, const struct flow_key *key,
+			       uint64_t hash);
+
+/* flow_count_packet() for the rest: the whole lookup, the other way
+ * round, create(). */
+struct flow *flow_count_packet_rest(struct flow_table *t, const struct flow_key *key,
+				    uint64_t hash, bool reversed, uint32_t octets,
+				    uint64_t ts_ns, bool *counted_reverse);
+
 /*
  * RFC 2722 §4.3 for one packet the PME matched.  `key` is the PME's flow
  * key, `hash` = flow_key_hash(key), `reversed` = the match succeeded on the
@@ -162,19 +174,22 @@ static inline void flow_account_current(struct flow *f, bool reverse,
  *              reverse.
  * Returns the record counted, or NULL when a new flow was needed and the
  * table is full.  *counted_reverse (may be NULL) says which counters moved.
+ * Inline: it runs for every counted packet, and a current flow in the
+ * first slot of its tag, the common case, is counted without a call.
  */
-struct flow *flow_count_packet(struct flow_table *t, const struct flow_key *key,
-			       uint64_t hash, bool reversed, uint32_t octets,
-			       uint64_t ts_ns, bool *counted_reverse);
-
-/* What most packets of flow_count_packet take, for a caller that would
- * rather not pass everything: the in-use record for key when the first
- * index slot of its tag holds it and flowkey.h compares the key inline
- * (flow_key_short), else NULL (which says nothing: flow_count_packet
- * decides).  Counting a current record found so with
- * flow_account_current(f, reversed, ...) is flow_count_packet. */
-struct flow *flow_lookup_first(struct flow_table *t, const struct flow_key *key,
-			       uint64_t hash);
+static inline struct flow *flow_count_packet(struct flow_table *t, const struct flow_key *key,
+					     uint64_t hash, bool reversed, uint32_t octets,
+					     uint64_t ts_ns, bool *counted_reverse)
+{
+	struct flow *f = flow_lookup_first(t, key, hash);
+	if (!f || !flow_current(f))
+		return flow_count_packet_rest(t, key, hash, reversed, octets, ts_ns,
+					      counted_reverse);
+	flow_account_current(f, reversed, octets, ts_ns);
+	if (counted_reverse)
+		*counted_reverse = reversed;
+	return f;
+}
 
 /* The lookup half of flow_count_packet, without create() (for flood mode:
  * count into existing flows only): the record the packet belongs to, or
