@@ -275,7 +275,7 @@ struct memo_tag {
 	uint8_t n_slots;                   /* values they are words of */
 	uint8_t slot[2][MEMO_TAG_WORDS];   /* the values' slots, forward and
 					      reversed pass */
-	/* where word j is among the values read (memo_tag_of()'s v[]: value
+	/* where word j is among the values read (memo_probe()'s v[]: value
 	 * * sizeof (union val) + word * 8); past n, word 0's, with mask 0 */
 	uint16_t off[MEMO_TAG_WORDS];
 	uint64_t mask[MEMO_TAG_WORDS];
@@ -1006,6 +1006,14 @@ struct pme_memo *pme_memo_create(void)
 	return memo;
 }
 
+/* The window's lookups and hits into the totals; a new window. */
+static inline void memo_close_window(struct pme_memo *memo)
+{
+	memo->total_lookups += memo->lookups;
+	memo->total_hits += memo->hits;
+	memo->lookups = memo->hits = 0;
+}
+
 /* The memo's entries are another program's: forget them (a task's
  * program changes rarely: a new ruleset, a switch to its standby). */
 static __attribute__((noinline, cold)) void memo_retarget(struct pme_memo *memo,
@@ -1014,9 +1022,7 @@ static __attribute__((noinline, cold)) void memo_retarget(struct pme_memo *memo,
 	memset(memo->e, 0, sizeof memo->e);
 	memo->prog_id = prog->id;
 	memo->rest = 0;
-	memo->total_lookups += memo->lookups;
-	memo->total_hits += memo->hits;
-	memo->lookups = memo->hits = 0;
+	memo_close_window(memo);
 }
 
 void pme_memo_free(struct pme_memo *memo)
@@ -2123,6 +2129,13 @@ enum pme_result pme_match(const struct pme_program *prog,
 static inline bool prefilter_bit(const struct prefilter *pf, const struct pkt_info *pkt,
 				 unsigned rev);
 
+/* Does the prefilter decide a pass whose value's slot word is w? */
+static inline bool prefilter_has(const struct prefilter *pf, uint64_t w)
+{
+	uint32_t x = (uint32_t)w & pf->mask;
+	return pf->bits[x >> 6] >> (x & 63) & 1;
+}
+
 /* A pass the prefilter decides: its result, out as the pass sets it. */
 static inline enum pme_result prefilter_pass(const struct prefilter *pf,
 					     struct pme_match *out)
@@ -2133,7 +2146,7 @@ static inline enum pme_result prefilter_pass(const struct prefilter *pf,
 	return (enum pme_result)pf->result;
 }
 
-/* A pass's place in the memo: its tag and entry (NULL: the memo is off). */
+/* A pass's place in the memo: its tag and entry. */
 struct memo_probe {
 	uint64_t tag[MEMO_TAG_WORDS];
 	struct memo_entry *e;
@@ -2198,11 +2211,9 @@ static inline void memo_count(struct pme_memo *memo, bool hit)
 {
 	memo->hits += hit;
 	if (++memo->lookups == MEMO_WINDOW) {
-		memo->total_lookups += memo->lookups;
-		memo->total_hits += memo->hits;
 		if (memo->hits < MEMO_WINDOW / MEMO_HITS_MIN)
 			memo->rest = MEMO_REST;
-		memo->lookups = memo->hits = 0;
+		memo_close_window(memo);
 	}
 }
 
@@ -2335,9 +2346,8 @@ static inline bool prefilter_bit(const struct prefilter *pf, const struct pkt_in
 				 unsigned rev)
 {
 	unsigned s = pf->slot[rev];
-	uint64_t w = s >> 1 == ACC_TRANS_ADDR ? port_word(pkt, s & 1) : slot_word(pkt, s);
-	uint32_t x = (uint32_t)w & pf->mask;
-	return pf->bits[x >> 6] >> (x & 63) & 1;
+	return prefilter_has(pf, s >> 1 == ACC_TRANS_ADDR ? port_word(pkt, s & 1) :
+				 slot_word(pkt, s));
 }
 
 /*
@@ -2397,10 +2407,8 @@ enum pme_result pme_classify(const struct pme_program *prog, struct pme_memo *me
 	if (!pf || pf->slot[0] >> 1 != ACC_TRANS_ADDR)
 		return classify_other(prog, memo, pkt, out, reversed);
 	/* both bits looked up at once */
-	uint32_t x0 = (uint32_t)port_word(pkt, pf->slot[0] & 1) & pf->mask;
-	uint32_t x1 = (uint32_t)port_word(pkt, pf->slot[1] & 1) & pf->mask;
-	bool first = pf->bits[x0 >> 6] >> (x0 & 63) & 1;
-	bool second = pf->bits[x1 >> 6] >> (x1 & 63) & 1;
+	bool first = prefilter_has(pf, port_word(pkt, pf->slot[0] & 1));
+	bool second = prefilter_has(pf, port_word(pkt, pf->slot[1] & 1));
 	if (first && (pf->result != PME_NOMATCH || second)) {
 		*reversed = pf->result == PME_NOMATCH;
 		return prefilter_pass(pf, out);
