@@ -232,18 +232,23 @@ static inline uint64_t qh_mix(uint64_t h, uint64_t w)
 /* Where the IP layer leaves the transport layer, as lengths from there so
  * that each transport check is one compare. */
 struct l4 {
-	size_t pos;        /* first byte after the IP header(s) */
-	size_t len;        /* datagram bytes from pos (may pass the capture) */
+	const uint8_t *t;  /* first byte after the IP header(s), when captured
+			      (cap_len > 0); a pointer, not an offset, so that
+			      the fast path needs no frame start for it */
+	size_t len;        /* datagram bytes from t (may pass the capture) */
 	size_t cap_len;    /* of those, the captured ones (<= len) */
 	bool len16;        /* len <= PAYLOAD_LEN_MAX: no payload to saturate */
 };
 
-/* The l4 of the datagram [pos, end), pos <= end, captured up to cap >= pos
- * (a caller whose capture may stop before pos passes max(cap, pos)). */
-static inline struct l4 l4_at(size_t pos, size_t end, size_t cap)
+/* The l4 of the datagram [pos, end) of frame d, pos <= end, captured up to
+ * cap.  A capture that stops before pos (an IPv6 extension header chain
+ * cut short) captured none of it: t is then the capture's end, which
+ * nothing reads. */
+static inline struct l4 l4_at(const uint8_t *d, size_t pos, size_t end, size_t cap)
 {
-	return (struct l4){ .pos = pos, .len = end - pos,
-			    .cap_len = min_sz(end, cap) - pos, .len16 = false };
+	size_t cap_end = min_sz(end, cap);
+	return (struct l4){ .t = d + min_sz(pos, cap), .len = end - pos,
+			    .cap_len = cap_end > pos ? cap_end - pos : 0, .len16 = false };
 }
 
 /* payload_len: the datagram's bytes after the first hdr (<= l->len) from
@@ -435,16 +440,24 @@ static inline void ports_set(struct pkt_info *out, const uint8_t *t)
 		       "both ports in one big-endian word at the header's start");
 	uint32_t both = rd32(t);
 	out->has_ports = true;
+	/* both ports in one store: port[0] is the lower address, the low
+	 * half of a little-endian word */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint32_t mem = both << 16 | both >> 16;
+	_Static_assert(sizeof out->port == sizeof mem, "port[] is one word");
+	memcpy(out->port, &mem, sizeof mem);
+#else
 	out->port[0] = (uint16_t)(both >> 16);
 	out->port[1] = (uint16_t)both;
+#endif
 }
 
 static inline __attribute__((always_inline)) void
-udp_decode(const uint8_t *d, const struct l4 *l, struct pkt_info *out)
+udp_decode(const struct l4 *l, struct pkt_info *out)
 {
 	if (l->cap_len < UDP_HDR_LEN)
 		return;
-	const uint8_t *u = d + l->pos;
+	const uint8_t *u = l->t;
 	ports_set(out, u);
 	out->payload_len = l4_payload(l, UDP_HDR_LEN);
 	if (decode_is_dns_port(out) && l->cap_len >= UDP_HDR_LEN + DNS_HDR_LEN)
@@ -524,7 +537,7 @@ tcp_decode(const uint8_t *d, const struct l4 *l, struct pkt_info *out,
 {
 	if (l->cap_len < TCP_HDR_MIN)
 		return;
-	const uint8_t *t = d + l->pos;
+	const uint8_t *t = l->t;
 	size_t doff = (size_t)(t[TCP_OFF_DOFF] >> TCP_DOFF_SHIFT) * TCP_DOFF_UNIT;
 	ports_set(out, t);
 	out->tcp_flags = t[TCP_OFF_FLAGS];
@@ -533,8 +546,10 @@ tcp_decode(const uint8_t *d, const struct l4 *l, struct pkt_info *out,
 	if (doff < TCP_HDR_MIN || doff > l->len)
 		return;
 	out->payload_len = l4_payload(l, doff);
-	if (decode_is_dns_port(out))
-		tcp_dns(d, l->pos + doff, l->pos + l->len, l->pos + l->cap_len, out, cur);
+	if (decode_is_dns_port(out)) {
+		size_t pos = (size_t)(t - d);
+		tcp_dns(d, pos + doff, pos + l->len, pos + l->cap_len, out, cur);
+	}
 }
 
 static inline __attribute__((always_inline)) void
@@ -543,7 +558,7 @@ transport_decode(const uint8_t *d, const struct l4 *l, uint8_t proto,
 {
 	switch (proto) {
 	case PROTO_UDP:
-		udp_decode(d, l, out);
+		udp_decode(l, out);
 		break;
 	case PROTO_TCP:
 		tcp_decode(d, l, out, cur);
@@ -613,7 +628,7 @@ static enum pkt_bad ipv4_decode(const uint8_t *d, size_t cap, size_t off,
 	else if (frag & IPV4_FRAG_MF)
 		out->frag = PKT_FRAG_FIRST;
 
-	*l = l4_at(off + ihl, off + tot, cap);
+	*l = l4_at(d, off + ihl, off + tot, cap);
 	return PKT_OK;
 }
 
@@ -720,8 +735,7 @@ out:
 	if (r != PKT_OK)
 		return r;
 	out->proto = nh;
-	/* a header past the capture leaves none of the transport captured */
-	*l = l4_at(pos, end, cap > pos ? cap : pos);
+	*l = l4_at(d, pos, end, cap);
 	return PKT_OK;
 }
 
@@ -888,39 +902,50 @@ _Static_assert(ETHERTYPE_QINQ >= ETHERTYPE_SHIM_MIN &&
 	       ETHERTYPE_MPLS_MC >= ETHERTYPE_SHIM_MIN,
 	       "no shim ethertype below ETHERTYPE_SHIM_MIN");
 
+/* The bytes decode_fast() asks a frame to have captured: enough for the
+ * link header, its tags and an IPv4 header without options, so that none
+ * of those needs a check of its own. */
+#define FAST_CAP_MIN (ETH_HDR_LEN + VLAN_KEEP * VLAN_TAG_LEN + IPV4_HDR_MIN)
+
 /* decode_fast()'s answer for a frame it leaves to decode_general(). */
 #define FAST_DECLINED      PKT_BAD_MAX
 
 /*
- * The common frame, decoded straight through: Ethernet II with at most
- * VLAN_KEEP 802.1Q / 802.1ad tags (not the pre-standard 0x9100, so that
- * the tests and the fuzz target can send any frame the general way), then
- * IPv4 without options and not a fragment, or IPv6 whose next header is
- * not an extension header; or a non-IP ethertype below
- * ETHERTYPE_SHIM_MIN, which is PKT_BAD_ETHERTYPE.  Each test below is one
- * the general path makes too, so a frame passing them all gets the same
- * fields link_walk and ipv4_decode / ipv6_decode would give it.  Returns
- * FAST_DECLINED for anything else, having written nothing but VLAN tags
- * (which the general path writes the same), and the caller takes the
- * general path.
+ * The common frame, decoded straight through: Ethernet II of at least
+ * FAST_CAP_MIN captured bytes with at most VLAN_KEEP 802.1Q / 802.1ad tags
+ * (not the pre-standard 0x9100, so that the tests and the fuzz target can
+ * send any frame the general way), then IPv4 without options and not a
+ * fragment, or IPv6 whose next header is not an extension header; or a
+ * non-IP ethertype below ETHERTYPE_SHIM_MIN, which is PKT_BAD_ETHERTYPE.
+ * Each test below is one the general path makes too, so a frame passing
+ * them all gets the same fields link_walk and ipv4_decode / ipv6_decode
+ * would give it.  Returns FAST_DECLINED for anything else, having written
+ * nothing but the MAC addresses and VLAN tags (which the general path
+ * writes the same), and the caller takes the general path.
  */
 static inline enum pkt_bad decode_fast(const struct pkt *p, struct pkt_info *out,
 				       struct decode_cursor *cur)
 {
 	const uint8_t *d = p->data;
 	size_t cap = p->caplen;
-	if (p->link != PKT_LINK_ETHERNET || cap < ETH_HDR_LEN)
+	/* one length check for the link header, its tags and an IPv4
+	 * header; a shorter frame (none of the common ones) goes the general
+	 * way */
+	if (p->link != PKT_LINK_ETHERNET || cap < FAST_CAP_MIN)
 		return FAST_DECLINED;
-	size_t off = ETH_HDR_LEN;
+	/* first, so that d is not needed past the tags: the general path
+	 * writes the same addresses for any frame declined below */
+	eth_macs(d, out);
+	const uint8_t *ip = d + ETH_HDR_LEN;     /* the header after the link's */
+	size_t left = cap - ETH_HDR_LEN;         /* bytes captured from ip on */
 	uint16_t type = rd16(d + ETH_OFF_TYPE);
 	unsigned tags = 0;
 
 	struct l4 l;
 	uint8_t proto;       /* out->proto, kept in a register for the switch */
 	for (;;) {
-		const uint8_t *ip = d + off;
 		if (type == ETHERTYPE_IPV4) {
-			if (!has(cap, off, IPV4_HDR_MIN) || ip[0] != IPV4_VER_IHL_MIN)
+			if (ip[0] != IPV4_VER_IHL_MIN)
 				return FAST_DECLINED;
 			size_t tot = rd16(ip + IPV4_OFF_TOTLEN);
 			if (tot < IPV4_HDR_MIN ||
@@ -929,14 +954,14 @@ static inline enum pkt_bad decode_fast(const struct pkt *p, struct pkt_info *out
 			proto = ip[IPV4_OFF_PROTO];
 			ipv4_fields(ip, out);
 			/* l4_at()'s, with the capture's end taken from the
-			 * header's start (cap - off, known to be >= 20) */
-			l = (struct l4){ .pos = off + IPV4_HDR_MIN, .len = tot - IPV4_HDR_MIN,
-					 .cap_len = min_sz(tot, cap - off) - IPV4_HDR_MIN,
+			 * header's start (left >= 20) */
+			l = (struct l4){ .t = ip + IPV4_HDR_MIN, .len = tot - IPV4_HDR_MIN,
+					 .cap_len = min_sz(tot, left) - IPV4_HDR_MIN,
 					 .len16 = true };
 			break;
 		}
 		if (type == ETHERTYPE_IPV6) {
-			if (!has(cap, off, IPV6_HDR_LEN) ||
+			if (left < IPV6_HDR_LEN ||
 			    ip[0] >> IP_VERSION_SHIFT != IP_VERSION_6)
 				return FAST_DECLINED;
 			uint8_t nh = ip[IPV6_OFF_NEXT];
@@ -945,25 +970,22 @@ static inline enum pkt_bad decode_fast(const struct pkt *p, struct pkt_info *out
 			size_t plen = rd16(ip + IPV6_OFF_PLEN);
 			ipv6_fields(ip, out);
 			out->proto = proto = nh;
-			/* as for IPv4: cap - off >= 40 */
-			l = (struct l4){ .pos = off + IPV6_HDR_LEN, .len = plen,
-					 .cap_len = min_sz(plen, cap - off - IPV6_HDR_LEN),
+			/* as for IPv4: left >= 40 */
+			l = (struct l4){ .t = ip + IPV6_HDR_LEN, .len = plen,
+					 .cap_len = min_sz(plen, left - IPV6_HDR_LEN),
 					 .len16 = true };
 			break;
 		}
-		if (type < ETHERTYPE_SHIM_MIN) {
-			eth_macs(d, out);
+		if (type < ETHERTYPE_SHIM_MIN)
 			return finish(out, PKT_BAD_ETHERTYPE);
-		}
-		if ((type != ETHERTYPE_VLAN && type != ETHERTYPE_QINQ) ||
-		    tags == VLAN_KEEP || !has(cap, off, VLAN_TAG_LEN))
+		if ((type != ETHERTYPE_VLAN && type != ETHERTYPE_QINQ) || tags == VLAN_KEEP)
 			return FAST_DECLINED;
 		out->vlan[tags] = rd16(ip + VLAN_OFF_TCI) & VLAN_ID_MASK;
 		out->n_vlan = (uint8_t)++tags;
 		type = rd16(ip + VLAN_OFF_TYPE);
-		off += VLAN_TAG_LEN;
+		ip += VLAN_TAG_LEN;
+		left -= VLAN_TAG_LEN;
 	}
-	eth_macs(d, out);
 	transport_decode(d, &l, proto, out, cur);
 	return PKT_OK;     /* out->bad: PKT_OK is the zero left there */
 }
