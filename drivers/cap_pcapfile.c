@@ -49,6 +49,11 @@ struct pcapfile_form {
 _Static_assert(offsetof(struct pkt, link) == offsetof(struct pkt, ifindex) + sizeof(uint16_t),
                "struct pkt's ifindex and link are neighbours");
 
+static inline size_t min_size(size_t a, size_t b)
+{
+	return a < b ? a : b;
+}
+
 /* The packet of the record at h (its header checked by the caller). */
 static inline void record_to_pkt(struct pcapfile_form form, const uint8_t *h,
                                  uint32_t incl, uint32_t orig, struct pkt *p)
@@ -71,8 +76,9 @@ static inline struct pcapfile_form form_of(const struct pcapfile *f, bool be)
  * Take pkts[n..max) from the records lying whole in the buffer, with one
  * bounds check per record and the reader and counters updated once for
  * all of them; returns the new n.  It stops at the first record that is
- * cut by the buffer's end or looks corrupt: pcapfile_next()'s careful
- * path (refill, move, errors) decides about that one.
+ * cut by the buffer's end or looks corrupt, and at the buffer's last
+ * record: pcapfile_next()'s careful path (refill, move, errors) decides
+ * about that one.
  */
 static inline __attribute__((always_inline)) unsigned
 take_buffered_order(struct pcapfile *f, const bool be, struct pkt *pkts,
@@ -80,16 +86,24 @@ take_buffered_order(struct pcapfile *f, const bool be, struct pkt *pkts,
 {
 	const struct pcapfile_form form = form_of(f, be);
 	const uint8_t *base = cap_rbuf_ptr(&f->rb), *h = base;
-	size_t left = cap_rbuf_avail(&f->rb);      /* bytes from h on */
+	size_t avail = cap_rbuf_avail(&f->rb);
 	struct pkt *p = pkts + n, *const p_end = pkts + max;
 	uint64_t bytes = 0;
 
-	while (p < p_end && left >= PCAP_REC_HDR_LEN) {
+	if (avail < PCAP_REC_HDR_LEN)
+		return n;
+	/* The bytes after h's header, at most a largest record and the next
+	 * header: a record is taken when it and the next header fit, one
+	 * compare that also bounds incl by CAP_RECORD_MAX and leaves the next
+	 * header readable (so the loop asks nothing else of the buffer). */
+	size_t room = min_size(avail, PCAP_REC_HDR_LEN + (size_t)CAP_RECORD_MAX +
+	                              PCAP_REC_HDR_LEN) - PCAP_REC_HDR_LEN;
+	while (p < p_end) {
 		uint32_t incl = cap_rd32(h + 8, be);
 		uint32_t orig = cap_rd32(h + 12, be);
 		size_t size = PCAP_REC_HDR_LEN + (size_t)incl;
 
-		if (incl > CAP_RECORD_MAX || size > left)
+		if (size > room)
 			break;
 		/* through uintptr_t: the address may lie past the buffer,
 		 * which a prefetch may touch but C pointer arithmetic not */
@@ -99,7 +113,7 @@ take_buffered_order(struct pcapfile *f, const bool be, struct pkt *pkts,
 		record_to_pkt(form, h, incl, orig, p++);
 		bytes += orig;
 		h += size;
-		left -= size;
+		room -= size;
 	}
 	unsigned taken = (unsigned)(p - pkts) - n;
 	f->c.st.packets += taken;
