@@ -37,17 +37,27 @@ struct pcapfile {
 	uint16_t link;
 };
 
+/* struct pkt's wirelen, ifindex and link: neighbours, stored as one
+ * 8-byte word whose wirelen part is a shift of it. */
+#define PCAP_PKT_WORD_OFF offsetof(struct pkt, wirelen)
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define PCAP_WIRELEN_SHIFT 32
+#else
+#define PCAP_WIRELEN_SHIFT 0
+#endif
+_Static_assert(offsetof(struct pkt, ifindex) == PCAP_PKT_WORD_OFF + sizeof(uint32_t) &&
+               offsetof(struct pkt, link) == offsetof(struct pkt, ifindex) + sizeof(uint16_t),
+               "struct pkt's wirelen, ifindex and link are neighbours");
+
 /* What every record of a file shares, copied out of struct pcapfile so
  * that the stores into the batch (which may alias it, as far as the
  * compiler knows) do not reload it for each record. */
 struct pcapfile_form {
 	bool be;                   /* f->be: callers fix it at compile time */
 	uint32_t frac_to_ns;
-	uint16_t if_link[2];       /* pkt.ifindex and pkt.link, stored as one
-	                              word (they are neighbours) */
+	uint64_t if_link;          /* the word at PCAP_PKT_WORD_OFF with
+	                              ifindex and link set, wirelen 0 */
 };
-_Static_assert(offsetof(struct pkt, link) == offsetof(struct pkt, ifindex) + sizeof(uint16_t),
-               "struct pkt's ifindex and link are neighbours");
 
 static inline size_t min_size(size_t a, size_t b)
 {
@@ -60,16 +70,21 @@ static inline void record_to_pkt(struct pcapfile_form form, const uint8_t *h,
 {
 	p->ts_ns = (uint64_t)cap_rd32(h, form.be) * CAP_NS_PER_SEC +
 	           (uint64_t)cap_rd32(h + 4, form.be) * form.frac_to_ns;
+	/* one integer store for three fields (GCC would otherwise pair
+	 * caplen and wirelen in a vector register, which costs more) */
+	uint64_t w = form.if_link | (uint64_t)orig << PCAP_WIRELEN_SHIFT;
+	memcpy((unsigned char *)p + PCAP_PKT_WORD_OFF, &w, sizeof w);
 	p->caplen = incl;
-	p->wirelen = orig;
 	p->data = h + PCAP_REC_HDR_LEN;
-	memcpy(&p->ifindex, form.if_link, sizeof form.if_link);
 }
 
 static inline struct pcapfile_form form_of(const struct pcapfile *f, bool be)
 {
-	return (struct pcapfile_form){ .be = be, .frac_to_ns = f->frac_to_ns,
-	                               .if_link = { 1, f->link } };
+	struct pkt tmpl = { .wirelen = 0, .ifindex = 1, .link = f->link };
+	struct pcapfile_form form = { .be = be, .frac_to_ns = f->frac_to_ns };
+	memcpy(&form.if_link, (const unsigned char *)&tmpl + PCAP_PKT_WORD_OFF,
+	       sizeof form.if_link);
+	return form;
 }
 
 /*

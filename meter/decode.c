@@ -261,20 +261,33 @@ static inline uint16_t l4_payload(const struct l4 *l, size_t hdr)
 }
 
 /*
- * Zero *out with a few wide stores.  GCC compiles a plain memset of the
- * 112-byte struct to `rep stos` (about 11 more instructions a packet under
- * callgrind, and a slow start on real CPUs), but a memset of at most
- * ZERO_CHUNK bytes to vector stores of one zeroed register: so the struct
- * goes as such pieces, one memset each (GCC and clang alike; no loop,
- * which GCC would turn back into one memset).
+ * Zero *out but its head (PKT_INFO_HEAD) with a few wide stores.  GCC
+ * compiles a plain memset of the struct to `rep stos` (about 11 more
+ * instructions a packet under callgrind, and a slow start on real CPUs),
+ * but a memset of at most ZERO_CHUNK bytes to vector stores of one zeroed
+ * register: so the struct goes as such pieces, one memset each (GCC and
+ * clang alike; no loop, which GCC would turn back into one memset).
  */
 #define ZERO_CHUNK 64
 /* The head of pkt_info that every decode writes without zeroing it
- * first: the packet's own fields (decode_packet_cursor()), then has_mac
- * and the first MAC byte, which eth_macs() writes on every way out of
- * decode_fast() (decode_general() zeroes those two itself). */
+ * first: the packet's own fields, copied with the link type that follows
+ * them in struct pkt as one block (pkt_info_head()); the link type's two
+ * bytes land on has_mac and the first MAC byte, which eth_macs() writes on
+ * every way out of decode_fast() (decode_general() zeroes those two
+ * itself). */
 #define PKT_INFO_HEAD (offsetof(struct pkt_info, mac) + 1)
 static inline void pkt_info_zero(struct pkt_info *out)
+{
+	_Static_assert(sizeof(struct pkt_info) - PKT_INFO_HEAD > ZERO_CHUNK &&
+		       sizeof(struct pkt_info) - PKT_INFO_HEAD <= 2 * ZERO_CHUNK,
+		       "the rest of struct pkt_info is two pieces");
+	unsigned char *b = (unsigned char *)out + PKT_INFO_HEAD;
+	memset(b, 0, ZERO_CHUNK);
+	memset(b + ZERO_CHUNK, 0, sizeof *out - PKT_INFO_HEAD - ZERO_CHUNK);
+}
+
+/* ts_ns, wirelen and ifindex of p into out's head, one 16-byte copy. */
+static inline void pkt_info_head(struct pkt_info *out, const struct pkt *p)
 {
 	_Static_assert(offsetof(struct pkt_info, ts_ns) == 0 &&
 		       offsetof(struct pkt_info, wirelen) == sizeof out->ts_ns &&
@@ -285,12 +298,13 @@ static inline void pkt_info_zero(struct pkt_info *out)
 		       offsetof(struct pkt_info, mac) ==
 		       offsetof(struct pkt_info, has_mac) + sizeof out->has_mac,
 		       "the head is those fields, no padding");
-	_Static_assert(sizeof(struct pkt_info) - PKT_INFO_HEAD > ZERO_CHUNK &&
-		       sizeof(struct pkt_info) - PKT_INFO_HEAD <= 2 * ZERO_CHUNK,
-		       "the rest of struct pkt_info is two pieces");
-	unsigned char *b = (unsigned char *)out + PKT_INFO_HEAD;
-	memset(b, 0, ZERO_CHUNK);
-	memset(b + ZERO_CHUNK, 0, sizeof *out - PKT_INFO_HEAD - ZERO_CHUNK);
+	_Static_assert(offsetof(struct pkt, ts_ns) == offsetof(struct pkt_info, ts_ns) &&
+		       offsetof(struct pkt, wirelen) == offsetof(struct pkt_info, wirelen) &&
+		       offsetof(struct pkt, ifindex) == offsetof(struct pkt_info, ifindex) &&
+		       offsetof(struct pkt, link) == offsetof(struct pkt_info, has_mac) &&
+		       offsetof(struct pkt, link) + sizeof p->link == PKT_INFO_HEAD,
+		       "struct pkt begins with the head's fields, then link");
+	memcpy(out, p, PKT_INFO_HEAD);
 }
 
 static enum pkt_bad finish(struct pkt_info *out, enum pkt_bad bad)
@@ -1029,13 +1043,11 @@ enum pkt_bad decode_packet_cursor(const struct pkt *p, struct pkt_info *out,
 {
 	cur->next = 0;
 	cur->end = 0;
-	/* Measured: zeroing the struct (but its head, written below and by
-	 * either path) with a few wide stores costs less than tracking which
-	 * fields each path wrote. */
+	/* Measured: zeroing the struct (but its head, copied below and
+	 * finished by either path) with a few wide stores costs less than
+	 * tracking which fields each path wrote. */
 	pkt_info_zero(out);
-	out->ts_ns = p->ts_ns;
-	out->wirelen = p->wirelen;
-	out->ifindex = p->ifindex;
+	pkt_info_head(out, p);
 	enum pkt_bad r = decode_fast(p, out, cur);
 	if (r != FAST_DECLINED)
 		return r;

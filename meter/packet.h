@@ -20,13 +20,15 @@ enum pkt_link {
 	PKT_LINK_LINUX_SLL2 = 276
 };
 
+/* The first three fields in struct pkt_info's order, then link: decode
+ * copies the four as one 16-byte block (decode.c). */
 struct pkt {
 	uint64_t ts_ns;            /* capture time, ns since the epoch */
-	uint32_t caplen;           /* bytes at data */
 	uint32_t wirelen;          /* bytes on the wire */
-	const uint8_t *data;
 	uint16_t ifindex;          /* meter interface number, 1-based */
 	uint16_t link;             /* enum pkt_link */
+	uint32_t caplen;           /* bytes at data */
+	const uint8_t *data;
 };
 
 /* Why a packet could not be decoded (counted, then skipped). */
