@@ -180,6 +180,19 @@ static inline uint32_t rd32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+/* Two neighbouring big-endian 16-bit fields at p into two neighbouring
+ * host-order ones at dst (the first at the lower address): one load and
+ * one store. */
+static inline void rd16_pair(void *dst, const uint8_t *p)
+{
+	uint32_t both = rd32(p);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* the first field is the low half of a little-endian word */
+	both = both << 16 | both >> 16;
+#endif
+	memcpy(dst, &both, sizeof both);
+}
+
 static inline size_t min_sz(size_t a, size_t b)
 {
 	return a < b ? a : b;
@@ -404,8 +417,11 @@ static void dns_decode(const uint8_t *m, struct pkt_info *out, size_t avail)
 	dns->flags = (uint8_t)((f1 & (DECODE_DNS_AA | DECODE_DNS_TC | DECODE_DNS_RD)) |
 			       (f2 & DECODE_DNS_RA));
 	dns->rcode = (uint8_t)(f2 & DNS_RCODE_MASK);
-	dns->qdcount = rd16(m + DNS_OFF_QDCOUNT);
-	dns->ancount = rd16(m + DNS_OFF_ANCOUNT);
+	_Static_assert(DNS_OFF_ANCOUNT == DNS_OFF_QDCOUNT + 2 &&
+		       offsetof(struct pkt_dns, ancount) ==
+		       offsetof(struct pkt_dns, qdcount) + sizeof dns->qdcount,
+		       "QDCOUNT and ANCOUNT are neighbours in both");
+	rd16_pair(&dns->qdcount, m + DNS_OFF_QDCOUNT);
 	if (dns->qdcount == 0)
 		return;
 
@@ -435,8 +451,10 @@ static void dns_decode(const uint8_t *m, struct pkt_info *out, size_t avail)
 	unsigned name_len = (unsigned)(pos - DNS_HDR_LEN);
 	dns->has_question = true;
 	dns->qname_len = (uint8_t)name_len;
-	dns->qtype = rd16(m + pos);
-	dns->qclass = rd16(m + pos + 2);
+	_Static_assert(offsetof(struct pkt_dns, qclass) ==
+		       offsetof(struct pkt_dns, qtype) + sizeof dns->qtype,
+		       "QTYPE and QCLASS are neighbours in both");
+	rd16_pair(&dns->qtype, m + pos);
 	if (name_len > QH_WORD)
 		qname_hash_long(&dns->qname_hash, m + DNS_HDR_LEN, name_len);
 	else
@@ -452,18 +470,9 @@ static inline void ports_set(struct pkt_info *out, const uint8_t *t)
 	_Static_assert(UDP_OFF_DPORT == UDP_OFF_SPORT + 2 && UDP_OFF_SPORT == 0 &&
 		       TCP_OFF_SPORT == 0 && TCP_OFF_DPORT == UDP_OFF_DPORT,
 		       "both ports in one big-endian word at the header's start");
-	uint32_t both = rd32(t);
 	out->has_ports = true;
-	/* both ports in one store: port[0] is the lower address, the low
-	 * half of a little-endian word */
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	uint32_t mem = both << 16 | both >> 16;
-	_Static_assert(sizeof out->port == sizeof mem, "port[] is one word");
-	memcpy(out->port, &mem, sizeof mem);
-#else
-	out->port[0] = (uint16_t)(both >> 16);
-	out->port[1] = (uint16_t)both;
-#endif
+	_Static_assert(sizeof out->port == 2 * sizeof out->port[0], "two ports");
+	rd16_pair(out->port, t);
 }
 
 static inline __attribute__((always_inline)) void
