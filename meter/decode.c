@@ -163,16 +163,29 @@ static inline uint16_t rd16(const uint8_t *p)
 	return (uint16_t)((unsigned)p[0] << 8 | p[1]);
 }
 
-/* Whether the big-endian 16-bit field at p has any bit of mask set: the
- * mask in wire order, so no byte swap of the field. */
-static inline bool be16_any(const uint8_t *p, uint16_t mask)
+/* A host-order 16-bit value as it lies on the wire, read as a host word
+ * (a constant for a constant): compares and masks of a field against it
+ * need no byte swap of the field. */
+static inline uint16_t wire16(uint16_t v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap16(v);
+#endif
+	return v;
+}
+
+/* The big-endian 16-bit field at p as it lies, for wire16() values. */
+static inline uint16_t ld16(const uint8_t *p)
 {
 	uint16_t w;
 	memcpy(&w, p, sizeof w);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	mask = __builtin_bswap16(mask);
-#endif
-	return (w & mask) != 0;
+	return w;
+}
+
+/* Whether the big-endian 16-bit field at p has any bit of mask set. */
+static inline bool be16_any(const uint8_t *p, uint16_t mask)
+{
+	return (ld16(p) & wire16(mask)) != 0;
 }
 
 static inline uint32_t rd32(const uint8_t *p)
@@ -961,13 +974,13 @@ static inline enum pkt_bad decode_fast(const struct pkt *p, struct pkt_info *out
 	eth_macs(d, out);
 	const uint8_t *ip = d + ETH_HDR_LEN;     /* the header after the link's */
 	size_t left = cap - ETH_HDR_LEN;         /* bytes captured from ip on */
-	uint16_t type = rd16(d + ETH_OFF_TYPE);
+	uint16_t type = ld16(d + ETH_OFF_TYPE);     /* in wire order */
 	unsigned tags = 0;
 
 	struct l4 l;
 	uint8_t proto;       /* out->proto, kept in a register for the switch */
 	for (;;) {
-		if (type == ETHERTYPE_IPV4) {
+		if (type == wire16(ETHERTYPE_IPV4)) {
 			if (ip[0] != IPV4_VER_IHL_MIN)
 				return FAST_DECLINED;
 			size_t tot = rd16(ip + IPV4_OFF_TOTLEN);
@@ -983,7 +996,7 @@ static inline enum pkt_bad decode_fast(const struct pkt *p, struct pkt_info *out
 					 .len16 = true };
 			break;
 		}
-		if (type == ETHERTYPE_IPV6) {
+		if (type == wire16(ETHERTYPE_IPV6)) {
 			if (left < IPV6_HDR_LEN ||
 			    ip[0] >> IP_VERSION_SHIFT != IP_VERSION_6)
 				return FAST_DECLINED;
@@ -999,13 +1012,15 @@ static inline enum pkt_bad decode_fast(const struct pkt *p, struct pkt_info *out
 					 .len16 = true };
 			break;
 		}
-		if (type < ETHERTYPE_SHIM_MIN)
+		/* wire16() swaps back as well */
+		if (wire16(type) < ETHERTYPE_SHIM_MIN)
 			return finish(out, PKT_BAD_ETHERTYPE);
-		if ((type != ETHERTYPE_VLAN && type != ETHERTYPE_QINQ) || tags == VLAN_KEEP)
+		if ((type != wire16(ETHERTYPE_VLAN) && type != wire16(ETHERTYPE_QINQ)) ||
+		    tags == VLAN_KEEP)
 			return FAST_DECLINED;
 		out->vlan[tags] = rd16(ip + VLAN_OFF_TCI) & VLAN_ID_MASK;
 		out->n_vlan = (uint8_t)++tags;
-		type = rd16(ip + VLAN_OFF_TYPE);
+		type = ld16(ip + VLAN_OFF_TYPE);
 		ip += VLAN_TAG_LEN;
 		left -= VLAN_TAG_LEN;
 	}
