@@ -287,29 +287,32 @@ static inline uint16_t l4_payload(const struct l4 *l, size_t hdr)
 }
 
 /*
- * Zero *out but its head (PKT_INFO_HEAD) with a few wide stores.  GCC
- * compiles a plain memset of the struct to `rep stos` (about 11 more
- * instructions a packet under callgrind, and a slow start on real CPUs),
- * but a memset of at most ZERO_CHUNK bytes to vector stores of one zeroed
- * register: so the struct goes as such pieces, one memset each (GCC and
- * clang alike; no loop, which GCC would turn back into one memset).
+ * Zero *out's network and transport layers (from PKT_INFO_NET on) with a
+ * few wide stores.  GCC compiles a plain memset of the struct to `rep
+ * stos` (about 11 more instructions a packet under callgrind, and a slow
+ * start on real CPUs), but a memset of at most ZERO_CHUNK bytes to vector
+ * stores of one zeroed register: so the struct goes as such pieces, one
+ * memset each (GCC and clang alike; no loop, which GCC would turn back
+ * into one memset).
  */
 #define ZERO_CHUNK 64
-/* The head of pkt_info that every decode writes without zeroing it
- * first: the packet's own fields, copied with the link type that follows
- * them in struct pkt as one block (pkt_info_head()); the link type's two
- * bytes land on has_mac and the first MAC byte, which eth_macs() writes on
- * every way out of decode_fast() (decode_general() zeroes those two
- * itself). */
+/* The head of pkt_info: the packet's own fields, copied with the link
+ * type that follows them in struct pkt as one block (pkt_info_head()). */
 #define PKT_INFO_HEAD (offsetof(struct pkt_info, mac) + 1)
+/* Where the fields that decode zeroes before anything else begin.  The
+ * link layer's before them (has_mac, mac[], n_vlan, vlan[]; the link
+ * type's two bytes of the head copy land on has_mac and the first MAC
+ * byte) are written whole by eth_macs() on every way out of decode_fast(),
+ * and zeroed by decode_general() itself. */
+#define PKT_INFO_NET offsetof(struct pkt_info, ip_version)
 static inline void pkt_info_zero(struct pkt_info *out)
 {
-	_Static_assert(sizeof(struct pkt_info) - PKT_INFO_HEAD > ZERO_CHUNK &&
-		       sizeof(struct pkt_info) - PKT_INFO_HEAD <= 2 * ZERO_CHUNK,
+	_Static_assert(sizeof(struct pkt_info) - PKT_INFO_NET > ZERO_CHUNK &&
+		       sizeof(struct pkt_info) - PKT_INFO_NET <= 2 * ZERO_CHUNK,
 		       "the rest of struct pkt_info is two pieces");
-	unsigned char *b = (unsigned char *)out + PKT_INFO_HEAD;
+	unsigned char *b = (unsigned char *)out + PKT_INFO_NET;
 	memset(b, 0, ZERO_CHUNK);
-	memset(b + ZERO_CHUNK, 0, sizeof *out - PKT_INFO_HEAD - ZERO_CHUNK);
+	memset(b + ZERO_CHUNK, 0, sizeof *out - PKT_INFO_NET - ZERO_CHUNK);
 }
 
 /* ts_ns, wirelen and ifindex of p into out's head, one 16-byte copy. */
@@ -777,22 +780,34 @@ out:
 
 /* ---- link ---------------------------------------------------------------- */
 
-/* The addresses of a captured Ethernet II header at d. */
+/* Every link-layer field of out (has_mac, mac[], n_vlan, vlan[]) from the
+ * captured Ethernet II header at d; tags are noted after it.  Before any
+ * network-layer field is written: see the zeroing below. */
 static inline void eth_macs(const uint8_t *d, struct pkt_info *out)
 {
-	/* A 6-byte copy is two moves: the source goes as one 8-byte copy
-	 * whose last two bytes spill into mac[1], which the destination's
-	 * copy then overwrites (3 moves for both, not 4). */
+	/* Five stores for the lot.  Each 6-byte address goes as one 8-byte
+	 * copy: the source's last two bytes spill into mac[1], which the
+	 * destination's copy then overwrites, and the destination's into
+	 * n_vlan and vlan[], which one 8-byte zeroing from n_vlan on clears;
+	 * that runs on into the network layer's first bytes, which
+	 * pkt_info_zero() zeroed and nothing has written yet. */
 	_Static_assert(offsetof(struct pkt_info, mac[1]) ==
-		       offsetof(struct pkt_info, mac[0]) + ETH_ADDR_LEN,
-		       "mac[1] follows mac[0]");
-	_Static_assert(sizeof(uint64_t) <= sizeof out->mac &&
-		       ETH_OFF_SRC + sizeof(uint64_t) <= ETH_HDR_LEN,
-		       "the wide copy stays inside mac[] and the header");
-	unsigned char *mac = (unsigned char *)out + offsetof(struct pkt_info, mac);
+		       offsetof(struct pkt_info, mac[0]) + ETH_ADDR_LEN &&
+		       offsetof(struct pkt_info, n_vlan) ==
+		       offsetof(struct pkt_info, mac[1]) + ETH_ADDR_LEN,
+		       "mac[0], mac[1] and n_vlan are neighbours");
+	_Static_assert(ETH_OFF_SRC + sizeof(uint64_t) <= ETH_HDR_LEN &&
+		       ETH_OFF_DST + sizeof(uint64_t) <= ETH_HDR_LEN,
+		       "the wide copies stay inside the header");
+	_Static_assert(offsetof(struct pkt_info, n_vlan) + sizeof(uint64_t) >= PKT_INFO_NET &&
+		       offsetof(struct pkt_info, n_vlan) + sizeof(uint64_t) <=
+		       offsetof(struct pkt_info, addr[1]),
+		       "the zeroing covers n_vlan and vlan[], and ends in addr[0]");
+	unsigned char *b = (unsigned char *)out;
 	out->has_mac = true;
-	memcpy(mac, d + ETH_OFF_SRC, sizeof(uint64_t));
-	memcpy(out->mac[1], d + ETH_OFF_DST, ETH_ADDR_LEN);
+	memcpy(b + offsetof(struct pkt_info, mac[0]), d + ETH_OFF_SRC, sizeof(uint64_t));
+	memcpy(b + offsetof(struct pkt_info, mac[1]), d + ETH_OFF_DST, sizeof(uint64_t));
+	memset(b + offsetof(struct pkt_info, n_vlan), 0, sizeof(uint64_t));
 }
 
 /* Skip 802.1Q / 802.1ad tags starting at *off (ethertype *type already
@@ -1038,8 +1053,8 @@ decode_general(const struct pkt *p, struct pkt_info *out, struct decode_cursor *
 	size_t cap = p->caplen;
 	size_t off;
 	uint16_t type;
-	/* the head's link bytes, which pkt_info_zero() left to eth_macs() */
-	memset(&out->has_mac, 0, PKT_INFO_HEAD - offsetof(struct pkt_info, has_mac));
+	/* the link layer's fields, which pkt_info_zero() left to eth_macs() */
+	memset(&out->has_mac, 0, PKT_INFO_NET - offsetof(struct pkt_info, has_mac));
 	enum pkt_bad lr = link_walk(p, &off, &type, out);
 	if (lr != PKT_OK)
 		return finish(out, lr);
@@ -1065,12 +1080,12 @@ decode_general(const struct pkt *p, struct pkt_info *out, struct decode_cursor *
 enum pkt_bad decode_packet_cursor(const struct pkt *p, struct pkt_info *out,
 				  struct decode_cursor *cur)
 {
-	cur->next = 0;
-	cur->end = 0;
-	/* Measured: zeroing the struct (but its head, copied below and
-	 * finished by either path) with a few wide stores costs less than
-	 * tracking which fields each path wrote. */
+	/* Measured: zeroing the struct (but its head, copied below, and its
+	 * link layer, which either path writes) with a few wide stores costs
+	 * less than tracking which fields each path wrote. */
 	pkt_info_zero(out);
+	memset(cur, 0, sizeof *cur);    /* one memset after the other: one
+					   zeroed register for both */
 	pkt_info_head(out, p);
 	enum pkt_bad r = decode_fast(p, out, cur);
 	if (r != FAST_DECLINED)
