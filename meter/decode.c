@@ -413,6 +413,35 @@ qname_hash_long(uint32_t *hash, const uint8_t *wire, unsigned len)
 	*hash = qname_hash_in_message(wire, len);
 }
 
+/* The four bytes qr, opcode, rcode, flags of struct pkt_dns, in memory
+ * order, as one host word. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define DNS_FLAGS_WORD(qr, op, rc, fl) \
+	((uint32_t)(qr) << 24 | (uint32_t)(op) << 16 | (uint32_t)(rc) << 8 | (uint32_t)(fl))
+#else
+#define DNS_FLAGS_WORD(qr, op, rc, fl) \
+	((uint32_t)(qr) | (uint32_t)(op) << 8 | (uint32_t)(rc) << 16 | (uint32_t)(fl) << 24)
+#endif
+/* What header byte 2 (QR opcode AA TC RD) and byte 3 (RA Z AD CD rcode)
+ * give of those, each a table of the byte's 256 values made by the
+ * preprocessor: decoding a header's flags is then two loads and an or,
+ * where shifting and masking each field took about twenty instructions. */
+#define DNS_FLAGS1_ENTRY(b) \
+	DNS_FLAGS_WORD((b) >> DNS_QR_SHIFT, ((b) >> DNS_OPCODE_SHIFT) & DNS_OPCODE_MASK, 0, \
+		       (b) & (DECODE_DNS_AA | DECODE_DNS_TC | DECODE_DNS_RD))
+#define DNS_FLAGS2_ENTRY(b) \
+	DNS_FLAGS_WORD(0, 0, (b) & DNS_RCODE_MASK, (b) & DECODE_DNS_RA)
+#define BYTE_TABLE4(E, b)  E(b), E((b) + 1), E((b) + 2), E((b) + 3)
+#define BYTE_TABLE16(E, b) BYTE_TABLE4(E, b), BYTE_TABLE4(E, (b) + 4), \
+			   BYTE_TABLE4(E, (b) + 8), BYTE_TABLE4(E, (b) + 12)
+#define BYTE_TABLE64(E, b) BYTE_TABLE16(E, b), BYTE_TABLE16(E, (b) + 16), \
+			   BYTE_TABLE16(E, (b) + 32), BYTE_TABLE16(E, (b) + 48)
+#define BYTE_TABLE(E)      BYTE_TABLE64(E, 0), BYTE_TABLE64(E, 64), \
+			   BYTE_TABLE64(E, 128), BYTE_TABLE64(E, 192)
+#define BYTE_VALUES        256
+static const uint32_t dns_flags1_word[BYTE_VALUES] = { BYTE_TABLE(DNS_FLAGS1_ENTRY) };
+static const uint32_t dns_flags2_word[BYTE_VALUES] = { BYTE_TABLE(DNS_FLAGS2_ENTRY) };
+
 /* m points at a DNS header of which `avail` bytes (>= DNS_HDR_LEN) may be
  * read: captured, and inside the message.  out->dns is zero but for
  * over_tcp, which a TCP caller sets (UDP leaves the zero: no store and no
@@ -420,19 +449,16 @@ qname_hash_long(uint32_t *hash, const uint8_t *wire, unsigned len)
 static void dns_decode(const uint8_t *m, struct pkt_info *out, size_t avail)
 {
 	struct pkt_dns *dns = &out->dns;
-	uint8_t f1 = m[DNS_OFF_FLAGS1];
 
 	out->dns_present = true;
 	dns->id = rd16(m + DNS_OFF_ID);
-	dns->qr = (uint8_t)(f1 >> DNS_QR_SHIFT);
-	dns->opcode = (uint8_t)((f1 >> DNS_OPCODE_SHIFT) & DNS_OPCODE_MASK);
-	/* f2 read after those stores (m may alias *out for all the compiler
-	 * knows): GCC then stores the four bytes one by one, instead of
-	 * merging them into one word with a shift and an or per byte */
-	uint8_t f2 = m[DNS_OFF_FLAGS2];
-	dns->flags = (uint8_t)((f1 & (DECODE_DNS_AA | DECODE_DNS_TC | DECODE_DNS_RD)) |
-			       (f2 & DECODE_DNS_RA));
-	dns->rcode = (uint8_t)(f2 & DNS_RCODE_MASK);
+	/* qr, opcode, rcode and flags: two table words, one store */
+	_Static_assert(offsetof(struct pkt_dns, opcode) == offsetof(struct pkt_dns, qr) + 1 &&
+		       offsetof(struct pkt_dns, rcode) == offsetof(struct pkt_dns, qr) + 2 &&
+		       offsetof(struct pkt_dns, flags) == offsetof(struct pkt_dns, qr) + 3,
+		       "the four flag fields are neighbours, in DNS_FLAGS_WORD's order");
+	uint32_t fw = dns_flags1_word[m[DNS_OFF_FLAGS1]] | dns_flags2_word[m[DNS_OFF_FLAGS2]];
+	memcpy(&dns->qr, &fw, sizeof fw);
 	_Static_assert(DNS_OFF_ANCOUNT == DNS_OFF_QDCOUNT + 2 &&
 		       offsetof(struct pkt_dns, ancount) ==
 		       offsetof(struct pkt_dns, qdcount) + sizeof dns->qdcount,
