@@ -1014,7 +1014,8 @@ static inline enum pkt_bad decode_fast(const struct pkt *p, struct pkt_info *out
 	 * writes the same addresses for any frame declined below */
 	eth_macs(d, out);
 	const uint8_t *ip = d + ETH_HDR_LEN;     /* the header after the link's */
-	size_t left = cap - ETH_HDR_LEN;         /* bytes captured from ip on */
+	/* bytes captured past an IPv4 header at ip (FAST_CAP_MIN: >= 0) */
+	size_t past4 = cap - ETH_HDR_LEN - IPV4_HDR_MIN;
 	uint16_t type = ld16(d + ETH_OFF_TYPE);     /* in wire order */
 	unsigned tags = 0;
 
@@ -1031,14 +1032,14 @@ static inline enum pkt_bad decode_fast(const struct pkt *p, struct pkt_info *out
 			proto = ip[IPV4_OFF_PROTO];
 			ipv4_fields(ip, out);
 			/* l4_at()'s, with the capture's end taken from the
-			 * header's start (left >= 20) */
+			 * header's end */
 			l = (struct l4){ .t = ip + IPV4_HDR_MIN, .len = tot - IPV4_HDR_MIN,
-					 .cap_len = min_sz(tot, left) - IPV4_HDR_MIN,
+					 .cap_len = min_sz(tot - IPV4_HDR_MIN, past4),
 					 .len16 = true };
 			break;
 		}
 		if (type == wire16(ETHERTYPE_IPV6)) {
-			if (left < IPV6_HDR_LEN ||
+			if (past4 < IPV6_HDR_LEN - IPV4_HDR_MIN ||
 			    ip[0] >> IP_VERSION_SHIFT != IP_VERSION_6)
 				return FAST_DECLINED;
 			uint8_t nh = ip[IPV6_OFF_NEXT];
@@ -1047,9 +1048,9 @@ static inline enum pkt_bad decode_fast(const struct pkt *p, struct pkt_info *out
 			size_t plen = rd16(ip + IPV6_OFF_PLEN);
 			ipv6_fields(ip, out);
 			out->proto = proto = nh;
-			/* as for IPv4: left >= 40 */
+			/* as for IPv4 */
 			l = (struct l4){ .t = ip + IPV6_HDR_LEN, .len = plen,
-					 .cap_len = min_sz(plen, left - IPV6_HDR_LEN),
+					 .cap_len = min_sz(plen, past4 - (IPV6_HDR_LEN - IPV4_HDR_MIN)),
 					 .len16 = true };
 			break;
 		}
@@ -1063,7 +1064,7 @@ static inline enum pkt_bad decode_fast(const struct pkt *p, struct pkt_info *out
 		out->n_vlan = (uint8_t)++tags;
 		type = ld16(ip + VLAN_OFF_TYPE);
 		ip += VLAN_TAG_LEN;
-		left -= VLAN_TAG_LEN;
+		past4 -= VLAN_TAG_LEN;
 	}
 	transport_decode(d, &l, proto, out, cur);
 	return PKT_OK;     /* out->bad: PKT_OK is the zero left there */
