@@ -107,18 +107,22 @@ take_buffered_order(struct pcapfile *f, const bool be, struct pkt *pkts,
 
 	if (avail < PCAP_REC_HDR_LEN)
 		return n;
-	/* The bytes after h's header, at most a largest record and the next
-	 * header: a record is taken when it and the next header fit, one
-	 * compare that also bounds incl by CAP_RECORD_MAX and leaves the next
-	 * header readable (so the loop asks nothing else of the buffer). */
+	/* A record is taken when it ends at or before lim, where the
+	 * buffer's last header starts, but at most a largest record and a
+	 * header past the first: then it and the next header lie in the
+	 * buffer and its incl is at most CAP_RECORD_MAX, one compare per
+	 * record, and the loop reads the next header without a check.
+	 * Addresses compared as integers: a corrupt incl may put a record's
+	 * end far past the buffer. */
 	size_t room = min_size(avail, PCAP_REC_HDR_LEN + (size_t)CAP_RECORD_MAX +
 	                              PCAP_REC_HDR_LEN) - PCAP_REC_HDR_LEN;
+	const uintptr_t lim = (uintptr_t)base + room;
 	while (p < p_end) {
 		uint32_t incl = cap_rd32(h + 8, be);
 		uint32_t orig = cap_rd32(h + 12, be);
 		size_t size = PCAP_REC_HDR_LEN + (size_t)incl;
 
-		if (size > room)
+		if ((uintptr_t)h + size > lim)
 			break;
 		/* through uintptr_t: the address may lie past the buffer,
 		 * which a prefetch may touch but C pointer arithmetic not */
@@ -128,7 +132,6 @@ take_buffered_order(struct pcapfile *f, const bool be, struct pkt *pkts,
 		record_to_pkt(form, h, incl, orig, p++);
 		bytes += orig;
 		h += size;
-		room -= size;
 	}
 	unsigned taken = (unsigned)(p - pkts) - n;
 	f->c.st.packets += taken;
