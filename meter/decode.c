@@ -406,11 +406,12 @@ static inline uint32_t qname_hash_in_message(const uint8_t *wire, unsigned len)
  * storing the hash itself: its loop's constants need callee-saved
  * registers, which dns_decode() would otherwise save and restore for
  * every question, and as a tail call it keeps no register of the caller's
- * alive. */
-static __attribute__((noinline)) void
+ * alive.  Returns PKT_OK for dns_decode() to return (see there). */
+static __attribute__((noinline)) enum pkt_bad
 qname_hash_long(uint32_t *hash, const uint8_t *wire, unsigned len)
 {
 	*hash = qname_hash_in_message(wire, len);
+	return PKT_OK;
 }
 
 /* The four bytes qr, opcode, rcode, flags of struct pkt_dns, in memory
@@ -445,8 +446,11 @@ static const uint32_t dns_flags2_word[BYTE_VALUES] = { BYTE_TABLE(DNS_FLAGS2_ENT
 /* m points at a DNS header of which `avail` bytes (>= DNS_HDR_LEN) may be
  * read: captured, and inside the message.  out->dns is zero but for
  * over_tcp, which a TCP caller sets (UDP leaves the zero: no store and no
- * argument for the common message). */
-static void dns_decode(const uint8_t *m, struct pkt_info *out, size_t avail)
+ * argument for the common message).  Returns PKT_OK, the result of the
+ * packet the message is in, so that decode_fast() can end with this call:
+ * as a tail call it needs no stack frame, which the fast path would
+ * otherwise set up for every packet. */
+static enum pkt_bad dns_decode(const uint8_t *m, struct pkt_info *out, size_t avail)
 {
 	struct pkt_dns *dns = &out->dns;
 
@@ -465,7 +469,7 @@ static void dns_decode(const uint8_t *m, struct pkt_info *out, size_t avail)
 		       "QDCOUNT and ANCOUNT are neighbours in both");
 	rd16_pair(&dns->qdcount, m + DNS_OFF_QDCOUNT);
 	if (dns->qdcount == 0)
-		return;
+		return PKT_OK;
 
 	/* First QNAME: plain labels only.  A pointer cannot refer backwards
 	 * from the first name of a message, so one here means garbage.
@@ -476,7 +480,7 @@ static void dns_decode(const uint8_t *m, struct pkt_info *out, size_t avail)
 	uint8_t len;
 	for (;;) {
 		if (pos >= lim)
-			return;
+			return PKT_OK;
 		len = m[pos];
 		/* one test for 1..63, a label: 0 (the root) wraps to 255,
 		 * and the other label types stay at 63 or more */
@@ -485,10 +489,10 @@ static void dns_decode(const uint8_t *m, struct pkt_info *out, size_t avail)
 		pos += (size_t)len + 1;
 	}
 	if (len != 0)
-		return;
+		return PKT_OK;
 	/* the root label and QTYPE/QCLASS; pos < lim <= avail here */
 	if (avail - pos <= DNS_QTAIL_LEN)
-		return;
+		return PKT_OK;
 	pos++;
 	unsigned name_len = (unsigned)(pos - DNS_HDR_LEN);
 	dns->has_question = true;
@@ -498,9 +502,9 @@ static void dns_decode(const uint8_t *m, struct pkt_info *out, size_t avail)
 		       "QTYPE and QCLASS are neighbours in both");
 	rd16_pair(&dns->qtype, m + pos);
 	if (name_len > QH_WORD)
-		qname_hash_long(&dns->qname_hash, m + DNS_HDR_LEN, name_len);
-	else
-		dns->qname_hash = qname_hash_in_message(m + DNS_HDR_LEN, name_len);
+		return qname_hash_long(&dns->qname_hash, m + DNS_HDR_LEN, name_len);
+	dns->qname_hash = qname_hash_in_message(m + DNS_HDR_LEN, name_len);
+	return PKT_OK;
 }
 
 /* ---- transport ----------------------------------------------------------- */
@@ -517,16 +521,18 @@ static inline void ports_set(struct pkt_info *out, const uint8_t *t)
 	rd16_pair(out->port, t);
 }
 
-static inline __attribute__((always_inline)) void
+/* The transport decoders return PKT_OK (see dns_decode()). */
+static inline __attribute__((always_inline)) enum pkt_bad
 udp_decode(const struct l4 *l, struct pkt_info *out)
 {
 	if (l->cap_len < UDP_HDR_LEN)
-		return;
+		return PKT_OK;
 	const uint8_t *u = l->t;
 	ports_set(out, u);
 	out->payload_len = l4_payload(l, UDP_HDR_LEN);
 	if (decode_is_dns_port(out) && l->cap_len >= UDP_HDR_LEN + DNS_HDR_LEN)
-		dns_decode(u + UDP_HDR_LEN, out, l->cap_len - UDP_HDR_LEN);
+		return dns_decode(u + UDP_HDR_LEN, out, l->cap_len - UDP_HDR_LEN);
+	return PKT_OK;
 }
 
 /* A prefixed message at `at` that may be a real one: long enough for a
@@ -581,27 +587,27 @@ tcp_dns_locate(const uint8_t *d, size_t data, size_t end, size_t cap_end,
 /* The DNS message(s) of a TCP segment to the DNS port whose payload is
  * [data, end), captured up to cap_end.  Out of line: few segments get
  * here, and the rest then need no registers for it. */
-static __attribute__((noinline)) void
+static __attribute__((noinline)) enum pkt_bad
 tcp_dns(const uint8_t *d, size_t data, size_t end, size_t cap_end,
 	struct pkt_info *out, struct decode_cursor *cur)
 {
 	size_t msg, msg_end, next;
 	if (!tcp_dns_locate(d, data, end, cap_end, &msg, &msg_end, &next))
-		return;
+		return PKT_OK;
 	if (!has(cap_end, msg, DNS_HDR_LEN))
-		return;
+		return PKT_OK;
 	cur->next = next;
 	cur->end = end;
 	out->dns.over_tcp = true;
-	dns_decode(d + msg, out, min_sz(cap_end, msg_end) - msg);
+	return dns_decode(d + msg, out, min_sz(cap_end, msg_end) - msg);
 }
 
-static inline __attribute__((always_inline)) void
+static inline __attribute__((always_inline)) enum pkt_bad
 tcp_decode(const uint8_t *d, const struct l4 *l, struct pkt_info *out,
 	   struct decode_cursor *cur)
 {
 	if (l->cap_len < TCP_HDR_MIN)
-		return;
+		return PKT_OK;
 	const uint8_t *t = l->t;
 	size_t doff = (size_t)(t[TCP_OFF_DOFF] >> TCP_DOFF_SHIFT) * TCP_DOFF_UNIT;
 	ports_set(out, t);
@@ -609,29 +615,28 @@ tcp_decode(const uint8_t *d, const struct l4 *l, struct pkt_info *out,
 	/* A data offset below the minimum or past the datagram: keep what the
 	 * fixed header said, but there is no payload to trust. */
 	if (doff < TCP_HDR_MIN || doff > l->len)
-		return;
+		return PKT_OK;
 	out->payload_len = l4_payload(l, doff);
 	if (decode_is_dns_port(out)) {
 		size_t pos = (size_t)(t - d);
-		tcp_dns(d, pos + doff, pos + l->len, pos + l->cap_len, out, cur);
+		return tcp_dns(d, pos + doff, pos + l->len, pos + l->cap_len, out, cur);
 	}
+	return PKT_OK;
 }
 
-static inline __attribute__((always_inline)) void
+static inline __attribute__((always_inline)) enum pkt_bad
 transport_decode(const uint8_t *d, const struct l4 *l, uint8_t proto,
 		 struct pkt_info *out, struct decode_cursor *cur)
 {
 	switch (proto) {
 	case PROTO_UDP:
-		udp_decode(l, out);
-		break;
+		return udp_decode(l, out);
 	case PROTO_TCP:
-		tcp_decode(d, l, out, cur);
-		break;
+		return tcp_decode(d, l, out, cur);
 	default:
 		/* ICMP, ICMPv6 and the rest: protocol only, no ports. */
 		out->payload_len = l4_payload(l, 0);
-		break;
+		return PKT_OK;
 	}
 }
 
@@ -984,8 +989,8 @@ _Static_assert(ETHERTYPE_QINQ >= ETHERTYPE_SHIM_MIN &&
  * of those needs a check of its own. */
 #define FAST_CAP_MIN (ETH_HDR_LEN + VLAN_KEEP * VLAN_TAG_LEN + IPV4_HDR_MIN)
 
-/* decode_fast()'s answer for a frame it leaves to decode_general(). */
-#define FAST_DECLINED      PKT_BAD_MAX
+static enum pkt_bad decode_general(const struct pkt *p, struct pkt_info *out,
+				   struct decode_cursor *cur);
 
 /*
  * The common frame, decoded straight through: Ethernet II of at least
@@ -996,9 +1001,10 @@ _Static_assert(ETHERTYPE_QINQ >= ETHERTYPE_SHIM_MIN &&
  * non-IP ethertype below ETHERTYPE_SHIM_MIN, which is PKT_BAD_ETHERTYPE.
  * Each test below is one the general path makes too, so a frame passing
  * them all gets the same fields link_walk and ipv4_decode / ipv6_decode
- * would give it.  Returns FAST_DECLINED for anything else, having written
- * nothing but the MAC addresses and VLAN tags (which the general path
- * writes the same), and the caller takes the general path.
+ * would give it.  Anything else goes to decode_general(), with nothing
+ * written but the MAC addresses and VLAN tags (which the general path
+ * writes the same).  Every way out is a tail call or a return of the
+ * result, so that the common packet needs no stack frame.
  */
 static inline enum pkt_bad decode_fast(const struct pkt *p, struct pkt_info *out,
 				       struct decode_cursor *cur)
@@ -1009,7 +1015,7 @@ static inline enum pkt_bad decode_fast(const struct pkt *p, struct pkt_info *out
 	 * header; a shorter frame (none of the common ones) goes the general
 	 * way */
 	if (p->link != PKT_LINK_ETHERNET || cap < FAST_CAP_MIN)
-		return FAST_DECLINED;
+		return decode_general(p, out, cur);
 	/* first, so that d is not needed past the tags: the general path
 	 * writes the same addresses for any frame declined below */
 	eth_macs(d, out);
@@ -1024,11 +1030,11 @@ static inline enum pkt_bad decode_fast(const struct pkt *p, struct pkt_info *out
 	for (;;) {
 		if (type == wire16(ETHERTYPE_IPV4)) {
 			if (ip[0] != IPV4_VER_IHL_MIN)
-				return FAST_DECLINED;
+				return decode_general(p, out, cur);
 			size_t tot = rd16(ip + IPV4_OFF_TOTLEN);
 			if (tot < IPV4_HDR_MIN ||
 			    be16_any(ip + IPV4_OFF_FRAG, IPV4_FRAG_MF | IPV4_FRAG_OFF_MASK))
-				return FAST_DECLINED;
+				return decode_general(p, out, cur);
 			proto = ip[IPV4_OFF_PROTO];
 			ipv4_fields(ip, out);
 			/* l4_at()'s, with the capture's end taken from the
@@ -1041,10 +1047,10 @@ static inline enum pkt_bad decode_fast(const struct pkt *p, struct pkt_info *out
 		if (type == wire16(ETHERTYPE_IPV6)) {
 			if (past4 < IPV6_HDR_LEN - IPV4_HDR_MIN ||
 			    ip[0] >> IP_VERSION_SHIFT != IP_VERSION_6)
-				return FAST_DECLINED;
+				return decode_general(p, out, cur);
 			uint8_t nh = ip[IPV6_OFF_NEXT];
 			if (ipv6_is_ext(nh))
-				return FAST_DECLINED;
+				return decode_general(p, out, cur);
 			size_t plen = rd16(ip + IPV6_OFF_PLEN);
 			ipv6_fields(ip, out);
 			out->proto = proto = nh;
@@ -1059,15 +1065,15 @@ static inline enum pkt_bad decode_fast(const struct pkt *p, struct pkt_info *out
 			return finish(out, PKT_BAD_ETHERTYPE);
 		if ((type != wire16(ETHERTYPE_VLAN) && type != wire16(ETHERTYPE_QINQ)) ||
 		    tags == VLAN_KEEP)
-			return FAST_DECLINED;
+			return decode_general(p, out, cur);
 		out->vlan[tags] = rd16(ip + VLAN_OFF_TCI) & VLAN_ID_MASK;
 		out->n_vlan = (uint8_t)++tags;
 		type = ld16(ip + VLAN_OFF_TYPE);
 		ip += VLAN_TAG_LEN;
 		past4 -= VLAN_TAG_LEN;
 	}
-	transport_decode(d, &l, proto, out, cur);
-	return PKT_OK;     /* out->bad: PKT_OK is the zero left there */
+	/* out->bad: PKT_OK is the zero left there */
+	return transport_decode(d, &l, proto, out, cur);
 }
 
 /* Everything decode_fast() does not take, with out zeroed but for the
@@ -1114,10 +1120,7 @@ enum pkt_bad decode_packet_cursor(const struct pkt *p, struct pkt_info *out,
 	memset(cur, 0, sizeof *cur);    /* one memset after the other: one
 					   zeroed register for both */
 	pkt_info_head(out, p);
-	enum pkt_bad r = decode_fast(p, out, cur);
-	if (r != FAST_DECLINED)
-		return r;
-	return decode_general(p, out, cur);
+	return decode_fast(p, out, cur);
 }
 
 enum pkt_bad decode_packet(const struct pkt *p, struct pkt_info *out)
