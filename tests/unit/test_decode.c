@@ -1529,11 +1529,11 @@ static void truncated_tcp_dns(void **state)
 }
 
 /* ---- decode's fast path and the general one --------------------------------
- * decode_fast() takes Ethernet II with at most two 802.1Q / 802.1ad tags,
- * then IPv4 without options and not a fragment, IPv6 with no extension
- * header, or a non-IP ethertype below the tag types; everything else (a
- * 0x9100 tag, say) goes the general way.  Both must give the same
- * pkt_info, byte for byte. */
+ * decode_fast() takes Ethernet II of at least 42 captured bytes with at
+ * most two 802.1Q / 802.1ad tags, then IPv4 without options and not a
+ * fragment, IPv6 with no extension header, or a non-IP ethertype below the
+ * tag types; everything else (a 0x9100 tag, a shorter frame, say) goes the
+ * general way.  Both must give the same pkt_info, byte for byte. */
 
 /* Ethernet + IPv6 straight to UDP, no extension header (fast path): a
  * query for "." NS IN (79 bytes). */
@@ -1639,13 +1639,25 @@ static void fast_path_frames(void **state)
 	assert_no_dns(&i);
 }
 
-/* Ethernet ARP request (non-IP below the tag types: the fast path's
- * PKT_BAD_ETHERTYPE), 22 bytes. */
+/* The start of an Ethernet ARP request (non-IP below the tag types),
+ * 22 bytes: shorter than the fast path asks, so the general way. */
 static const uint8_t arp_start[] = {
 	0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 	0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb,
 	0x08, 0x06,
 	0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01,
+};
+
+/* A whole Ethernet ARP request, 42 bytes: the fast path's
+ * PKT_BAD_ETHERTYPE. */
+static const uint8_t arp_request[] = {
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb,
+	0x08, 0x06,
+	/* Ethernet, IPv4, lengths 6 and 4, request */
+	0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01,
+	0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xc0, 0x00, 0x02, 0x01,  /* sender */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc6, 0x33, 0x64, 0x35,  /* target */
 };
 
 /* Tags after the MACs, as a pair: the first keeps the frame on the fast
@@ -1680,7 +1692,7 @@ static void fast_path_equals_general(void **state)
 		{ tcp_dns, sizeof tcp_dns }, { v6_udp_root, sizeof v6_udp_root },
 		{ v6_tcp_syn, sizeof v6_tcp_syn },
 		{ v4_udp_short_total, sizeof v4_udp_short_total },
-		{ arp_start, sizeof arp_start },
+		{ arp_start, sizeof arp_start }, { arp_request, sizeof arp_request },
 	};
 	/* variations of the bytes that choose the path: the first IP byte
 	 * (version, IHL), IPv4 flags and fragment offset, IPv6 next header */
