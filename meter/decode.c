@@ -642,6 +642,21 @@ transport_decode(const uint8_t *d, const struct l4 *l, uint8_t proto,
 
 /* ---- network ------------------------------------------------------------- */
 
+/* ip_version and peer_type, before addr[0] is written: one store of a
+ * 4-byte constant, whose last two bytes (zero) land on addr[0], which the
+ * caller then writes (GCC would otherwise load the two bytes' constant
+ * from memory and store it, 16-bit immediates being slow to decode). */
+static inline void ip_kind(struct pkt_info *out, uint8_t version, uint8_t peer_type)
+{
+	_Static_assert(offsetof(struct pkt_info, peer_type) ==
+		       offsetof(struct pkt_info, ip_version) + 1 &&
+		       offsetof(struct pkt_info, addr) ==
+		       offsetof(struct pkt_info, ip_version) + 2,
+		       "ip_version, peer_type and addr[0] are neighbours");
+	const uint8_t kind[sizeof(uint32_t)] = { version, peer_type, 0, 0 };
+	memcpy(&out->ip_version, kind, sizeof kind);
+}
+
 /* The fields of a usable IPv4 header at ip (IHL bytes captured). */
 static inline void ipv4_fields(const uint8_t *ip, struct pkt_info *out)
 {
@@ -653,8 +668,7 @@ static inline void ipv4_fields(const uint8_t *ip, struct pkt_info *out)
 	uint8_t proto = ip[IPV4_OFF_PROTO];
 	out->proto = proto;
 	out->dscp = (uint8_t)(ip[IPV4_OFF_TOS] >> DSCP_SHIFT);
-	out->ip_version = IP_VERSION_4;
-	out->peer_type = AFN_IPV4;
+	ip_kind(out, IP_VERSION_4, AFN_IPV4);
 	memcpy(out->addr[0], ip + IPV4_OFF_SRC, IPV4_ADDR_LEN);
 	memcpy(out->addr[1], ip + IPV4_OFF_DST, IPV4_ADDR_LEN);
 }
@@ -665,8 +679,7 @@ static inline void ipv6_fields(const uint8_t *ip, struct pkt_info *out)
 {
 	/* the Traffic Class is bits 11..4 of the first 16-bit word */
 	uint8_t tc = (uint8_t)(rd16(ip) >> IPV6_TC_SHIFT);
-	out->ip_version = IP_VERSION_6;
-	out->peer_type = AFN_IPV6;
+	ip_kind(out, IP_VERSION_6, AFN_IPV6);
 	out->dscp = (uint8_t)(tc >> DSCP_SHIFT);
 	memcpy(out->addr[0], ip + IPV6_OFF_SRC, IPV6_ADDR_LEN);
 	memcpy(out->addr[1], ip + IPV6_OFF_DST, IPV6_ADDR_LEN);
