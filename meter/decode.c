@@ -277,13 +277,18 @@ static inline struct l4 l4_at(const uint8_t *d, size_t pos, size_t end, size_t c
 			    .cap_len = cap_end > pos ? cap_end - pos : 0, .len16 = false };
 }
 
-/* payload_len: the datagram's bytes after the first hdr (<= l->len) from
- * pos.  len16 is a constant where the l4 is built in the same function:
- * the fast path's datagrams, whose lengths are 16-bit fields, need no
- * saturation. */
+/* payload_len for n of the datagram's bytes (n <= l->len).  len16 is a
+ * constant where the l4 is built in the same function: the fast path's
+ * datagrams, whose lengths are 16-bit fields, need no saturation. */
+static inline uint16_t l4_bytes(const struct l4 *l, size_t n)
+{
+	return l->len16 ? (uint16_t)n : sat16(n);
+}
+
+/* payload_len: the datagram's bytes after the first hdr (<= l->len). */
 static inline uint16_t l4_payload(const struct l4 *l, size_t hdr)
 {
-	return l->len16 ? (uint16_t)(l->len - hdr) : sat16(l->len - hdr);
+	return l4_bytes(l, l->len - hdr);
 }
 
 /*
@@ -614,9 +619,10 @@ tcp_decode(const uint8_t *d, const struct l4 *l, struct pkt_info *out,
 	out->tcp_flags = t[TCP_OFF_FLAGS];
 	/* A data offset below the minimum or past the datagram: keep what the
 	 * fixed header said, but there is no payload to trust. */
-	if (doff < TCP_HDR_MIN || doff > l->len)
+	size_t payload;     /* the subtraction's borrow is the test doff > len */
+	if (doff < TCP_HDR_MIN || __builtin_sub_overflow(l->len, doff, &payload))
 		return PKT_OK;
-	out->payload_len = l4_payload(l, doff);
+	out->payload_len = l4_bytes(l, payload);
 	if (decode_is_dns_port(out)) {
 		size_t pos = (size_t)(t - d);
 		return tcp_dns(d, pos + doff, pos + l->len, pos + l->cap_len, out, cur);
