@@ -529,16 +529,36 @@ engine_dns_messages(struct engine *e, const struct pkt *p, struct decode_cursor 
 	}
 }
 
+/* Where st.bad counts a decode result. */
+static inline unsigned engine_bad_slot(enum pkt_bad bad)
+{
+	return bad < PKT_BAD_MAX ? (unsigned)bad : PKT_BAD_LINK;
+}
+
+/* Housekeeping every tick_mask + 1 packets (engine_packet_tasks), once
+ * st.packets and st.last_ns count the packet that makes the tick. */
+static void engine_tick(struct engine *e)
+{
+	engine_check_pressure(e);
+	/* a shard's records go when the view's do (engine_sync) */
+	if (!e->pressure.n_shards)
+		flow_gc(e->flows, e->st.last_ns, e->cfg.inactivity_ns, e->collected_ns,
+			ENGINE_TICK);
+}
+
 /*
  * engine_packet() for an engine of n_tasks task slots, ignoring interfaces
  * when ignore_ifs.  Inline, and called with constants (one task, no
  * interface ignored) for the common engine, so that copy has no loop over
  * the tasks, keeps its flow in a register and asks nothing about the
- * interface.
+ * interface.  in_run: engine_packets() counts st.packets, st.octets,
+ * st.last_ns and st.bad[PKT_OK] for a run of packets none of which makes a
+ * tick; the body counts only the other decode results, in st.bad and in
+ * *not_ok.
  */
 static inline __attribute__((always_inline)) void
 engine_packet_tasks(struct engine *e, const struct pkt *p, size_t n_tasks,
-		    bool ignore_ifs)
+		    bool ignore_ifs, bool in_run, uint64_t *not_ok)
 {
 	struct pkt_info pi;
 	struct decode_cursor cur;
@@ -559,17 +579,17 @@ engine_packet_tasks(struct engine *e, const struct pkt *p, size_t n_tasks,
 				dnspair_prefetch(e->task[i].pair, &hint);
 	}
 
-	e->st.packets++;
-	e->st.octets += p->wirelen;
-	e->st.bad[bad < PKT_BAD_MAX ? bad : PKT_BAD_LINK]++;
-	if (p->ts_ns > e->st.last_ns)
-		e->st.last_ns = p->ts_ns;
-	if ((e->st.packets & e->tick_mask) == 0) {
-		engine_check_pressure(e);
-		/* a shard's records go when the view's do (engine_sync) */
-		if (!e->pressure.n_shards)
-			flow_gc(e->flows, e->st.last_ns, e->cfg.inactivity_ns, e->collected_ns,
-				ENGINE_TICK);
+	if (!in_run) {
+		e->st.packets++;
+		e->st.octets += p->wirelen;
+		e->st.bad[engine_bad_slot(bad)]++;
+		if (p->ts_ns > e->st.last_ns)
+			e->st.last_ns = p->ts_ns;
+		if ((e->st.packets & e->tick_mask) == 0)
+			engine_tick(e);
+	} else if (bad != PKT_OK) {
+		e->st.bad[engine_bad_slot(bad)]++;
+		(*not_ok)++;
 	}
 	/* Non-IP frames still go to the PME (a ruleset may count by MAC);
 	 * frames whose IP header is unusable are counted by reason, skipped. */
@@ -595,9 +615,28 @@ static bool engine_simple(const struct engine *e)
 void engine_packet(struct engine *e, const struct pkt *p)
 {
 	if (engine_simple(e))
-		engine_packet_tasks(e, p, 1, false);
+		engine_packet_tasks(e, p, 1, false, false, NULL);
 	else
-		engine_packet_tasks(e, p, e->n_tasks, true);
+		engine_packet_tasks(e, p, e->n_tasks, true, false, NULL);
+}
+
+/* The leading packets of p[0..n) stamped before before_ns into st.packets,
+ * st.octets and st.last_ns, in one pass with no call (engine_packets);
+ * how many. */
+static size_t engine_run_stats(struct engine *e, const struct pkt *p, size_t n,
+			       uint64_t before_ns)
+{
+	uint64_t octets = 0, last_ns = e->st.last_ns;
+	size_t i = 0;
+	for (; i < n && p[i].ts_ns < before_ns; i++) {
+		octets += p[i].wirelen;
+		if (p[i].ts_ns > last_ns)
+			last_ns = p[i].ts_ns;
+	}
+	e->st.packets += i;
+	e->st.octets += octets;
+	e->st.last_ns = last_ns;
+	return i;
 }
 
 size_t engine_packets(struct engine *e, const struct pkt *p, size_t n, uint64_t before_ns)
@@ -606,12 +645,31 @@ size_t engine_packets(struct engine *e, const struct pkt *p, size_t n, uint64_t 
 	 * (engine.h: control calls come between packets), so the choice
 	 * holds for the batch */
 	size_t i = 0;
-	if (engine_simple(e))
+	if (!engine_simple(e)) {
+		/* the general copy goes packet by packet (a packet of an
+		 * ignored interface counts in none of the statistics a run
+		 * counts at once) */
 		for (; i < n && p[i].ts_ns < before_ns; i++)
-			engine_packet_tasks(e, &p[i], 1, false);
-	else
-		for (; i < n && p[i].ts_ns < before_ns; i++)
-			engine_packet_tasks(e, &p[i], e->n_tasks, true);
+			engine_packet_tasks(e, &p[i], e->n_tasks, true, false, NULL);
+		return i;
+	}
+	/* Runs of packets up to the one before the next tick count their
+	 * statistics once per run: nothing reads them in between (the
+	 * tick's housekeeping and the caller come after a run); the packet
+	 * that makes the tick takes engine_packet()'s path. */
+	while (i < n && p[i].ts_ns < before_ns) {
+		size_t room = (size_t)(e->tick_mask - (e->st.packets & e->tick_mask));
+		size_t run = engine_run_stats(e, p + i, n - i < room ? n - i : room, before_ns);
+		uint64_t not_ok = 0;
+		for (const struct pkt *q = p + i, *end = q + run; q != end; q++)
+			engine_packet_tasks(e, q, 1, false, true, &not_ok);
+		e->st.bad[PKT_OK] += run - not_ok;
+		i += run;
+		if (run == room && i < n && p[i].ts_ns < before_ns) {
+			engine_packet_tasks(e, &p[i], 1, false, false, NULL);
+			i++;
+		}
+	}
 	return i;
 }
 

@@ -646,6 +646,77 @@ static void packets_batch(void **state)
 	}
 }
 
+/* engine_packets() counts the statistics of the packets between two
+ * housekeeping ticks once for the run: the same as engine_packet() for
+ * each packet, over many ticks, with timestamps going back now and then
+ * (LastTime is the latest), undecodable packets, batches of every size
+ * and cut by before_ns, and a tick's housekeeping that matters (flood
+ * mode in a table of 64 flows, idle flows recovered by the tick's garbage
+ * collection, which reads st.last_ns). */
+static void packets_batch_ticks(void **state)
+{
+	(void)state;
+	enum { N = 700, LEN = 60, RUNT = 10, SERVERS = 97 };
+	static uint8_t data[N][LEN];
+	struct pkt p[N];
+	uint64_t ts = T0;
+	for (size_t i = 0; i < N; i++) {
+		bool runt = i % 23 == 5;
+		mk_udp(data[i], false, LEN);
+		data[i][19] = (uint8_t)(i % SERVERS);       /* the server */
+		if (runt)
+			data[i][3] = RUNT;                  /* IP length below the header */
+		ts = i % 11 == 7 ? ts - 3 * MS : ts + MS;
+		p[i] = (struct pkt){
+			.ts_ns = ts, .caplen = LEN, .wirelen = LEN + (uint32_t)(i % 5),
+			.data = data[i], .ifindex = 1, .link = PKT_LINK_RAW,
+		};
+	}
+	struct fx one, batch;
+	struct fx *x[2] = { &one, &batch };
+	for (int k = 0; k < 2; k++) {
+		memset(x[k], 0, sizeof *x[k]);
+		diag_init(&x[k]->d, "test");
+		compile("SET 7;\nif SourceTransType == 17 {\n  save DestPeerAddress /32;\n"
+			"  count;\n}\nnomatch;\n", &x[k]->rs);
+		struct engine_config c;
+		engine_config_default(&c);
+		c.max_flows = 64;
+		c.inactivity_ns = 40 * MS;
+		assert_int_equal(engine_init(&x[k]->e, &c, &x[k]->d), 0);
+		assert_int_equal(engine_add_task(&x[k]->e, &x[k]->rs, NULL, 0, &x[k]->d), 0);
+		/* everything counted so far is collected: idle flows may go */
+		engine_collect_point(&x[k]->e, T0, UINT64_MAX);
+	}
+	for (size_t i = 0; i < N; i++)
+		engine_packet(&one.e, &p[i]);
+	size_t i = 0, size = 1;
+	while (i < N) {
+		size_t n = N - i < size ? N - i : size;
+		/* every third batch ends early, at the first packet stamped at
+		 * or after its last one's time */
+		uint64_t before = size % 3 == 0 ? p[i + n - 1].ts_ns : UINT64_MAX;
+		size_t took = engine_packets(&batch.e, p + i, n, before);
+		assert_true(took <= n);
+		if (took < n)
+			assert_true(p[i + took].ts_ns >= before);
+		if (took == 0)
+			engine_packet(&batch.e, &p[i++]);   /* as offline.c does */
+		i += took;
+		size = size % 67 + 1;
+	}
+	assert_int_equal(one.e.st.packets, N);
+	assert_true(one.e.st.bad[PKT_OK] < N);
+	assert_true(one.e.st.flood_entries > 0);
+	assert_true(one.e.st.flood_refused > 0);
+	struct flow_stats fs;
+	flow_table_stats(one.e.flows, &fs);
+	assert_true(fs.recovered > 0);
+	expect_same_engines(&one.e, &batch.e);
+	for (int k = 0; k < 2; k++)
+		stop(x[k]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -663,6 +734,7 @@ int main(void)
 		cmocka_unit_test(interface_ignored),
 		cmocka_unit_test(gc_per_ruleset),
 		cmocka_unit_test(packets_batch),
+		cmocka_unit_test(packets_batch_ticks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
