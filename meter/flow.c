@@ -20,9 +20,8 @@ _Static_assert(sizeof(struct flow) == 2 * CACHE_LINE,
 	       "struct flow is two cache lines");
 
 struct flow_table {
-	struct flow *rec;          /* rec[i] has flow index i + 1 */
-	uint8_t *keys;             /* key of rec[i] at keys + i * key_stride */
-	size_t key_stride;
+	/* first: flow_lookup_first() (flow.h) reads it inline */
+	struct flow_table_hot hot;
 	size_t max_key_len;        /* longest data[] a slot holds */
 	uint32_t *free_stack;      /* free flow indexes; top = next to use */
 	size_t n_free;
@@ -39,6 +38,9 @@ struct flow_table {
 	void *on_recover_arg;
 	struct flow_stats st;
 };
+
+_Static_assert(offsetof(struct flow_table, hot) == 0,
+	       "flow_table_hot() finds the lookup's fields at the table's start");
 
 /* ---- memory ---------------------------------------------------------- */
 
@@ -190,18 +192,18 @@ struct flow_table *flow_table_create_sized(size_t capacity, size_t max_key_len)
 	struct flow_table *t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
-	t->rec = big_calloc(capacity, sizeof(struct flow));
+	t->hot.rec = big_calloc(capacity, sizeof(struct flow));
 	/* a slot is the key's header plus max_key_len data bytes, rounded so
 	 * every slot starts aligned */
 	size_t stride = offsetof(struct flow_key, data) + max_key_len;
 	stride = (stride + KEY_ALIGN - 1) / KEY_ALIGN * KEY_ALIGN;
-	t->key_stride = stride;
+	t->hot.key_stride = stride;
 	t->max_key_len = max_key_len;
-	t->keys = big_calloc(capacity, stride);
+	t->hot.keys = big_calloc(capacity, stride);
 	t->free_stack = malloc(capacity * sizeof(uint32_t));
 	t->in_use = calloc(capacity / USE_BITS + 1, sizeof(uint64_t));
-	if (!t->rec || !t->keys || !t->free_stack || !t->in_use ||
-	    flow_hindex_init(&t->index, capacity) != 0) {
+	if (!t->hot.rec || !t->hot.keys || !t->free_stack || !t->in_use ||
+	    flow_hindex_init(&t->hot.index, capacity) != 0) {
 		flow_table_free(t);
 		return NULL;
 	}
@@ -218,19 +220,19 @@ void flow_table_free(struct flow_table *t)
 {
 	if (!t)
 		return;
-	big_free(t->rec);
-	big_free(t->keys);
+	big_free(t->hot.rec);
+	big_free(t->hot.keys);
 	free(t->free_stack);
 	free(t->in_use);
 	free(t->dists);
 	free(t->dist_free);
-	flow_hindex_fini(&t->index);
+	flow_hindex_fini(&t->hot.index);
 	free(t);
 }
 
 static inline struct flow *rec_at(const struct flow_table *t, uint32_t idx)
 {
-	return &t->rec[idx - 1];
+	return flow_hot_rec(&t->hot, idx);
 }
 
 /* in_use bits, by slab position (flow index - 1) */
@@ -245,14 +247,13 @@ static inline void use_set(struct flow_table *t, size_t pos, bool used)
 
 uint32_t flow_index(const struct flow_table *t, const struct flow *f)
 {
-	return (uint32_t)(f - t->rec) + 1;
+	return (uint32_t)(f - t->hot.rec) + 1;
 }
 
-/* The key slot of entry idx (1-based).  A slot may be shorter than struct
- * flow_key: only the header and data[0..len) exist. */
+/* The key slot of entry idx (flow_hot_key). */
 static inline struct flow_key *key_at(const struct flow_table *t, uint32_t idx)
 {
-	return (struct flow_key *)(t->keys + (size_t)(idx - 1) * t->key_stride);
+	return flow_hot_key(&t->hot, idx);
 }
 
 const struct flow_key *flow_get_key(const struct flow_table *t, const struct flow *f)
@@ -265,8 +266,8 @@ static inline __attribute__((always_inline)) struct flow *
 lookup(struct flow_table *t, const struct flow_key *k, uint64_t hash)
 {
 	uint32_t tag = flow_hash_tag(hash), pos;
-	for (uint32_t i = flow_hindex_first(&t->index, tag, &pos); i;
-	     i = flow_hindex_next(&t->index, tag, &pos)) {
+	for (uint32_t i = flow_hindex_first(&t->hot.index, tag, &pos); i;
+	     i = flow_hindex_next(&t->hot.index, tag, &pos)) {
 		/* a tag match is almost always the flow: fetch its record
 		 * while the key compares (two misses overlap, not add) */
 		__builtin_prefetch(rec_at(t, i), 1);
@@ -305,7 +306,7 @@ struct flow *flow_insert(struct flow_table *t, const struct flow_key *k,
 	dst->len = k->len;
 	dst->n_items = k->n_items;
 	memcpy(dst->data, k->data, k->len);
-	flow_hindex_insert(&t->index, f->tag, idx);
+	flow_hindex_insert(&t->hot.index, f->tag, idx);
 	t->st.created++;
 	if (++t->st.active > t->st.peak)
 		t->st.peak = t->st.active;
@@ -380,20 +381,6 @@ struct flow *flow_count_packet_rest(struct flow_table *t, const struct flow_key 
 	return f;
 }
 
-/* The first index slot with the key's tag holds the flow most of the
- * time (the index is at most half full and the tags are 32 bits): a
- * lookup with no call on the way, so it needs few registers. */
-struct flow *flow_lookup_first(struct flow_table *t, const struct flow_key *k,
-			       uint64_t hash)
-{
-	uint32_t tag = flow_hash_tag(hash), pos;
-	uint32_t i = flow_hindex_first(&t->index, tag, &pos);
-	if (!i || !flow_key_short(k->len))
-		return NULL;
-	__builtin_prefetch(rec_at(t, i), 1);    /* as in lookup() */
-	return flow_key_equal_short(k, key_at(t, i)) ? rec_at(t, i) : NULL;
-}
-
 void flow_remove(struct flow_table *t, struct flow *f)
 {
 	if (f->state == FLOW_INACTIVE)
@@ -401,7 +388,7 @@ void flow_remove(struct flow_table *t, struct flow *f)
 	uint32_t idx = flow_index(t, f);
 	if (t->on_recover)
 		t->on_recover(f, idx, t->on_recover_arg);
-	flow_hindex_remove(&t->index, f->tag, idx);
+	flow_hindex_remove(&t->hot.index, f->tag, idx);
 	if (f->dist) {
 		t->dist_free[t->dist_n_free++] = f->dist;
 		t->st.dist_used--;
@@ -472,7 +459,7 @@ static size_t gc_run(struct flow_table *t, uint64_t now_ns, uint64_t inactivity_
 				break;
 			unsigned b = (unsigned)__builtin_ctzll(todo);
 			done |= (2ull << b) - 1;
-			struct flow *f = &t->rec[pos - bit + b];
+			struct flow *f = &t->hot.rec[pos - bit + b];
 			if (f->state != FLOW_INACTIVE &&
 			    gc_inspect(t, f, now_ns, inactivity_ns, collected_all, per_rs, n_rs))
 				recovered++;
@@ -574,7 +561,7 @@ struct flow *flow_next_active(const struct flow_table *t, uint32_t after_index,
 			      uint64_t since_ns)
 {
 	for (size_t i = after_index; i < t->capacity; i++) {
-		struct flow *f = &t->rec[i];
+		struct flow *f = &t->hot.rec[i];
 		if (f->state != FLOW_INACTIVE && f->last_ns >= since_ns)
 			return f;
 	}

@@ -150,46 +150,11 @@ static inline void flow_account_current(struct flow *f, bool reverse,
 		f->last_ns = ts_ns;
 }
 
-/* What most packets of flow_count_packet take: the in-use record for key
- * when the first index slot of its tag holds it and flowkey.h compares the
- * key inline (flow_key_short), else NULL (which says nothing). */
-struct flow *flow_lookup_first(struct flow_table *t, const struct flow_key *key,
-			       uint64_t hash);
-
 /* flow_count_packet() for the rest: the whole lookup, the other way
  * round, create(). */
 struct flow *flow_count_packet_rest(struct flow_table *t, const struct flow_key *key,
 				    uint64_t hash, bool reversed, uint32_t octets,
 				    uint64_t ts_ns, bool *counted_reverse);
-
-/*
- * RFC 2722 §4.3 for one packet the PME matched.  `key` is the PME's flow
- * key, `hash` = flow_key_hash(key), `reversed` = the match succeeded on the
- * D->S retry pass (so key describes the flow with source = the packet's
- * destination).
- *   !reversed: current(S->D) -> count forward; else current(D->S) (the key
- *              swapped with flow_key_swap) -> count reverse; else create S->D
- *              and count forward.
- *   reversed:  current(D->S) -> count reverse; else create D->S and count
- *              reverse.
- * Returns the record counted, or NULL when a new flow was needed and the
- * table is full.  *counted_reverse (may be NULL) says which counters moved.
- * Inline: it runs for every counted packet, and a current flow in the
- * first slot of its tag, the common case, is counted without a call.
- */
-static inline struct flow *flow_count_packet(struct flow_table *t, const struct flow_key *key,
-					     uint64_t hash, bool reversed, uint32_t octets,
-					     uint64_t ts_ns, bool *counted_reverse)
-{
-	struct flow *f = flow_lookup_first(t, key, hash);
-	if (!f || !flow_current(f))
-		return flow_count_packet_rest(t, key, hash, reversed, octets, ts_ns,
-					      counted_reverse);
-	flow_account_current(f, reversed, octets, ts_ns);
-	if (counted_reverse)
-		*counted_reverse = reversed;
-	return f;
-}
 
 /* The lookup half of flow_count_packet, without create() (for flood mode:
  * count into existing flows only): the record the packet belongs to, or
@@ -323,6 +288,87 @@ static inline uint32_t flow_hindex_next(const struct flow_hindex *h,
 {
 	*pos = (*pos + 1) & h->mask;
 	return flow_hindex_scan_(h, tag, pos);
+}
+
+/*
+ * The fields of a table the first-slot lookup reads: the first member of
+ * struct flow_table (flow.c, otherwise opaque), so flow_lookup_first() and
+ * flow_count_packet() can be inline.  Nothing outside flow.c and these
+ * functions touches them.
+ */
+struct flow_table_hot {
+	struct flow *rec;          /* rec[i] has flow index i + 1 */
+	uint8_t *keys;             /* key of rec[i] at keys + i * key_stride */
+	size_t key_stride;
+	struct flow_hindex index;
+};
+
+static inline const struct flow_table_hot *flow_table_hot(const struct flow_table *t)
+{
+	return (const struct flow_table_hot *)(const void *)t;
+}
+
+/* Record and key slot of flow index idx (1-based); a key slot may be
+ * shorter than struct flow_key: only the header and data[0..len) exist. */
+static inline struct flow *flow_hot_rec(const struct flow_table_hot *h, uint32_t idx)
+{
+	return &h->rec[idx - 1];
+}
+
+static inline struct flow_key *flow_hot_key(const struct flow_table_hot *h, uint32_t idx)
+{
+	return (struct flow_key *)(h->keys + (size_t)(idx - 1) * h->key_stride);
+}
+
+/* What most packets of flow_count_packet take: the in-use record for key
+ * when the first index slot of its tag holds it and flowkey.h compares the
+ * key inline (flow_key_short), else NULL (which says nothing).  The first
+ * slot with the key's tag holds the flow most of the time (the index is at
+ * most half full and the tags are 32 bits). */
+static inline __attribute__((always_inline)) struct flow *
+flow_lookup_first(struct flow_table *t, const struct flow_key *key, uint64_t hash)
+{
+	const struct flow_table_hot *h = flow_table_hot(t);
+	uint32_t tag = flow_hash_tag(hash), pos;
+	uint32_t i = flow_hindex_first(&h->index, tag, &pos);
+	if (!i || !flow_key_short(key->len))
+		return NULL;
+	struct flow *f = flow_hot_rec(h, i);
+	/* a tag match is almost always the flow: fetch its record while the
+	 * key compares (two misses overlap, not add) */
+	__builtin_prefetch(f, 1);
+	return flow_key_equal_short(key, flow_hot_key(h, i)) ? f : NULL;
+}
+
+/*
+ * RFC 2722 §4.3 for one packet the PME matched.  `key` is the PME's flow
+ * key, `hash` = flow_key_hash(key), `reversed` = the match succeeded on the
+ * D->S retry pass (so key describes the flow with source = the packet's
+ * destination).
+ *   !reversed: current(S->D) -> count forward; else current(D->S) (the key
+ *              swapped with flow_key_swap) -> count reverse; else create S->D
+ *              and count forward.
+ *   reversed:  current(D->S) -> count reverse; else create D->S and count
+ *              reverse.
+ * Returns the record counted, or NULL when a new flow was needed and the
+ * table is full.  *counted_reverse (may be NULL) says which counters moved.
+ * Always inline, with flow_lookup_first(): it runs for every counted
+ * packet, and a current flow in the first slot of its tag, the common
+ * case, is counted without a call (a call made the engine keep its values
+ * in memory across it).
+ */
+static inline __attribute__((always_inline)) struct flow *
+flow_count_packet(struct flow_table *t, const struct flow_key *key, uint64_t hash,
+		  bool reversed, uint32_t octets, uint64_t ts_ns, bool *counted_reverse)
+{
+	struct flow *f = flow_lookup_first(t, key, hash);
+	if (!f || !flow_current(f))
+		return flow_count_packet_rest(t, key, hash, reversed, octets, ts_ns,
+					      counted_reverse);
+	flow_account_current(f, reversed, octets, ts_ns);
+	if (counted_reverse)
+		*counted_reverse = reversed;
+	return f;
 }
 
 #endif
