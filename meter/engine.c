@@ -599,9 +599,14 @@ engine_packet_tasks(struct engine *e, const struct pkt *p, size_t n_tasks,
 		e->st.later_fragments++;
 
 	struct flow *counted[ENGINE_TASKS_MAX];
-	for (size_t i = 0; i < n_tasks; i++)
+	bool any = false;
+	for (size_t i = 0; i < n_tasks; i++) {
 		counted[i] = engine_task_packet(e, &e->task[i], &pi);
-	if (pi.dns_present)
+		any |= counted[i] != NULL;
+	}
+	/* messages no task counted go to no pairing (walking them changes
+	 * nothing) */
+	if (any && pi.dns_present)
 		engine_dns_messages(e, p, &cur, &pi, &hint, counted, n_tasks);
 }
 
@@ -627,16 +632,17 @@ static size_t engine_run_stats(struct engine *e, const struct pkt *p, size_t n,
 			       uint64_t before_ns)
 {
 	uint64_t octets = 0, last_ns = e->st.last_ns;
-	size_t i = 0;
-	for (; i < n && p[i].ts_ns < before_ns; i++) {
-		octets += p[i].wirelen;
-		if (p[i].ts_ns > last_ns)
-			last_ns = p[i].ts_ns;
+	const struct pkt *q = p, *end = p + n;
+	for (; q != end && q->ts_ns < before_ns; q++) {
+		octets += q->wirelen;
+		if (q->ts_ns > last_ns)
+			last_ns = q->ts_ns;
 	}
-	e->st.packets += i;
+	size_t run = (size_t)(q - p);
+	e->st.packets += run;
 	e->st.octets += octets;
 	e->st.last_ns = last_ns;
-	return i;
+	return run;
 }
 
 size_t engine_packets(struct engine *e, const struct pkt *p, size_t n, uint64_t before_ns)
