@@ -460,12 +460,39 @@ static bool engine_dns_traffic(const struct pkt_info *pi)
 	return pi->dns_present || decode_is_dns_port(pi);
 }
 
-/* Task t's part of a decoded packet: classify, count (RFC 2722 §4.3),
- * distributions.  The flow counted, or NULL. */
-static inline __attribute__((always_inline)) struct flow *
-engine_task_packet(struct engine *e, struct engine_task *t, const struct pkt_info *pi)
+/* The set task t runs now (NULL: a stopped slot), and its static
+ * distributions' rules. */
+static inline const struct pme_program *engine_task_prog(const struct engine_task *t)
 {
-	const struct pme_program *prog = t->running_standby ? t->standby : t->current;
+	return t->running_standby ? t->standby : t->current;
+}
+
+static inline const struct statdist_rules *engine_task_sd(const struct engine_task *t)
+{
+	return t->running_standby ? t->standby_sd : t->current_sd;
+}
+
+/*
+ * A run of packets engine_packets() takes between two housekeeping ticks
+ * (one task, no interface ignored): nothing in it switches the task's set
+ * (only the tick and control calls between batches do), and it counts the
+ * run's statistics once (engine_run_stats), all but the decode results
+ * other than OK, which the packets count (in st.bad and not_ok).
+ */
+struct engine_run {
+	const struct pme_program *prog;       /* engine_task_prog(task 0) */
+	const struct statdist_rules *sd;      /* engine_task_sd(task 0) */
+	uint64_t not_ok;
+};
+
+/* Task t's part of a decoded packet: classify, count (RFC 2722 §4.3),
+ * distributions.  The flow counted, or NULL.  run: t's set, as it is for
+ * the whole run (NULL: not in a run). */
+static inline __attribute__((always_inline)) struct flow *
+engine_task_packet(struct engine *e, struct engine_task *t, const struct pkt_info *pi,
+		   const struct engine_run *run)
+{
+	const struct pme_program *prog = run ? run->prog : engine_task_prog(t);
 	struct pme_match m;
 	bool reversed = false, counted_rev;
 	struct flow *f;
@@ -495,7 +522,7 @@ engine_task_packet(struct engine *e, struct engine_task *t, const struct pkt_inf
 	e->st.counted++;
 	/* what a flow that has its dynamic distribution asks for matters
 	 * only with static ones to ask for */
-	const struct statdist_rules *sd = t->running_standby ? t->standby_sd : t->current_sd;
+	const struct statdist_rules *sd = run ? run->sd : engine_task_sd(t);
 	if ((sd || !flow_has_dist(f)) && m.n_dist)
 		engine_want_dists(e, f, &m, sd);
 	if (e->sdist) {
@@ -551,14 +578,12 @@ static void engine_tick(struct engine *e)
  * when ignore_ifs.  Inline, and called with constants (one task, no
  * interface ignored) for the common engine, so that copy has no loop over
  * the tasks, keeps its flow in a register and asks nothing about the
- * interface.  in_run: engine_packets() counts st.packets, st.octets,
- * st.last_ns and st.bad[PKT_OK] for a run of packets none of which makes a
- * tick; the body counts only the other decode results, in st.bad and in
- * *not_ok.
+ * interface.  run: the packet is in a run of engine_packets() (struct
+ * engine_run), else NULL.
  */
 static inline __attribute__((always_inline)) void
 engine_packet_tasks(struct engine *e, const struct pkt *p, size_t n_tasks,
-		    bool ignore_ifs, bool in_run, uint64_t *not_ok)
+		    bool ignore_ifs, struct engine_run *run)
 {
 	struct pkt_info pi;
 	struct decode_cursor cur;
@@ -579,7 +604,7 @@ engine_packet_tasks(struct engine *e, const struct pkt *p, size_t n_tasks,
 				dnspair_prefetch(e->task[i].pair, &hint);
 	}
 
-	if (!in_run) {
+	if (!run) {
 		e->st.packets++;
 		e->st.octets += p->wirelen;
 		e->st.bad[engine_bad_slot(bad)]++;
@@ -589,7 +614,7 @@ engine_packet_tasks(struct engine *e, const struct pkt *p, size_t n_tasks,
 			engine_tick(e);
 	} else if (bad != PKT_OK) {
 		e->st.bad[engine_bad_slot(bad)]++;
-		(*not_ok)++;
+		run->not_ok++;
 	}
 	/* Non-IP frames still go to the PME (a ruleset may count by MAC);
 	 * frames whose IP header is unusable are counted by reason, skipped. */
@@ -601,7 +626,7 @@ engine_packet_tasks(struct engine *e, const struct pkt *p, size_t n_tasks,
 	struct flow *counted[ENGINE_TASKS_MAX];
 	bool any = false;
 	for (size_t i = 0; i < n_tasks; i++) {
-		counted[i] = engine_task_packet(e, &e->task[i], &pi);
+		counted[i] = engine_task_packet(e, &e->task[i], &pi, run);
 		any |= counted[i] != NULL;
 	}
 	/* messages no task counted go to no pairing (walking them changes
@@ -620,9 +645,9 @@ static bool engine_simple(const struct engine *e)
 void engine_packet(struct engine *e, const struct pkt *p)
 {
 	if (engine_simple(e))
-		engine_packet_tasks(e, p, 1, false, false, NULL);
+		engine_packet_tasks(e, p, 1, false, NULL);
 	else
-		engine_packet_tasks(e, p, e->n_tasks, true, false, NULL);
+		engine_packet_tasks(e, p, e->n_tasks, true, NULL);
 }
 
 /* The leading packets of p[0..n) stamped before before_ns into st.packets,
@@ -656,23 +681,27 @@ size_t engine_packets(struct engine *e, const struct pkt *p, size_t n, uint64_t 
 		 * ignored interface counts in none of the statistics a run
 		 * counts at once) */
 		for (; i < n && p[i].ts_ns < before_ns; i++)
-			engine_packet_tasks(e, &p[i], e->n_tasks, true, false, NULL);
+			engine_packet_tasks(e, &p[i], e->n_tasks, true, NULL);
 		return i;
 	}
-	/* Runs of packets up to the one before the next tick count their
-	 * statistics once per run: nothing reads them in between (the
-	 * tick's housekeeping and the caller come after a run); the packet
-	 * that makes the tick takes engine_packet()'s path. */
+	/* Runs of packets up to the one before the next tick (struct
+	 * engine_run) count their statistics once, before the run: nothing
+	 * reads them in between (the tick's housekeeping and the caller
+	 * come after it); the packet that makes the tick takes
+	 * engine_packet()'s path. */
 	while (i < n && p[i].ts_ns < before_ns) {
 		size_t room = (size_t)(e->tick_mask - (e->st.packets & e->tick_mask));
 		size_t run = engine_run_stats(e, p + i, n - i < room ? n - i : room, before_ns);
-		uint64_t not_ok = 0;
+		struct engine_run r = {
+			.prog = engine_task_prog(&e->task[0]),
+			.sd = engine_task_sd(&e->task[0]),
+		};
 		for (const struct pkt *q = p + i, *end = q + run; q != end; q++)
-			engine_packet_tasks(e, q, 1, false, true, &not_ok);
-		e->st.bad[PKT_OK] += run - not_ok;
+			engine_packet_tasks(e, q, 1, false, &r);
+		e->st.bad[PKT_OK] += run - r.not_ok;
 		i += run;
 		if (run == room && i < n && p[i].ts_ns < before_ns) {
-			engine_packet_tasks(e, &p[i], 1, false, false, NULL);
+			engine_packet_tasks(e, &p[i], 1, false, NULL);
 			i++;
 		}
 	}

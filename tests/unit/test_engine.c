@@ -647,16 +647,17 @@ static void packets_batch(void **state)
 }
 
 /* engine_packets() counts the statistics of the packets between two
- * housekeeping ticks once for the run: the same as engine_packet() for
- * each packet, over many ticks, with timestamps going back now and then
- * (LastTime is the latest), undecodable packets, batches of every size
- * and cut by before_ns, and a tick's housekeeping that matters (flood
- * mode in a table of 64 flows, idle flows recovered by the tick's garbage
- * collection, which reads st.last_ns). */
+ * housekeeping ticks once for the run, and looks the task's set up once
+ * for it: the same as engine_packet() for each packet, over many ticks,
+ * with timestamps going back now and then (LastTime is the latest),
+ * undecodable packets, batches of every size and cut by before_ns, and a
+ * tick's housekeeping that matters (in a table of 64 flows: flood mode,
+ * or a standby set above a high-water mark and back; idle flows
+ * recovered by the tick's garbage collection, which reads st.last_ns). */
 static void packets_batch_ticks(void **state)
 {
 	(void)state;
-	enum { N = 700, LEN = 60, RUNT = 10, SERVERS = 97 };
+	enum { N = 700, LEN = 60, RUNT = 10, SERVERS = 97, HIGH_WATER = 50 };
 	static uint8_t data[N][LEN];
 	struct pkt p[N];
 	uint64_t ts = T0;
@@ -672,49 +673,67 @@ static void packets_batch_ticks(void **state)
 			.data = data[i], .ifindex = 1, .link = PKT_LINK_RAW,
 		};
 	}
-	struct fx one, batch;
-	struct fx *x[2] = { &one, &batch };
-	for (int k = 0; k < 2; k++) {
-		memset(x[k], 0, sizeof *x[k]);
-		diag_init(&x[k]->d, "test");
-		compile("SET 7;\nif SourceTransType == 17 {\n  save DestPeerAddress /32;\n"
-			"  count;\n}\nnomatch;\n", &x[k]->rs);
-		struct engine_config c;
-		engine_config_default(&c);
-		c.max_flows = 64;
-		c.inactivity_ns = 40 * MS;
-		assert_int_equal(engine_init(&x[k]->e, &c, &x[k]->d), 0);
-		assert_int_equal(engine_add_task(&x[k]->e, &x[k]->rs, NULL, 0, &x[k]->d), 0);
-		/* everything counted so far is collected: idle flows may go */
-		engine_collect_point(&x[k]->e, T0, UINT64_MAX);
+	for (int standby = 0; standby < 2; standby++) {
+		struct fx one, batch;
+		struct fx *x[2] = { &one, &batch };
+		struct ruleset rs8[2];
+		for (int k = 0; k < 2; k++) {
+			memset(x[k], 0, sizeof *x[k]);
+			diag_init(&x[k]->d, "test");
+			compile("SET 7;\nif SourceTransType == 17 {\n  save DestPeerAddress /32;\n"
+				"  count;\n}\nnomatch;\n", &x[k]->rs);
+			/* the standby set: one flow for every server */
+			compile("SET 8;\nif SourceTransType == 17 {\n  save DestTransAddress;\n"
+				"  count;\n}\nnomatch;\n", &rs8[k]);
+			struct engine_config c;
+			engine_config_default(&c);
+			c.max_flows = 64;
+			c.inactivity_ns = 40 * MS;
+			assert_int_equal(engine_init(&x[k]->e, &c, &x[k]->d), 0);
+			assert_int_equal(engine_add_task(&x[k]->e, &x[k]->rs,
+							 standby ? &rs8[k] : NULL,
+							 standby ? HIGH_WATER : 0, &x[k]->d), 0);
+			/* everything counted so far is collected: idle flows may go */
+			engine_collect_point(&x[k]->e, T0, UINT64_MAX);
+		}
+		for (size_t i = 0; i < N; i++)
+			engine_packet(&one.e, &p[i]);
+		size_t i = 0, size = 1;
+		while (i < N) {
+			size_t n = N - i < size ? N - i : size;
+			/* every third batch ends early, at the first packet
+			 * stamped at or after its last one's time */
+			uint64_t before = size % 3 == 0 ? p[i + n - 1].ts_ns : UINT64_MAX;
+			size_t took = engine_packets(&batch.e, p + i, n, before);
+			assert_true(took <= n);
+			if (took < n)
+				assert_true(p[i + took].ts_ns >= before);
+			if (took == 0)
+				engine_packet(&batch.e, &p[i++]);   /* as offline.c does */
+			i += took;
+			size = size % 67 + 1;
+		}
+		assert_int_equal(one.e.st.packets, N);
+		assert_true(one.e.st.bad[PKT_OK] < N);
+		if (standby) {
+			/* to the standby set and back, more than once */
+			assert_true(one.e.task[0].standby_switches > 1);
+		} else {
+			assert_true(one.e.st.flood_entries > 0);
+			assert_true(one.e.st.flood_refused > 0);
+		}
+		assert_int_equal(one.e.task[0].standby_switches,
+				 batch.e.task[0].standby_switches);
+		assert_int_equal(one.e.task[0].running_standby, batch.e.task[0].running_standby);
+		struct flow_stats fs;
+		flow_table_stats(one.e.flows, &fs);
+		assert_true(fs.recovered > 0);
+		expect_same_engines(&one.e, &batch.e);
+		for (int k = 0; k < 2; k++) {
+			stop(x[k]);
+			ruleset_free(&rs8[k]);
+		}
 	}
-	for (size_t i = 0; i < N; i++)
-		engine_packet(&one.e, &p[i]);
-	size_t i = 0, size = 1;
-	while (i < N) {
-		size_t n = N - i < size ? N - i : size;
-		/* every third batch ends early, at the first packet stamped at
-		 * or after its last one's time */
-		uint64_t before = size % 3 == 0 ? p[i + n - 1].ts_ns : UINT64_MAX;
-		size_t took = engine_packets(&batch.e, p + i, n, before);
-		assert_true(took <= n);
-		if (took < n)
-			assert_true(p[i + took].ts_ns >= before);
-		if (took == 0)
-			engine_packet(&batch.e, &p[i++]);   /* as offline.c does */
-		i += took;
-		size = size % 67 + 1;
-	}
-	assert_int_equal(one.e.st.packets, N);
-	assert_true(one.e.st.bad[PKT_OK] < N);
-	assert_true(one.e.st.flood_entries > 0);
-	assert_true(one.e.st.flood_refused > 0);
-	struct flow_stats fs;
-	flow_table_stats(one.e.flows, &fs);
-	assert_true(fs.recovered > 0);
-	expect_same_engines(&one.e, &batch.e);
-	for (int k = 0; k < 2; k++)
-		stop(x[k]);
 }
 
 int main(void)
