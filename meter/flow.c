@@ -31,7 +31,6 @@ struct flow_table {
 	                              use, so collection skips free records a
 	                              word at a time instead of reading each */
 	struct flow_hindex index;
-	struct dist *dists;        /* pool; dists[s - 1] is slot s */
 	uint32_t *dist_free;       /* free slots, stack */
 	size_t dist_n_free;
 	flow_recover_fn on_recover;
@@ -224,7 +223,7 @@ void flow_table_free(struct flow_table *t)
 	big_free(t->hot.keys);
 	free(t->free_stack);
 	free(t->in_use);
-	free(t->dists);
+	free(t->hot.dists);
 	free(t->dist_free);
 	flow_hindex_fini(&t->hot.index);
 	free(t);
@@ -243,11 +242,6 @@ static inline void use_set(struct flow_table *t, size_t pos, bool used)
 		t->in_use[pos / USE_BITS] |= bit;
 	else
 		t->in_use[pos / USE_BITS] &= ~bit;
-}
-
-uint32_t flow_index(const struct flow_table *t, const struct flow *f)
-{
-	return (uint32_t)(f - t->hot.rec) + 1;
 }
 
 /* The key slot of entry idx (flow_hot_key). */
@@ -487,16 +481,16 @@ size_t flow_gc_rulesets(struct flow_table *t, uint64_t now_ns,
 
 int flow_table_enable_dists(struct flow_table *t, size_t n_slots)
 {
-	if (t->dists || n_slots > t->capacity)
+	if (t->hot.dists || n_slots > t->capacity)
 		return -1;
 	if (n_slots == 0)
 		return 0;
-	t->dists = malloc(n_slots * sizeof(*t->dists));
+	t->hot.dists = malloc(n_slots * sizeof(*t->hot.dists));
 	t->dist_free = malloc(n_slots * sizeof(*t->dist_free));
-	if (!t->dists || !t->dist_free) {
-		free(t->dists);
+	if (!t->hot.dists || !t->dist_free) {
+		free(t->hot.dists);
 		free(t->dist_free);
-		t->dists = NULL;
+		t->hot.dists = NULL;
 		t->dist_free = NULL;
 		return -1;
 	}
@@ -507,25 +501,23 @@ int flow_table_enable_dists(struct flow_table *t, size_t n_slots)
 	return 0;
 }
 
-struct dist *flow_dist(struct flow_table *t, struct flow *f)
+struct dist *flow_dist_take(struct flow_table *t, struct flow *f)
 {
-	if (f->dist)
-		return &t->dists[f->dist - 1];
 	if (t->dist_n_free == 0) {
-		if (t->dists)
+		if (t->hot.dists)
 			t->st.dist_failures++;
 		return NULL;
 	}
 	f->dist = t->dist_free[--t->dist_n_free];
 	t->st.dist_used++;
-	struct dist *d = &t->dists[f->dist - 1];
+	struct dist *d = &t->hot.dists[f->dist - 1];
 	dist_init(d);
 	return d;
 }
 
 const struct dist *flow_dist_peek(const struct flow_table *t, const struct flow *f)
 {
-	return f->dist ? &t->dists[f->dist - 1] : NULL;
+	return f->dist ? &t->hot.dists[f->dist - 1] : NULL;
 }
 
 void flow_table_on_recover(struct flow_table *t, flow_recover_fn fn, void *arg)

@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include "dist.h"
 #include "flowkey.h"
 
 /* Largest capacity: flow indexes and index slots are 32-bit. */
@@ -194,9 +195,10 @@ size_t flow_gc_rulesets(struct flow_table *t, uint64_t now_ns,
  * enabled.  flow_dist_peek never takes a slot.  The slot returns to the
  * pool when the record is recovered.
  */
-struct dist;
 int flow_table_enable_dists(struct flow_table *t, size_t n_slots);
-struct dist *flow_dist(struct flow_table *t, struct flow *f);
+/* flow_dist() is inline below (flow_table_hot); this is its part for a
+ * flow with no slot yet. */
+struct dist *flow_dist_take(struct flow_table *t, struct flow *f);
 const struct dist *flow_dist_peek(const struct flow_table *t, const struct flow *f);
 /* flow_dist_peek(t, f) != NULL, inline (asked for every counted packet) */
 static inline bool flow_has_dist(const struct flow *f)
@@ -217,8 +219,8 @@ void flow_table_stats(const struct flow_table *t, struct flow_stats *out);
 unsigned flow_table_usage_percent(const struct flow_table *t);
 size_t flow_table_capacity(const struct flow_table *t);
 
-/* Flow index (1-based) of a record of t. */
-uint32_t flow_index(const struct flow_table *t, const struct flow *f);
+/* flow_index(t, f), the flow index (1-based) of a record of t, is inline
+ * below (flow_table_hot). */
 /* The in-use record with that index, or NULL. */
 struct flow *flow_by_index(const struct flow_table *t, uint32_t index);
 /* The flow's key.  With flow_table_create_sized the storage behind it may be
@@ -291,9 +293,10 @@ static inline uint32_t flow_hindex_next(const struct flow_hindex *h,
 }
 
 /*
- * The fields of a table the first-slot lookup reads: the first member of
- * struct flow_table (flow.c, otherwise opaque), so flow_lookup_first() and
- * flow_count_packet() can be inline.  Nothing outside flow.c and these
+ * The fields of a table the first-slot lookup reads, and the distribution
+ * pool: the first member of struct flow_table (flow.c, otherwise opaque),
+ * so flow_lookup_first(), flow_count_packet(), flow_index() and flow_dist()
+ * can be inline.  Nothing outside flow.c and these
  * functions touches them.
  */
 struct flow_table_hot {
@@ -301,11 +304,25 @@ struct flow_table_hot {
 	uint8_t *keys;             /* key of rec[i] at keys + i * key_stride */
 	size_t key_stride;
 	struct flow_hindex index;
+	struct dist *dists;        /* distribution pool; dists[s - 1] is slot s */
 };
 
 static inline const struct flow_table_hot *flow_table_hot(const struct flow_table *t)
 {
 	return (const struct flow_table_hot *)(const void *)t;
+}
+
+/* Inline: the DNS pairing and the engine ask for every RTT sample. */
+static inline uint32_t flow_index(const struct flow_table *t, const struct flow *f)
+{
+	return (uint32_t)(f - flow_table_hot(t)->rec) + 1;
+}
+
+static inline struct dist *flow_dist(struct flow_table *t, struct flow *f)
+{
+	if (f->dist)
+		return &flow_table_hot(t)->dists[f->dist - 1];
+	return flow_dist_take(t, f);
 }
 
 /* Record and key slot of flow index idx (1-based); a key slot may be
