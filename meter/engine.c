@@ -650,23 +650,40 @@ void engine_packet(struct engine *e, const struct pkt *p)
 		engine_packet_tasks(e, p, e->n_tasks, true, NULL);
 }
 
+/* The octets of p[0..n) and the latest of their timestamps (0 for none). */
+static inline void engine_sum_packets(const struct pkt *p, size_t n, uint64_t *octets,
+				      uint64_t *latest_ns)
+{
+	uint64_t sum = 0, latest = 0;
+	for (const struct pkt *q = p, *end = p + n; q != end; q++) {
+		sum += q->wirelen;
+		if (q->ts_ns > latest)
+			latest = q->ts_ns;
+	}
+	*octets = sum;
+	*latest_ns = latest;
+}
+
 /* The leading packets of p[0..n) stamped before before_ns into st.packets,
- * st.octets and st.last_ns, in one pass with no call (engine_packets);
- * how many. */
+ * st.octets and st.last_ns, in a loop with no call (engine_packets); how
+ * many.  Mostly all n: the latest timestamp says so, without a test of
+ * each packet's. */
 static size_t engine_run_stats(struct engine *e, const struct pkt *p, size_t n,
 			       uint64_t before_ns)
 {
-	uint64_t octets = 0, last_ns = e->st.last_ns;
-	const struct pkt *q = p, *end = p + n;
-	for (; q != end && q->ts_ns < before_ns; q++) {
-		octets += q->wirelen;
-		if (q->ts_ns > last_ns)
-			last_ns = q->ts_ns;
+	uint64_t octets, latest_ns;
+	size_t run = n;
+	engine_sum_packets(p, n, &octets, &latest_ns);
+	if (latest_ns >= before_ns) {
+		/* the run ends at the first packet stamped at or after it */
+		for (run = 0; run < n && p[run].ts_ns < before_ns; run++)
+			;
+		engine_sum_packets(p, run, &octets, &latest_ns);
 	}
-	size_t run = (size_t)(q - p);
 	e->st.packets += run;
 	e->st.octets += octets;
-	e->st.last_ns = last_ns;
+	if (latest_ns > e->st.last_ns)
+		e->st.last_ns = latest_ns;
 	return run;
 }
 
