@@ -337,24 +337,34 @@ static inline struct flow_key *flow_hot_key(const struct flow_table_hot *h, uint
 	return (struct flow_key *)(h->keys + (size_t)(idx - 1) * h->key_stride);
 }
 
-/* What most packets of flow_count_packet take: the in-use record for key
- * when the first index slot of its tag holds it and flowkey.h compares the
- * key inline (flow_key_short), else NULL (which says nothing).  The first
- * slot with the key's tag holds the flow most of the time (the index is at
- * most half full and the tags are 32 bits). */
-static inline __attribute__((always_inline)) struct flow *
-flow_lookup_first(struct flow_table *t, const struct flow_key *key, uint64_t hash)
+/* The first index slot with the key's tag holds the flow most of the
+ * time (the index is at most half full and the tags are 32 bits): true
+ * with *f its in-use record when that slot holds it and flowkey.h
+ * compares the key inline (flow_key_short), else false (which says
+ * nothing). */
+static inline __attribute__((always_inline)) bool
+flow_first_slot(struct flow_table *t, const struct flow_key *key, uint64_t hash,
+		struct flow **f)
 {
 	const struct flow_table_hot *h = flow_table_hot(t);
 	uint32_t tag = flow_hash_tag(hash), pos;
 	uint32_t i = flow_hindex_first(&h->index, tag, &pos);
 	if (!i || !flow_key_short(key->len))
-		return NULL;
-	struct flow *f = flow_hot_rec(h, i);
+		return false;
+	*f = flow_hot_rec(h, i);
 	/* a tag match is almost always the flow: fetch its record while the
 	 * key compares (two misses overlap, not add) */
-	__builtin_prefetch(f, 1);
-	return flow_key_equal_short(key, flow_hot_key(h, i)) ? f : NULL;
+	__builtin_prefetch(*f, 1);
+	return flow_key_equal_short(key, flow_hot_key(h, i));
+}
+
+/* What most packets of flow_count_packet take: the record
+ * flow_first_slot() finds, else NULL. */
+static inline struct flow *flow_lookup_first(struct flow_table *t, const struct flow_key *key,
+					     uint64_t hash)
+{
+	struct flow *f;
+	return flow_first_slot(t, key, hash, &f) ? f : NULL;
 }
 
 /*
@@ -369,7 +379,7 @@ flow_lookup_first(struct flow_table *t, const struct flow_key *key, uint64_t has
  *              reverse.
  * Returns the record counted, or NULL when a new flow was needed and the
  * table is full.  *counted_reverse (may be NULL) says which counters moved.
- * Always inline, with flow_lookup_first(): it runs for every counted
+ * Always inline, with flow_first_slot(): it runs for every counted
  * packet, and a current flow in the first slot of its tag, the common
  * case, is counted without a call (a call made the engine keep its values
  * in memory across it).
@@ -378,8 +388,8 @@ static inline __attribute__((always_inline)) struct flow *
 flow_count_packet(struct flow_table *t, const struct flow_key *key, uint64_t hash,
 		  bool reversed, uint32_t octets, uint64_t ts_ns, bool *counted_reverse)
 {
-	struct flow *f = flow_lookup_first(t, key, hash);
-	if (!f || !flow_current(f))
+	struct flow *f;
+	if (!flow_first_slot(t, key, hash, &f) || !flow_current(f))
 		return flow_count_packet_rest(t, key, hash, reversed, octets, ts_ns,
 					      counted_reverse);
 	flow_account_current(f, reversed, octets, ts_ns);
