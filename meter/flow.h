@@ -66,9 +66,11 @@ struct flow_dns {
 struct flow {
 	/* first cache line: what every counted packet touches */
 	uint64_t last_ns;       /* LastActiveTime, ns since the epoch */
+	/* a packet moves one octets and one pdus counter: not side by side,
+	 * so they are two adds, not a vector add of a pair built first */
 	uint64_t to_octets;     /* source -> dest (forward) */
-	uint64_t to_pdus;
 	uint64_t from_octets;   /* dest -> source (reverse) */
+	uint64_t to_pdus;
 	uint64_t from_pdus;
 	uint64_t first_ns;      /* FirstTime, ns since the epoch */
 	uint32_t tag;           /* hash tag in the index (flow_hash_tag) */
