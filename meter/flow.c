@@ -20,7 +20,7 @@ _Static_assert(sizeof(struct flow) == 2 * CACHE_LINE,
 	       "struct flow is two cache lines");
 
 struct flow_table {
-	/* first: flow_lookup_first() (flow.h) reads it inline */
+	/* first: flow.h's inline functions read it (flow_table_hot) */
 	struct flow_table_hot hot;
 	size_t max_key_len;        /* longest data[] a slot holds */
 	uint32_t *free_stack;      /* free flow indexes; top = next to use */
@@ -30,7 +30,6 @@ struct flow_table {
 	uint64_t *in_use;          /* bit i % 64 of word i / 64: rec[i] is in
 	                              use, so collection skips free records a
 	                              word at a time instead of reading each */
-	struct flow_hindex index;
 	uint32_t *dist_free;       /* free slots, stack */
 	size_t dist_n_free;
 	flow_recover_fn on_recover;

@@ -298,8 +298,7 @@ static inline uint32_t flow_hindex_next(const struct flow_hindex *h,
  * The fields of a table the first-slot lookup reads, and the distribution
  * pool: the first member of struct flow_table (flow.c, otherwise opaque),
  * so flow_lookup_first(), flow_count_packet(), flow_index() and flow_dist()
- * can be inline.  Nothing outside flow.c and these
- * functions touches them.
+ * can be inline.  Nothing outside flow.c and these functions touches them.
  */
 struct flow_table_hot {
 	struct flow *rec;          /* rec[i] has flow index i + 1 */
@@ -314,7 +313,8 @@ static inline const struct flow_table_hot *flow_table_hot(const struct flow_tabl
 	return (const struct flow_table_hot *)(const void *)t;
 }
 
-/* Inline: the DNS pairing and the engine ask for every RTT sample. */
+/* flow_index() and flow_dist() (above) are inline: the DNS pairing and the
+ * engine ask for them on every RTT sample. */
 static inline uint32_t flow_index(const struct flow_table *t, const struct flow *f)
 {
 	return (uint32_t)(f - flow_table_hot(t)->rec) + 1;
