@@ -173,6 +173,9 @@ static void hindex_backward_shift_slots(void **state)
 	assert_int_equal(h.slot[1].idx, 0);   /* hole ends here ... */
 	assert_int_equal(h.slot[2].idx, 4);   /* ... entry at home stays */
 	assert_false(flow_hindex_remove(&h, 7, 1));
+	/* 0 is no entry, even where an empty slot holds 0 */
+	assert_false(flow_hindex_remove(&h, 1, 0));
+	assert_int_equal(h.slot[2].idx, 4);
 	uint32_t pos;
 	assert_int_equal(flow_hindex_first(&h, 15, &pos), 2);
 	assert_int_equal(pos, 7);
