@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define NS_PER_US 1000u
 #define NIL 0u                  /* entry numbers are 1-based */
@@ -28,7 +29,8 @@ enum { E_HAS_Q = 1, E_ANSWERED = 2 };
 struct entry {
 	struct dnspair_key k;
 	uint64_t ts_ns;            /* latest request */
-	uint64_t question;         /* as the hint packs it, valid with E_HAS_Q */
+	uint64_t question;         /* as question_word() reads it, valid with
+	                              E_HAS_Q */
 	uint32_t ring_pos;         /* its slot in the age ring, RING_NONE
 	                              when free */
 	uint8_t flags;
@@ -38,7 +40,9 @@ _Static_assert(sizeof(struct entry) == CACHE_LINE, "an entry is one cache line")
 struct entry_cold {
 	uint64_t flow_first_ns;    /* FirstTime of the request's flow */
 	union {
-		uint32_t flow_idx; /* 0 = none */
+		/* the request's flow, NULL = none (the records of a table
+		 * never move: flow.c) */
+		struct flow *flow;
 		uint32_t free_next;/* while free: the free list */
 	};
 	uint32_t tag;
@@ -137,18 +141,28 @@ static inline struct entry_cold *cold(const struct dnspair *p, uint32_t i)
 
 /* ---- key ------------------------------------------------------------------ */
 
-/* (made by dnspair_hint, dnspair.h) */
+/* (made by dnspair_hint, dnspair.h; no padding, so memcmp compares the
+ * words, and the compiler does it in a few wide loads) */
 static inline bool key_equal(const struct dnspair_key *a, const struct dnspair_key *b)
 {
-	return ((a->w[0] ^ b->w[0]) | (a->w[1] ^ b->w[1]) | (a->w[2] ^ b->w[2]) |
-		(a->w[3] ^ b->w[3]) | (a->w[4] ^ b->w[4])) == 0;
+	return memcmp(a, b, sizeof(*a)) == 0;
 }
-_Static_assert(KEY_WORDS == 5, "key_equal compares every word");
+_Static_assert(sizeof(struct dnspair_key) == KEY_WORDS * sizeof(uint64_t),
+	       "a key is its words");
+
+/* A message's QTYPE, QCLASS and QNAME hash as one word (dnspair.h). */
+static inline uint64_t question_word(const struct pkt_info *pi)
+{
+	uint64_t q;
+	memcpy(&q, &pi->dns.qtype, sizeof(q));
+	return q;
+}
 
 /* Questions are compatible unless both were captured and differ. */
-static inline bool question_fits(const struct entry *e, const struct dnspair_hint *h)
+static inline bool question_fits(const struct entry *e, const struct pkt_info *pi)
 {
-	return !(e->flags & E_HAS_Q) || !h->has_question || e->question == h->question;
+	return !(e->flags & E_HAS_Q) || !pi->dns.has_question ||
+	       e->question == question_word(pi);
 }
 
 static inline bool expired(const struct dnspair *p, const struct entry *e,
@@ -237,9 +251,10 @@ static void ring_append(struct dnspair *p, uint32_t i)
  * reused since). */
 static struct flow *request_flow(struct dnspair *p, const struct entry_cold *c)
 {
-	if (c->flow_idx == 0 || !p->ft)
+	if (!c->flow)
 		return NULL;
-	struct flow *f = flow_by_index(p->ft, c->flow_idx);
+	/* NULL when the record is free now */
+	struct flow *f = flow_by_index(p->ft, flow_index(p->ft, c->flow));
 	if (!f || f->first_ns != c->flow_first_ns) {
 		p->st.stale_flow++;
 		return NULL;
@@ -250,10 +265,10 @@ static struct flow *request_flow(struct dnspair *p, const struct entry_cold *c)
 static void remember_flow(struct dnspair *p, struct entry_cold *c, struct flow *f)
 {
 	if (f && p->ft) {
-		c->flow_idx = flow_index(p->ft, f);
+		c->flow = f;
 		c->flow_first_ns = f->first_ns;
 	} else {
-		c->flow_idx = 0;
+		c->flow = NULL;
 		c->flow_first_ns = 0;
 	}
 }
@@ -376,14 +391,14 @@ size_t dnspair_expire(struct dnspair *p, uint64_t now_ns, size_t max)
 /* The live (unexpired) entry for h's key and question: an unanswered one
  * if there is one, else an answered one; NIL if none.  When NIL, *free_pos
  * is the free index slot that ended the probe. */
-static inline uint32_t find(const struct dnspair *p, const struct dnspair_hint *h,
-			    uint64_t now_ns, uint32_t *free_pos)
+static inline uint32_t find(const struct dnspair *p, const struct pkt_info *pi,
+			    const struct dnspair_hint *h, uint64_t now_ns, uint32_t *free_pos)
 {
 	uint32_t pos, done = NIL;
 	for (uint32_t i = flow_hindex_first(&p->index, h->tag, &pos); i;
 	     i = flow_hindex_next(&p->index, h->tag, &pos)) {
 		const struct entry *e = ent(p, i);
-		if (!key_equal(&e->k, &h->k) || !question_fits(e, h) ||
+		if (!key_equal(&e->k, &h->k) || !question_fits(e, pi) ||
 		    expired(p, e, now_ns))
 			continue;
 		if (!(e->flags & E_ANSWERED))
@@ -397,9 +412,9 @@ static inline uint32_t find(const struct dnspair *p, const struct dnspair_hint *
 
 /* A request at now_ns whose live entry (find) is i, NIL if none (then
  * free_pos as find left it). */
-static inline enum dnspair_event on_request(struct dnspair *p, const struct dnspair_hint *h,
-					    uint64_t now_ns, struct flow *f, uint32_t i,
-					    uint32_t free_pos)
+static inline enum dnspair_event on_request(struct dnspair *p, const struct pkt_info *pi,
+					    const struct dnspair_hint *h, uint64_t now_ns,
+					    struct flow *f, uint32_t i, uint32_t free_pos)
 {
 	p->st.requests++;
 	if (f)
@@ -433,11 +448,11 @@ static inline enum dnspair_event on_request(struct dnspair *p, const struct dnsp
 	}
 	if (ev == DNSPAIR_REQUEST) {
 		/* a new exchange: forget the old question */
-		e->flags = h->has_question ? E_HAS_Q : 0;
-		e->question = h->question;
-	} else if (h->has_question) {
+		e->flags = pi->dns.has_question ? E_HAS_Q : 0;
+		e->question = question_word(pi);
+	} else if (pi->dns.has_question) {
 		e->flags |= E_HAS_Q;
-		e->question = h->question;
+		e->question = question_word(pi);
 	}
 	e->ts_ns = now_ns;
 	remember_flow(p, cold(p, i), f);
@@ -483,7 +498,6 @@ static inline enum dnspair_event on_response(struct dnspair *p, uint64_t now_ns,
 	}
 	if (sample) {
 		sample->flow = f;
-		sample->flow_index = (f && p->ft) ? flow_index(p->ft, f) : 0;
 		sample->rtt_us = rtt_us;
 		sample->ts_ns = now_ns;
 	}
@@ -510,10 +524,10 @@ enum dnspair_event dnspair_packet_hinted(struct dnspair *p, const struct pkt_inf
 		return DNSPAIR_NONE;
 	/* one call site, so the probe loop is inlined */
 	uint32_t free_pos = 0;   /* set by find when it returns NIL */
-	uint32_t i = find(p, h, now_ns, &free_pos);
-	if (h->response)
+	uint32_t i = find(p, pi, h, now_ns, &free_pos);
+	if (pi->dns.qr)
 		return on_response(p, now_ns, f, i, sample);
-	return on_request(p, h, now_ns, f, i, free_pos);
+	return on_request(p, pi, h, now_ns, f, i, free_pos);
 }
 
 enum dnspair_event dnspair_packet(struct dnspair *p, const struct pkt_info *pi,

@@ -68,8 +68,8 @@ enum dnspair_event {
 /* One RTT: the caller adds it to the flow's distribution and to the
  * --samples CSV (time_ns,flow,rtt_us). */
 struct dnspair_sample {
-	struct flow *flow;      /* the response's flow (NULL if none given) */
-	uint32_t flow_index;    /* 0 when flow is NULL */
+	struct flow *flow;      /* the response's flow (NULL if none given;
+	                           flow_index() numbers it) */
 	uint64_t rtt_us;
 	uint64_t ts_ns;         /* the response's time */
 };
@@ -108,14 +108,15 @@ enum dnspair_event dnspair_packet(struct dnspair *p, const struct pkt_info *pi,
  * for every instance (they do not depend on one) and for both the
  * prefetch and the pairing.  Valid only for the message it was made
  * from: a TCP segment's next message (decode_dns_next) needs a new one.
+ * The rest of what the pairing reads (QR, the question) it reads from
+ * the message's struct pkt_info itself.
  *
  * The key is the part every message has, as the words it is hashed and
- * compared by: client address (words DNSPAIR_KEY_CLIENT, +1), server
- * address (DNSPAIR_KEY_SERVER, +1), and one word of client port, server
- * port, DNS ID, transport and IP version (DNSPAIR_REST_* shifts).  An
- * IPv4 address is its first word's low 32 bits, the second word zero.
- * The question goes beside it as one word (QTYPE, QCLASS and the QNAME
- * hash as struct pkt_dns holds them), so comparing two is one compare.
+ * compared by.  IPv6: client address (words DNSPAIR_KEY_CLIENT, +1),
+ * server address (DNSPAIR_KEY_SERVER, +1).  IPv4: both addresses in
+ * word DNSPAIR_KEY_CLIENT, the client's in the low 32 bits, the other
+ * three address words zero.  Then one word of client port, server port,
+ * DNS ID, transport (1 = TCP) and IP version (DNSPAIR_REST_* shifts).
  */
 #define DNSPAIR_KEY_WORDS 5
 struct dnspair_key {
@@ -123,45 +124,53 @@ struct dnspair_key {
 };
 struct dnspair_hint {
 	struct dnspair_key k;
-	uint64_t question;      /* valid with has_question */
 	uint32_t tag;
-	bool has_question;
-	bool response;
 	bool pairs;             /* a DNS message with ports */
 };
 
 enum { DNSPAIR_KEY_CLIENT = 0, DNSPAIR_KEY_SERVER = 2, DNSPAIR_KEY_REST = 4 };
 enum {
-	DNSPAIR_REST_CPORT = 0, DNSPAIR_REST_SPORT = 16, DNSPAIR_REST_ID = 32,
-	DNSPAIR_REST_PROTO = 48, DNSPAIR_REST_IPVER = 56
+	DNSPAIR_REST_PORTS = 0,  /* client port, then server port above it */
+	DNSPAIR_REST_ID = 32, DNSPAIR_REST_TCP = 48, DNSPAIR_REST_IPVER = 56
 };
-/* the question word is QTYPE, QCLASS and the QNAME hash read at once */
+/* the question word (dnspair.c) is QTYPE, QCLASS and the QNAME hash read
+ * at once */
 _Static_assert(offsetof(struct pkt_dns, qclass) == offsetof(struct pkt_dns, qtype) + 2 &&
 	       offsetof(struct pkt_dns, qname_hash) == offsetof(struct pkt_dns, qtype) + 4,
 	       "struct pkt_dns keeps QTYPE, QCLASS, QNAME hash together");
-#define DNSPAIR_PROTO_TCP 6u
-#define DNSPAIR_PROTO_UDP 17u
+/* both ports are read as one word (which half is the source's depends on
+ * the byte order; a response swaps them either way) */
+_Static_assert(sizeof(((struct pkt_info *)0)->port) == sizeof(uint32_t),
+	       "struct pkt_info's two ports make one 32-bit word");
 #define DNSPAIR_IPV6 6u
-#define DNSPAIR_IPV4_ADDR_BYTES 4u
+#define DNSPAIR_IPV6_ADDR_WORDS 2u
 
 /*
  * The tag: the addresses folded two words into one (the server's rotated
- * by half so an IPv4 pair fills one word; an IPv6 server is not chosen by
- * the client, so the fold gives it no collisions to aim at), each of the
- * three words times its own odd constant, the products xored;
- * flow_hash_tag() folds their well mixed high halves into the low bits
- * the index uses.  Clients choose ports and IDs, hence multiplication
- * rather than a plain xor of the fields.  The products do not wait for
- * each other, and an IPv4 key's second word, zero, costs nothing.
+ * by half, so an IPv4 pair, one word already, is its own fold; an IPv6
+ * server is not chosen by the client, so the fold gives it no collisions
+ * to aim at), each of the three words times its own odd constant, the
+ * products xored; flow_hash_tag() folds their well mixed high halves into
+ * the low bits the index uses.  Clients choose ports and IDs, hence
+ * multiplication rather than a plain xor of the fields.  The products do
+ * not wait for each other.
  */
 #define DNSPAIR_MIX_MUL1 0xff51afd7ed558ccdULL
 #define DNSPAIR_MIX_MUL2 0xc4ceb9fe1a85ec53ULL
 #define DNSPAIR_MIX_MUL3 0x9e3779b97f4a7c15ULL   /* 2^64 / golden ratio */
 #define DNSPAIR_HALF_BITS 32
+#define DNSPAIR_PORT_BITS 16
 
-static inline uint64_t dnspair_fold_(uint64_t client, uint64_t server)
+/* x with its halves swapped: a response's source and destination (as one
+ * word) turned into its client and server */
+static inline uint64_t dnspair_swap64_(uint64_t x)
 {
-	return client ^ (server << DNSPAIR_HALF_BITS | server >> DNSPAIR_HALF_BITS);
+	return x << DNSPAIR_HALF_BITS | x >> DNSPAIR_HALF_BITS;
+}
+
+static inline uint32_t dnspair_swap32_(uint32_t x)
+{
+	return x << DNSPAIR_PORT_BITS | x >> DNSPAIR_PORT_BITS;
 }
 
 static inline uint32_t dnspair_tag_(uint64_t addr0, uint64_t addr1, uint64_t rest)
@@ -172,7 +181,8 @@ static inline uint32_t dnspair_tag_(uint64_t addr0, uint64_t addr1, uint64_t res
 
 /* Inline: the engine makes one for every DNS message, before the PME.
  * The client is the requester: the source of a request, the destination
- * of a response. */
+ * of a response; a response's fields are swapped into that order without
+ * a branch. */
 static inline void dnspair_hint(const struct pkt_info *pi, struct dnspair_hint *h)
 {
 	h->pairs = pi->dns_present && pi->has_ports;
@@ -180,36 +190,39 @@ static inline void dnspair_hint(const struct pkt_info *pi, struct dnspair_hint *
 		h->tag = 0;     /* dnspair_prefetch() fetches a slot regardless */
 		return;
 	}
-	unsigned c = pi->dns.qr != 0, s = c ^ 1;
+	bool response = pi->dns.qr != 0;
 	uint64_t *w = h->k.w;
-	uint64_t proto = pi->dns.over_tcp ? DNSPAIR_PROTO_TCP : DNSPAIR_PROTO_UDP;
-	uint64_t rest = (uint64_t)pi->port[c] << DNSPAIR_REST_CPORT |
-			(uint64_t)pi->port[s] << DNSPAIR_REST_SPORT |
+	uint32_t ports;
+	memcpy(&ports, pi->port, sizeof(ports));
+	ports = response ? dnspair_swap32_(ports) : ports;
+	uint64_t rest = (uint64_t)ports << DNSPAIR_REST_PORTS |
 			(uint64_t)pi->dns.id << DNSPAIR_REST_ID |
-			proto << DNSPAIR_REST_PROTO |
+			(uint64_t)pi->dns.over_tcp << DNSPAIR_REST_TCP |
 			(uint64_t)pi->ip_version << DNSPAIR_REST_IPVER;
 	w[DNSPAIR_KEY_REST] = rest;
 	if (pi->ip_version == DNSPAIR_IPV6) {
-		memcpy(&w[DNSPAIR_KEY_CLIENT], pi->addr[c], 2 * sizeof(*w));
-		memcpy(&w[DNSPAIR_KEY_SERVER], pi->addr[s], 2 * sizeof(*w));
-		h->tag = dnspair_tag_(dnspair_fold_(w[DNSPAIR_KEY_CLIENT], w[DNSPAIR_KEY_SERVER]),
-				      dnspair_fold_(w[DNSPAIR_KEY_CLIENT + 1],
-						    w[DNSPAIR_KEY_SERVER + 1]),
-				      rest);
+		uint64_t a[2 * DNSPAIR_IPV6_ADDR_WORDS];   /* source, destination */
+		memcpy(a, pi->addr, sizeof(a));
+		unsigned c = response ? DNSPAIR_IPV6_ADDR_WORDS : 0;
+		unsigned s = DNSPAIR_IPV6_ADDR_WORDS - c;
+		w[DNSPAIR_KEY_CLIENT] = a[c];
+		w[DNSPAIR_KEY_CLIENT + 1] = a[c + 1];
+		w[DNSPAIR_KEY_SERVER] = a[s];
+		w[DNSPAIR_KEY_SERVER + 1] = a[s + 1];
+		h->tag = dnspair_tag_(a[c] ^ dnspair_swap64_(a[s]),
+				      a[c + 1] ^ dnspair_swap64_(a[s + 1]), rest);
 	} else {
-		uint32_t a, b;
-		memcpy(&a, pi->addr[c], DNSPAIR_IPV4_ADDR_BYTES);
-		memcpy(&b, pi->addr[s], DNSPAIR_IPV4_ADDR_BYTES);
-		w[DNSPAIR_KEY_CLIENT] = a;
+		uint32_t src, dst;
+		memcpy(&src, pi->addr[0], sizeof(src));
+		memcpy(&dst, pi->addr[1], sizeof(dst));
+		uint64_t pair = (uint64_t)dst << DNSPAIR_HALF_BITS | src;
+		pair = response ? dnspair_swap64_(pair) : pair;
+		w[DNSPAIR_KEY_CLIENT] = pair;
 		w[DNSPAIR_KEY_CLIENT + 1] = 0;
-		w[DNSPAIR_KEY_SERVER] = b;
+		w[DNSPAIR_KEY_SERVER] = 0;
 		w[DNSPAIR_KEY_SERVER + 1] = 0;
-		h->tag = dnspair_tag_(dnspair_fold_(a, b), 0, rest);
+		h->tag = dnspair_tag_(pair, 0, rest);
 	}
-	h->response = c;
-	h->has_question = pi->dns.has_question;
-	memcpy(&h->question, (const uint8_t *)&pi->dns + offsetof(struct pkt_dns, qtype),
-	       sizeof(h->question));
 }
 
 /* dnspair_packet(p, pi, f, sample) for h made from pi's current message. */
