@@ -16,18 +16,23 @@ enum { E_HAS_Q = 1, E_ANSWERED = 2 };
 #define CACHE_LINE 64u
 #define RING_NONE UINT32_MAX       /* ring_pos of an entry in no slot */
 #define RING_MIN_SLOTS 8u
-/* How far ahead of the ring's head the expiry fetches entries (and, half
- * as far, their index slots): the entries are in no memory order, and
- * each is otherwise a cache miss when its turn comes. */
+/* How far ahead of the ring's head the expiry fetches entries and their
+ * index slots: the entries are in no memory order, and each is otherwise
+ * a cache miss when its turn comes. */
 #define EXPIRE_AHEAD 8u
 
 /*
  * An entry is what a probe and the expiry read, in one cache line (the
  * array is line aligned); what only requests and lost requests touch is
- * in struct entry_cold, a parallel array.
+ * in struct entry_cold, a parallel array.  A free entry's key is dead:
+ * its first word links the free list, so dropping and reusing an entry
+ * write no other line.
  */
 struct entry {
-	struct dnspair_key k;
+	union {
+		struct dnspair_key k;
+		uint32_t free_next;   /* while free: the free list */
+	};
 	uint64_t ts_ns;            /* latest request */
 	uint64_t question;         /* as question_word() reads it, valid with
 	                              E_HAS_Q */
@@ -39,21 +44,24 @@ _Static_assert(sizeof(struct entry) == CACHE_LINE, "an entry is one cache line")
 
 struct entry_cold {
 	uint64_t flow_first_ns;    /* FirstTime of the request's flow */
-	union {
-		/* the request's flow, NULL = none (the records of a table
-		 * never move: flow.c) */
-		struct flow *flow;
-		uint32_t free_next;/* while free: the free list */
-	};
+	/* the request's flow, NULL = none (the records of a table never
+	 * move: flow.c) */
+	struct flow *flow;
+};
+
+/* A ring slot: an entry number and the entry's index tag, so the expiry
+ * finds (and fetches ahead) the index slot without reading more. */
+struct ring_slot {
+	uint32_t entry;
 	uint32_t tag;
 };
 
 /*
  * Age order is a ring of entry numbers in the order of their latest
- * request, oldest at the head.  An entry leaving it (dropped, or moved to
- * the tail by a retransmission) only forgets its slot (ring_pos), so no
- * neighbour is touched; the stale slot is skipped when it reaches the
- * head.  The ring has at least twice as many slots as entries: when
+ * request, oldest at the head.  Entries are dropped from the head (the
+ * head moves past their slot); one moved to the tail by a retransmission
+ * only forgets its slot (ring_pos), so no neighbour is touched, and the
+ * stale slot is skipped when it reaches the head.  The ring has at least twice as many slots as entries: when
  * stale slots fill it, one pass packs the live ones (amortised, at least
  * `capacity` appends apart).
  */
@@ -65,14 +73,15 @@ struct dnspair {
 	size_t capacity;
 	uint64_t timeout_ns;
 	bool feed_dists;
-	uint32_t *ring;            /* entry numbers; slots [head, tail) */
+	struct ring_slot *ring;    /* slots [head, tail) */
 	uint32_t ring_mask;
 	uint32_t ring_head, ring_tail;   /* free-running; slot = & ring_mask */
 	uint32_t free_head;        /* entries dropped, most recent first */
 	uint64_t expire_from_ns;   /* no entry expires before: the head's
 	                              deadline when the sweep last stopped
-	                              at it, 0 (unknown) once an entry
-	                              leaves the ring */
+	                              at it, 0 (unknown) after any other
+	                              stop or once an entry leaves the ring
+	                              otherwise */
 	uint32_t fresh;            /* next never used entry (after the free
 	                              list: the order a list of all entries
 	                              in order would give, without writing
@@ -85,7 +94,7 @@ size_t dnspair_entry_bytes(void)
 {
 	/* the index and the ring keep at least two slots per entry */
 	return sizeof(struct entry) + sizeof(struct entry_cold) +
-	       2 * sizeof(uint32_t) + 2 * sizeof(struct flow_hslot);
+	       2 * sizeof(struct ring_slot) + 2 * sizeof(struct flow_hslot);
 }
 
 struct dnspair *dnspair_create(struct flow_table *t, size_t capacity,
@@ -176,7 +185,7 @@ static inline bool expired(const struct dnspair *p, const struct entry *e,
 /* The ring's arrays as locals: the sweep keeps them in registers across
  * its calls, which could (as far as the compiler knows) change *p. */
 struct ring_view {
-	const uint32_t *ring;
+	const struct ring_slot *ring;
 	uint32_t mask;
 	const struct entry *e;
 };
@@ -190,7 +199,7 @@ static inline struct ring_view ring_view(const struct dnspair *p)
 static inline bool slot_live(struct ring_view v, uint32_t n)
 {
 	uint32_t pos = n & v.mask;
-	return v.e[v.ring[pos] - 1].ring_pos == pos;
+	return v.e[v.ring[pos].entry - 1].ring_pos == pos;
 }
 
 static inline bool ring_live(const struct dnspair *p, uint32_t n)
@@ -206,11 +215,12 @@ static inline uint32_t ring_skip_stale(struct ring_view v, uint32_t n, uint32_t 
 	return n;
 }
 
-/* The oldest entry (skipping stale slots), NIL when there is none. */
-static inline uint32_t ring_oldest(struct dnspair *p)
+/* Take the oldest slot (skipping stale ones) off the ring; the table is
+ * full, so there is one. */
+static inline struct ring_slot ring_take_oldest(struct dnspair *p)
 {
 	p->ring_head = ring_skip_stale(ring_view(p), p->ring_head, p->ring_tail);
-	return p->ring_head != p->ring_tail ? p->ring[p->ring_head & p->ring_mask] : NIL;
+	return p->ring[p->ring_head++ & p->ring_mask];
 }
 
 static inline void ring_leave(struct dnspair *p, uint32_t i)
@@ -228,20 +238,20 @@ static __attribute__((noinline, cold)) void ring_pack(struct dnspair *p)
 	for (uint32_t n = p->ring_head; n != p->ring_tail; n++) {
 		if (!ring_live(p, n))
 			continue;
-		uint32_t i = p->ring[n & p->ring_mask];
-		p->ring[to & p->ring_mask] = i;
-		ent(p, i)->ring_pos = to & p->ring_mask;
+		struct ring_slot slot = p->ring[n & p->ring_mask];
+		p->ring[to & p->ring_mask] = slot;
+		ent(p, slot.entry)->ring_pos = to & p->ring_mask;
 		to++;
 	}
 	p->ring_tail = to;
 }
 
-static void ring_append(struct dnspair *p, uint32_t i)
+static void ring_append(struct dnspair *p, uint32_t i, uint32_t tag)
 {
 	if (p->ring_tail - p->ring_head > p->ring_mask)
 		ring_pack(p);
 	uint32_t pos = p->ring_tail++ & p->ring_mask;
-	p->ring[pos] = i;
+	p->ring[pos] = (struct ring_slot){ .entry = i, .tag = tag };
 	ent(p, i)->ring_pos = pos;
 }
 
@@ -275,11 +285,12 @@ static void remember_flow(struct dnspair *p, struct entry_cold *c, struct flow *
 
 /* ---- entries ----------------------------------------------------------------- */
 
-/* Drop entry i; an unanswered one is a lost request, lost at lost_ns
- * (its flow changed then: flowattr_changed_ns).  Inlined into the sweep,
- * where a call of its own would cost a frame per drop. */
+/* Drop entry i (index tag `tag`), whose ring slot the caller has taken
+ * off the ring; an unanswered one is a lost request, lost at lost_ns (its
+ * flow changed then: flowattr_changed_ns).  Inlined into the sweep, where
+ * a call of its own would cost a frame per drop. */
 static inline __attribute__((always_inline)) bool drop_entry(struct dnspair *p, uint32_t i,
-							   uint64_t lost_ns)
+							   uint32_t tag, uint64_t lost_ns)
 {
 	struct entry *e = ent(p, i);
 	bool lost = !(e->flags & E_ANSWERED);
@@ -292,9 +303,10 @@ static inline __attribute__((always_inline)) bool drop_entry(struct dnspair *p, 
 				f->dns.lost_ns = lost_ns;
 		}
 	}
-	ring_leave(p, i);
-	flow_hindex_remove(&p->index, cold(p, i)->tag, i);
-	cold(p, i)->free_next = p->free_head;
+	flow_hindex_remove(&p->index, tag, i);
+	/* its ring_pos names a slot behind the head now, which the ring
+	 * rewrites before it is read again */
+	e->free_next = p->free_head;
 	p->free_head = i;
 	p->st.pending--;
 	return lost;
@@ -305,7 +317,9 @@ static inline __attribute__((always_inline)) bool drop_entry(struct dnspair *p, 
 static __attribute__((noinline, cold)) void evict_oldest(struct dnspair *p, uint64_t now_ns)
 {
 	p->st.evicted++;
-	drop_entry(p, ring_oldest(p), now_ns);
+	struct ring_slot oldest = ring_take_oldest(p);
+	drop_entry(p, oldest.entry, oldest.tag, now_ns);
+	p->expire_from_ns = 0;   /* the next head is not known */
 }
 
 static inline uint32_t new_entry(struct dnspair *p, uint64_t now_ns)
@@ -317,7 +331,7 @@ static inline uint32_t new_entry(struct dnspair *p, uint64_t now_ns)
 		if (p->free_head == NIL)
 			evict_oldest(p, now_ns);
 		i = p->free_head;
-		p->free_head = cold(p, i)->free_next;
+		p->free_head = ent(p, i)->free_next;
 	}
 	if (++p->st.pending > p->st.peak_pending)
 		p->st.peak_pending = p->st.pending;
@@ -327,12 +341,11 @@ static inline uint32_t new_entry(struct dnspair *p, uint64_t now_ns)
 /*
  * The pending table is far larger than the caches (50 000 live entries at
  * 10 000 requests/s and the 5 s timeout) and entries expire in age order,
- * not memory order: dropping the oldest reads its entry, its cold part and
- * its index slot, three misses.  The ring says which entries come next,
- * so each drop fetches the entry and cold part EXPIRE_AHEAD slots on, and
- * the index slot of the one half as far (its tag is in the cold part,
- * fetched a few drops before).  (The prefetches are written here, not in
- * a helper: GCC deems a function of prefetches pure and drops the call.)
+ * not memory order: dropping the oldest reads its entry and its index
+ * slot, two misses.  The ring says which entries come next, and their
+ * tags, so each drop fetches the entry and the index slot EXPIRE_AHEAD
+ * slots on.  (The prefetches are written here, not in a helper: GCC deems
+ * a function of prefetches pure and drops the call.)
  */
 static inline __attribute__((always_inline)) size_t sweep(struct dnspair *p, uint64_t now_ns,
 							 size_t max)
@@ -343,30 +356,30 @@ static inline __attribute__((always_inline)) size_t sweep(struct dnspair *p, uin
 	const struct ring_view v = ring_view(p);
 	const uint32_t tail = p->ring_tail;
 	uint32_t head = p->ring_head;
+	uint64_t from = 0;        /* unknown unless the sweep stops at a head */
 	for (size_t n = 0; n < max; n++) {
 		head = ring_skip_stale(v, head, tail);
 		if (head == tail)
 			break;
-		uint32_t i = v.ring[head & v.mask];
-		const struct entry *e = ent(p, i);
+		struct ring_slot slot = v.ring[head & v.mask];
+		const struct entry *e = ent(p, slot.entry);
 		if (!expired(p, e, now_ns)) {
-			p->expire_from_ns = e->ts_ns > UINT64_MAX - p->timeout_ns ?
-					    UINT64_MAX : e->ts_ns + p->timeout_ns;
+			from = e->ts_ns > UINT64_MAX - p->timeout_ns ?
+			       UINT64_MAX : e->ts_ns + p->timeout_ns;
 			break;
 		}
+		head++;
 		/* a timed-out request was lost at its deadline, whenever we
 		 * notice */
-		lost += drop_entry(p, i, e->ts_ns + p->timeout_ns);
-		head++;    /* i's slot, stale now */
+		lost += drop_entry(p, slot.entry, slot.tag, e->ts_ns + p->timeout_ns);
 		if (tail - head > EXPIRE_AHEAD) {
-			uint32_t far = v.ring[(head + EXPIRE_AHEAD) & v.mask];
-			uint32_t near = v.ring[(head + EXPIRE_AHEAD / 2) & v.mask];
-			__builtin_prefetch(&v.e[far - 1]);
-			__builtin_prefetch(cold(p, far));
-			__builtin_prefetch(&p->index.slot[cold(p, near)->tag & p->index.mask]);
+			struct ring_slot far = v.ring[(head + EXPIRE_AHEAD) & v.mask];
+			__builtin_prefetch(&v.e[far.entry - 1]);
+			__builtin_prefetch(&p->index.slot[far.tag & p->index.mask]);
 		}
 	}
 	p->ring_head = head;
+	p->expire_from_ns = from;
 	return lost;
 }
 
@@ -410,6 +423,14 @@ static inline uint32_t find(const struct dnspair *p, const struct pkt_info *pi,
 	return done;
 }
 
+/* A new request's index slot when an eviction has shifted the index since
+ * find's probe (rare: out of line) */
+static __attribute__((noinline, cold)) void index_after_eviction(struct dnspair *p, uint32_t tag,
+								uint32_t i)
+{
+	flow_hindex_insert(&p->index, tag, i);
+}
+
 /* A request at now_ns whose live entry (find) is i, NIL if none (then
  * free_pos as find left it). */
 static inline enum dnspair_event on_request(struct dnspair *p, const struct pkt_info *pi,
@@ -436,15 +457,13 @@ static inline enum dnspair_event on_request(struct dnspair *p, const struct pkt_
 		i = new_entry(p, now_ns);
 		e = ent(p, i);
 		e->k = h->k;
-		e->ring_pos = RING_NONE;   /* until ring_append gives it a slot */
-		cold(p, i)->tag = h->tag;
 		/* find's probe ended at the first free slot from the key's
 		 * home, the one flow_hindex_insert() would take, unless an
 		 * eviction has since shifted the index */
 		if (p->st.evicted == evicted)
 			p->index.slot[free_pos] = (struct flow_hslot){ .idx = i, .tag = h->tag };
 		else
-			flow_hindex_insert(&p->index, h->tag, i);
+			index_after_eviction(p, h->tag, i);
 	}
 	if (ev == DNSPAIR_REQUEST) {
 		/* a new exchange: forget the old question */
@@ -456,8 +475,18 @@ static inline enum dnspair_event on_request(struct dnspair *p, const struct pkt_
 	}
 	e->ts_ns = now_ns;
 	remember_flow(p, cold(p, i), f);
-	ring_append(p, i);
+	ring_append(p, i, h->tag);
 	return ev;
+}
+
+/* The answer's RTT to the flow's distribution (dnspair_feed_dists: not
+ * the engine's way, hence out of line). */
+static __attribute__((noinline, cold)) void feed_dist(struct dnspair *p, struct flow *f,
+						      uint64_t rtt_us, uint64_t now_ns)
+{
+	struct dist *d = flow_dist(p->ft, f);
+	if (d)
+		dist_add(d, rtt_us, now_ns);
 }
 
 /* A response at now_ns whose live entry (find) is i, NIL if none. */
@@ -490,11 +519,8 @@ static inline enum dnspair_event on_response(struct dnspair *p, uint64_t now_ns,
 		p->st.negative_rtt++;
 	if (f) {
 		f->dns.answered++;   /* and an RTT sample: attribute 527 */
-		if (p->feed_dists && p->ft) {
-			struct dist *d = flow_dist(p->ft, f);
-			if (d)
-				dist_add(d, rtt_us, now_ns);
-		}
+		if (p->feed_dists && p->ft)
+			feed_dist(p, f, rtt_us, now_ns);
 	}
 	if (sample) {
 		sample->flow = f;

@@ -135,8 +135,8 @@ static void create_rejects_bad_arguments(void **state)
 	assert_non_null(p);
 	dnspair_free(p);
 	dnspair_free(NULL);
-	/* entry (64 bytes) + its cold part (24) + two ring slots (4 bytes
-	 * each) + two index slots (8 each) */
+	/* entry (64 bytes) + its cold part (16) + two ring slots and two
+	 * index slots (8 bytes each) */
 	assert_int_equal(dnspair_entry_bytes(), 112);
 }
 
