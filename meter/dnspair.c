@@ -352,16 +352,15 @@ static inline __attribute__((always_inline)) size_t sweep(struct dnspair *p, uin
 {
 	size_t lost = 0;
 	/* the ring's head, written back at the end; dropping entries does
-	 * not move the tail */
-	const struct ring_view v = ring_view(p);
-	const uint32_t tail = p->ring_tail;
+	 * not move the tail.  The rest is read through p: across the index's
+	 * call that is a few loads, where locals would be spilled. */
 	uint32_t head = p->ring_head;
 	uint64_t from = 0;        /* unknown unless the sweep stops at a head */
-	for (size_t n = 0; n < max; n++) {
-		head = ring_skip_stale(v, head, tail);
-		if (head == tail)
+	for (size_t n = max; n > 0; n--) {
+		head = ring_skip_stale(ring_view(p), head, p->ring_tail);
+		if (head == p->ring_tail)
 			break;
-		struct ring_slot slot = v.ring[head & v.mask];
+		struct ring_slot slot = p->ring[head & p->ring_mask];
 		const struct entry *e = ent(p, slot.entry);
 		if (!expired(p, e, now_ns)) {
 			from = e->ts_ns > UINT64_MAX - p->timeout_ns ?
@@ -372,9 +371,9 @@ static inline __attribute__((always_inline)) size_t sweep(struct dnspair *p, uin
 		/* a timed-out request was lost at its deadline, whenever we
 		 * notice */
 		lost += drop_entry(p, slot.entry, slot.tag, e->ts_ns + p->timeout_ns);
-		if (tail - head > EXPIRE_AHEAD) {
-			struct ring_slot far = v.ring[(head + EXPIRE_AHEAD) & v.mask];
-			__builtin_prefetch(&v.e[far.entry - 1]);
+		if (p->ring_tail - head > EXPIRE_AHEAD) {
+			struct ring_slot far = p->ring[(head + EXPIRE_AHEAD) & p->ring_mask];
+			__builtin_prefetch(ent(p, far.entry));
 			__builtin_prefetch(&p->index.slot[far.tag & p->index.mask]);
 		}
 	}
@@ -383,9 +382,10 @@ static inline __attribute__((always_inline)) size_t sweep(struct dnspair *p, uin
 	return lost;
 }
 
-/* A packet's share, the limit a constant.  Out of line: most messages do
- * not sweep (sweep_due), and the pairing keeps fewer registers without it. */
-static __attribute__((noinline)) void sweep_packet(struct dnspair *p, uint64_t now_ns)
+/* A packet's share, the limit a constant.  Inline: the pairing saves the
+ * registers the sweep needs anyway, so a call of its own would only add a
+ * frame. */
+static inline __attribute__((always_inline)) void sweep_packet(struct dnspair *p, uint64_t now_ns)
 {
 	sweep(p, now_ns, DNSPAIR_SWEEP_PER_PACKET);
 }

@@ -201,16 +201,17 @@ static inline void dnspair_hint(const struct pkt_info *pi, struct dnspair_hint *
 			(uint64_t)pi->ip_version << DNSPAIR_REST_IPVER;
 	w[DNSPAIR_KEY_REST] = rest;
 	if (pi->ip_version == DNSPAIR_IPV6) {
-		uint64_t a[2 * DNSPAIR_IPV6_ADDR_WORDS];   /* source, destination */
-		memcpy(a, pi->addr, sizeof(a));
-		unsigned c = response ? DNSPAIR_IPV6_ADDR_WORDS : 0;
-		unsigned s = DNSPAIR_IPV6_ADDR_WORDS - c;
-		w[DNSPAIR_KEY_CLIENT] = a[c];
-		w[DNSPAIR_KEY_CLIENT + 1] = a[c + 1];
-		w[DNSPAIR_KEY_SERVER] = a[s];
-		w[DNSPAIR_KEY_SERVER + 1] = a[s + 1];
-		h->tag = dnspair_tag_(a[c] ^ dnspair_swap64_(a[s]),
-				      a[c + 1] ^ dnspair_swap64_(a[s + 1]), rest);
+		uint64_t src[DNSPAIR_IPV6_ADDR_WORDS], dst[DNSPAIR_IPV6_ADDR_WORDS];
+		memcpy(src, pi->addr[0], sizeof(src));
+		memcpy(dst, pi->addr[1], sizeof(dst));
+		/* selects, not indexing: the words stay in registers */
+		uint64_t c0 = response ? dst[0] : src[0], c1 = response ? dst[1] : src[1];
+		uint64_t s0 = response ? src[0] : dst[0], s1 = response ? src[1] : dst[1];
+		w[DNSPAIR_KEY_CLIENT] = c0;
+		w[DNSPAIR_KEY_CLIENT + 1] = c1;
+		w[DNSPAIR_KEY_SERVER] = s0;
+		w[DNSPAIR_KEY_SERVER + 1] = s1;
+		h->tag = dnspair_tag_(c0 ^ dnspair_swap64_(s0), c1 ^ dnspair_swap64_(s1), rest);
 	} else {
 		uint32_t src, dst;
 		memcpy(&src, pi->addr[0], sizeof(src));
