@@ -20,6 +20,10 @@ enum { E_HAS_Q = 1, E_ANSWERED = 2 };
  * index slots: the entries are in no memory order, and each is otherwise
  * a cache miss when its turn comes. */
 #define EXPIRE_AHEAD 8u
+/* A sweep that empties the table clears the whole index when it dropped
+ * at least one entry per this many slots: zeroing 16 slots (128 bytes)
+ * costs far less than one removal's probe and backward shift. */
+#define INDEX_CLEAR_SLOTS_PER_DROP 16u
 
 /*
  * An entry is what a probe and the expiry read, in one cache line (the
@@ -285,12 +289,11 @@ static void remember_flow(struct dnspair *p, struct entry_cold *c, struct flow *
 
 /* ---- entries ----------------------------------------------------------------- */
 
-/* Drop entry i (index tag `tag`), whose ring slot the caller has taken
- * off the ring; an unanswered one is a lost request, lost at lost_ns (its
- * flow changed then: flowattr_changed_ns).  Inlined into the sweep, where
- * a call of its own would cost a frame per drop. */
-static inline __attribute__((always_inline)) bool drop_entry(struct dnspair *p, uint32_t i,
-							   uint32_t tag, uint64_t lost_ns)
+/* Free entry i, whose ring slot the caller has taken off the ring; an
+ * unanswered one is a lost request, lost at lost_ns (its flow changed
+ * then: flowattr_changed_ns).  Its index slot is the caller's to clear. */
+static inline __attribute__((always_inline)) bool retire_entry(struct dnspair *p, uint32_t i,
+							     uint64_t lost_ns)
 {
 	struct entry *e = ent(p, i);
 	bool lost = !(e->flags & E_ANSWERED);
@@ -303,12 +306,21 @@ static inline __attribute__((always_inline)) bool drop_entry(struct dnspair *p, 
 				f->dns.lost_ns = lost_ns;
 		}
 	}
-	flow_hindex_remove(&p->index, tag, i);
 	/* its ring_pos names a slot behind the head now, which the ring
 	 * rewrites before it is read again */
 	e->free_next = p->free_head;
 	p->free_head = i;
 	p->st.pending--;
+	return lost;
+}
+
+/* retire_entry() and i's index slot (tag `tag`) removed.  Inlined into
+ * the sweep, where a call of its own would cost a frame per drop. */
+static inline __attribute__((always_inline)) bool drop_entry(struct dnspair *p, uint32_t i,
+							   uint32_t tag, uint64_t lost_ns)
+{
+	bool lost = retire_entry(p, i, lost_ns);
+	flow_hindex_remove(&p->index, tag, i);
 	return lost;
 }
 
@@ -396,9 +408,56 @@ static inline bool sweep_due(const struct dnspair *p, uint64_t now_ns)
 	return now_ns >= p->expire_from_ns;
 }
 
+/*
+ * dnspair_expire()'s sweep, which may drop many entries at once (the end
+ * of a trace drops them all): the entries are retired first and their
+ * index slots cleared after.  A sweep that empties the table, and drops
+ * enough entries to pay for it, clears the whole index at once (an empty
+ * index is all zero slots, as flow_hindex_init() makes it) instead of
+ * removing each entry's slot with its backward shift.  Otherwise the
+ * slots it passed are walked again: the live ones among them (ring_pos
+ * still names them) are exactly the entries it dropped.
+ */
+static size_t sweep_many(struct dnspair *p, uint64_t now_ns, size_t max)
+{
+	size_t lost = 0, dropped = 0;
+	const uint32_t first = p->ring_head;
+	uint32_t head = first;
+	uint64_t from = 0;        /* unknown unless the sweep stops at a head */
+	while (dropped < max) {
+		head = ring_skip_stale(ring_view(p), head, p->ring_tail);
+		if (head == p->ring_tail)
+			break;
+		const struct entry *e = ent(p, p->ring[head & p->ring_mask].entry);
+		if (!expired(p, e, now_ns)) {
+			from = e->ts_ns > UINT64_MAX - p->timeout_ns ?
+			       UINT64_MAX : e->ts_ns + p->timeout_ns;
+			break;
+		}
+		lost += retire_entry(p, p->ring[head & p->ring_mask].entry,
+				     e->ts_ns + p->timeout_ns);
+		head++;
+		dropped++;
+	}
+	p->ring_head = head;
+	p->expire_from_ns = from;
+	size_t slots = (size_t)p->index.mask + 1;
+	if (p->st.pending == 0 && dropped >= slots / INDEX_CLEAR_SLOTS_PER_DROP) {
+		memset(p->index.slot, 0, slots * sizeof(*p->index.slot));
+	} else {
+		for (uint32_t n = first; n != head; n++) {
+			if (ring_live(p, n)) {
+				const struct ring_slot *slot = &p->ring[n & p->ring_mask];
+				flow_hindex_remove(&p->index, slot->tag, slot->entry);
+			}
+		}
+	}
+	return lost;
+}
+
 size_t dnspair_expire(struct dnspair *p, uint64_t now_ns, size_t max)
 {
-	return sweep_due(p, now_ns) ? sweep(p, now_ns, max) : 0;
+	return sweep_due(p, now_ns) ? sweep_many(p, now_ns, max) : 0;
 }
 
 /* The live (unexpired) entry for h's key and question: an unanswered one

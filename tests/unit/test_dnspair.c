@@ -538,6 +538,57 @@ static void retransmissions_keep_age_order(void **state)
 	dnspair_free(dp);
 }
 
+/* dnspair_expire() over many entries: the sweeps that empty the table
+ * and clear the whole index (40 dropped, 128 slots), and those that remove
+ * each slot (a few dropped, or some left pending).  Were a slot left
+ * behind, the small index would fill over the rounds (and the probes never
+ * end: the test hangs); every round's keys pair afresh. */
+static void expire_batches_keep_index_whole(void **state)
+{
+	struct fx *fx = *state;
+	enum { CAP = 64, ROUNDS = 300, MAX_BATCH = 40 };
+	struct dnspair *dp = dnspair_create(fx->ft, CAP, SEC);
+	assert_non_null(dp);
+	uint64_t t = T0;
+	uint64_t lost = 0;
+	for (unsigned r = 0; r < ROUNDS; r++) {
+		/* small batches only at first, then every third one large */
+		unsigned n = r >= ROUNDS / 2 && r % 3 == 0 ? MAX_BATCH : 1 + r % 7;
+		struct msg m[MAX_BATCH];
+		for (unsigned k = 0; k < n; k++) {
+			m[k] = v4msg();
+			m[k].id = (uint16_t)(k + r);      /* keys repeat across rounds */
+			struct pkt_info q = mkpkt(&m[k], false, t + k * MS);
+			assert_int_equal(dnspair_packet(dp, &q, fx->f, NULL), DNSPAIR_REQUEST);
+		}
+		/* the first half answered */
+		for (unsigned k = 0; k < n / 2; k++) {
+			struct pkt_info a = mkpkt(&m[k], true, t + n * MS);
+			assert_int_equal(dnspair_packet(dp, &a, fx->f, NULL), DNSPAIR_ANSWER);
+		}
+		struct dnspair_stats st;
+		if (r % 2) {
+			/* the older half first (the table does not empty) */
+			unsigned half = n / 2;
+			dnspair_expire(dp, t + SEC + half * MS - 1, SIZE_MAX);
+			dnspair_stats(dp, &st);
+			assert_int_equal(st.pending, n - half);
+			if (half) {
+				struct pkt_info a = mkpkt(&m[0], true, t + SEC + half * MS);
+				assert_int_equal(dnspair_packet(dp, &a, fx->f, NULL),
+						 DNSPAIR_UNMATCHED);
+			}
+		}
+		lost += n - n / 2;
+		dnspair_expire(dp, t + 2 * SEC, SIZE_MAX);
+		dnspair_stats(dp, &st);
+		assert_int_equal(st.pending, 0);
+		assert_int_equal(st.lost, lost);
+		t += 3 * SEC;
+	}
+	dnspair_free(dp);
+}
+
 /* Requests credit the request's flow, responses the response's flow. */
 static void credits_split_between_flows(void **state)
 {
@@ -826,6 +877,7 @@ int main(void)
 		T(header_only_response_pairs),
 		T(tcp_and_udp_distinct),
 		T(ipv6_pairs),
+		T(expire_batches_keep_index_whole),
 		T(pending_table_overflow),
 		T(evictions_keep_index_whole),
 		T(retransmissions_keep_age_order),
