@@ -116,7 +116,8 @@ enum dnspair_event dnspair_packet(struct dnspair *p, const struct pkt_info *pi,
  * server address (DNSPAIR_KEY_SERVER, +1).  IPv4: both addresses in
  * word DNSPAIR_KEY_CLIENT, the client's in the low 32 bits, the other
  * three address words zero.  Then one word of client port, server port,
- * DNS ID, transport (1 = TCP) and IP version (DNSPAIR_REST_* shifts).
+ * DNS ID, transport (1 = TCP) and IP version (1 = IPv6; DNSPAIR_REST_*
+ * shifts).
  */
 #define DNSPAIR_KEY_WORDS 5
 struct dnspair_key {
@@ -131,7 +132,7 @@ struct dnspair_hint {
 enum { DNSPAIR_KEY_CLIENT = 0, DNSPAIR_KEY_SERVER = 2, DNSPAIR_KEY_REST = 4 };
 enum {
 	DNSPAIR_REST_PORTS = 0,  /* client port, then server port above it */
-	DNSPAIR_REST_ID = 32, DNSPAIR_REST_TCP = 48, DNSPAIR_REST_IPVER = 56
+	DNSPAIR_REST_ID = 32, DNSPAIR_REST_TCP = 48, DNSPAIR_REST_IPV6 = 56
 };
 /* the question word (dnspair.c) is QTYPE, QCLASS and the QNAME hash read
  * at once */
@@ -197,10 +198,11 @@ static inline void dnspair_hint(const struct pkt_info *pi, struct dnspair_hint *
 	ports = response ? dnspair_swap32_(ports) : ports;
 	uint64_t rest = (uint64_t)ports << DNSPAIR_REST_PORTS |
 			(uint64_t)pi->dns.id << DNSPAIR_REST_ID |
-			(uint64_t)pi->dns.over_tcp << DNSPAIR_REST_TCP |
-			(uint64_t)pi->ip_version << DNSPAIR_REST_IPVER;
-	w[DNSPAIR_KEY_REST] = rest;
+			(uint64_t)pi->dns.over_tcp << DNSPAIR_REST_TCP;
 	if (pi->ip_version == DNSPAIR_IPV6) {
+		/* the version bit set here, where the branch knows it */
+		rest |= 1ull << DNSPAIR_REST_IPV6;
+		w[DNSPAIR_KEY_REST] = rest;
 		uint64_t src[DNSPAIR_IPV6_ADDR_WORDS], dst[DNSPAIR_IPV6_ADDR_WORDS];
 		memcpy(src, pi->addr[0], sizeof(src));
 		memcpy(dst, pi->addr[1], sizeof(dst));
@@ -216,6 +218,7 @@ static inline void dnspair_hint(const struct pkt_info *pi, struct dnspair_hint *
 		uint32_t src, dst;
 		memcpy(&src, pi->addr[0], sizeof(src));
 		memcpy(&dst, pi->addr[1], sizeof(dst));
+		w[DNSPAIR_KEY_REST] = rest;
 		uint64_t pair = (uint64_t)dst << DNSPAIR_HALF_BITS | src;
 		pair = response ? dnspair_swap64_(pair) : pair;
 		w[DNSPAIR_KEY_CLIENT] = pair;
