@@ -334,16 +334,45 @@ static __attribute__((noinline, cold)) void evict_oldest(struct dnspair *p, uint
 	p->expire_from_ns = 0;   /* the next head is not known */
 }
 
-static inline uint32_t new_entry(struct dnspair *p, uint64_t now_ns)
+static inline uint32_t pop_free(struct dnspair *p)
+{
+	uint32_t i = p->free_head;
+	p->free_head = ent(p, i)->free_next;
+	return i;
+}
+
+/* A full table's new entry: the oldest evicted, its entry taken, and the
+ * index slot found anew (the eviction shifted the index since find's
+ * probe).  Rare: out of line. */
+static __attribute__((noinline, cold)) uint32_t evict_for(struct dnspair *p, uint64_t now_ns,
+							  uint32_t tag)
+{
+	evict_oldest(p, now_ns);
+	uint32_t i = pop_free(p);
+	flow_hindex_insert(&p->index, tag, i);
+	return i;
+}
+
+/*
+ * An entry for a new request with index tag `tag`, in the index already:
+ * a dropped one if any, else one never used, else the oldest evicted.
+ * find's probe ended at free_pos, the first free slot from the key's
+ * home, the one flow_hindex_insert() would take.
+ */
+static inline uint32_t new_entry(struct dnspair *p, uint64_t now_ns, uint32_t tag,
+				 uint32_t free_pos)
 {
 	uint32_t i;
-	if (p->free_head == NIL && p->fresh <= p->capacity) {
-		i = p->fresh++;
+	if (p->free_head != NIL || p->fresh > p->capacity) {
+		if (p->free_head != NIL) {
+			i = pop_free(p);
+			p->index.slot[free_pos] = (struct flow_hslot){ .idx = i, .tag = tag };
+		} else {
+			i = evict_for(p, now_ns, tag);
+		}
 	} else {
-		if (p->free_head == NIL)
-			evict_oldest(p, now_ns);
-		i = p->free_head;
-		p->free_head = ent(p, i)->free_next;
+		i = p->fresh++;
+		p->index.slot[free_pos] = (struct flow_hslot){ .idx = i, .tag = tag };
 	}
 	if (++p->st.pending > p->st.peak_pending)
 		p->st.peak_pending = p->st.pending;
@@ -482,14 +511,6 @@ static inline uint32_t find(const struct dnspair *p, const struct pkt_info *pi,
 	return done;
 }
 
-/* A new request's index slot when an eviction has shifted the index since
- * find's probe (rare: out of line) */
-static __attribute__((noinline, cold)) void index_after_eviction(struct dnspair *p, uint32_t tag,
-								uint32_t i)
-{
-	flow_hindex_insert(&p->index, tag, i);
-}
-
 /* A request at now_ns whose live entry (find) is i, NIL if none (then
  * free_pos as find left it). */
 static inline enum dnspair_event on_request(struct dnspair *p, const struct pkt_info *pi,
@@ -512,17 +533,9 @@ static inline enum dnspair_event on_request(struct dnspair *p, const struct pkt_
 		/* the latest request is the one an answer is timed from */
 		ring_leave(p, i);
 	} else {
-		uint64_t evicted = p->st.evicted;
-		i = new_entry(p, now_ns);
+		i = new_entry(p, now_ns, h->tag, free_pos);
 		e = ent(p, i);
 		e->k = h->k;
-		/* find's probe ended at the first free slot from the key's
-		 * home, the one flow_hindex_insert() would take, unless an
-		 * eviction has since shifted the index */
-		if (p->st.evicted == evicted)
-			p->index.slot[free_pos] = (struct flow_hslot){ .idx = i, .tag = h->tag };
-		else
-			index_after_eviction(p, h->tag, i);
 	}
 	if (ev == DNSPAIR_REQUEST) {
 		/* a new exchange: forget the old question */
