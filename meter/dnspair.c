@@ -20,6 +20,10 @@ enum { E_HAS_Q = 1, E_ANSWERED = 2 };
  * index slots: the entries are in no memory order, and each is otherwise
  * a cache miss when its turn comes. */
 #define EXPIRE_AHEAD 8u
+/* The index is sized for this many times the capacity (so it is at most a
+ * quarter full): its probes, and above all a removal's search and
+ * backward shift over the rest of its cluster, stay short. */
+#define INDEX_SPREAD 2u
 /* A sweep that empties the table clears the whole index when it dropped
  * at least one entry per this many slots: zeroing 16 slots (128 bytes)
  * costs far less than one removal's probe and backward shift. */
@@ -96,9 +100,9 @@ _Static_assert(offsetof(struct dnspair, index) == 0, "dnspair_prefetch finds the
 
 size_t dnspair_entry_bytes(void)
 {
-	/* the index and the ring keep at least two slots per entry */
+	/* the ring keeps at least two slots per entry, the index four */
 	return sizeof(struct entry) + sizeof(struct entry_cold) +
-	       2 * sizeof(struct ring_slot) + 2 * sizeof(struct flow_hslot);
+	       2 * sizeof(struct ring_slot) + 2 * INDEX_SPREAD * sizeof(struct flow_hslot);
 }
 
 struct dnspair *dnspair_create(struct flow_table *t, size_t capacity,
@@ -118,8 +122,11 @@ struct dnspair *dnspair_create(struct flow_table *t, size_t capacity,
 	p->e = aligned_alloc(CACHE_LINE, capacity * sizeof(*p->e));
 	p->cold = malloc(capacity * sizeof(*p->cold));
 	p->ring = malloc(ring_slots * sizeof(*p->ring));
+	/* (flow_hindex_init() takes at most FLOW_MAX_CAPACITY entries) */
+	size_t index_entries = capacity <= FLOW_MAX_CAPACITY / INDEX_SPREAD ?
+			       INDEX_SPREAD * capacity : FLOW_MAX_CAPACITY;
 	if (!p->e || !p->cold || !p->ring ||
-	    flow_hindex_init(&p->index, capacity) != 0) {
+	    flow_hindex_init(&p->index, index_entries) != 0) {
 		dnspair_free(p);
 		return NULL;
 	}
