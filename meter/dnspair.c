@@ -272,7 +272,7 @@ static void ring_append(struct dnspair *p, uint32_t i, uint32_t tag)
  * reused since). */
 static struct flow *request_flow(struct dnspair *p, const struct entry_cold *c)
 {
-	if (!c->flow)
+	if (!c->flow || !p->ft)
 		return NULL;
 	/* NULL when the record is free now */
 	struct flow *f = flow_by_index(p->ft, flow_index(p->ft, c->flow));
@@ -283,15 +283,12 @@ static struct flow *request_flow(struct dnspair *p, const struct entry_cold *c)
 	return f;
 }
 
-static void remember_flow(struct dnspair *p, struct entry_cold *c, struct flow *f)
+/* (without a flow table no flow is credited: request_flow checks) */
+static void remember_flow(struct entry_cold *c, struct flow *f)
 {
-	if (f && p->ft) {
-		c->flow = f;
+	c->flow = f;
+	if (f)
 		c->flow_first_ns = f->first_ns;
-	} else {
-		c->flow = NULL;
-		c->flow_first_ns = 0;
-	}
 }
 
 /* ---- entries ----------------------------------------------------------------- */
@@ -553,7 +550,7 @@ static inline enum dnspair_event on_request(struct dnspair *p, const struct pkt_
 		e->question = question_word(pi);
 	}
 	e->ts_ns = now_ns;
-	remember_flow(p, cold(p, i), f);
+	remember_flow(cold(p, i), f);
 	ring_append(p, i, h->tag);
 	return ev;
 }
