@@ -44,8 +44,9 @@ struct entry {
 	uint64_t ts_ns;            /* latest request */
 	uint64_t question;         /* as question_word() reads it, valid with
 	                              E_HAS_Q */
-	uint32_t ring_pos;         /* its slot in the age ring, RING_NONE
-	                              when free */
+	uint32_t ring_pos;         /* its slot in the age ring (RING_NONE
+	                              while a retransmission moves it; a
+	                              free entry's is behind the head) */
 	uint8_t flags;
 };
 _Static_assert(sizeof(struct entry) == CACHE_LINE, "an entry is one cache line");
@@ -69,9 +70,9 @@ struct ring_slot {
  * request, oldest at the head.  Entries are dropped from the head (the
  * head moves past their slot); one moved to the tail by a retransmission
  * only forgets its slot (ring_pos), so no neighbour is touched, and the
- * stale slot is skipped when it reaches the head.  The ring has at least twice as many slots as entries: when
- * stale slots fill it, one pass packs the live ones (amortised, at least
- * `capacity` appends apart).
+ * stale slot is skipped when it reaches the head.  The ring has at least
+ * twice as many slots as entries: when stale slots fill it, one pass
+ * packs the live ones (amortised, at least `capacity` appends apart).
  */
 struct dnspair {
 	struct flow_hindex index;  /* first: dnspair_prefetch reads it */
@@ -87,9 +88,9 @@ struct dnspair {
 	uint32_t free_head;        /* entries dropped, most recent first */
 	uint64_t expire_from_ns;   /* no entry expires before: the head's
 	                              deadline when the sweep last stopped
-	                              at it, 0 (unknown) after any other
-	                              stop or once an entry leaves the ring
-	                              otherwise */
+	                              at it, 0 (unknown) when it stopped
+	                              otherwise or an entry left the ring
+	                              since */
 	uint32_t fresh;            /* next never used entry (after the free
 	                              list: the order a list of all entries
 	                              in order would give, without writing
@@ -193,8 +194,7 @@ static inline bool expired(const struct dnspair *p, const struct entry *e,
 
 /* ---- age ring ------------------------------------------------------------ */
 
-/* The ring's arrays as locals: the sweep keeps them in registers across
- * its calls, which could (as far as the compiler knows) change *p. */
+/* The ring's arrays as locals, for the loops that skip stale slots. */
 struct ring_view {
 	const struct ring_slot *ring;
 	uint32_t mask;
