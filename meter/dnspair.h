@@ -131,7 +131,7 @@ struct dnspair_hint {
 
 enum { DNSPAIR_KEY_CLIENT = 0, DNSPAIR_KEY_SERVER = 2, DNSPAIR_KEY_REST = 4 };
 enum {
-	DNSPAIR_REST_PORTS = 0,  /* client port, then server port above it */
+	DNSPAIR_REST_PORTS = 0,  /* both ports (see below) */
 	DNSPAIR_REST_ID = 32, DNSPAIR_REST_TCP = 48, DNSPAIR_REST_IPV6 = 56
 };
 /* the question word (dnspair.c) is QTYPE, QCLASS and the QNAME hash read
@@ -169,6 +169,7 @@ static inline uint64_t dnspair_swap64_(uint64_t x)
 	return x << DNSPAIR_HALF_BITS | x >> DNSPAIR_HALF_BITS;
 }
 
+/* the same for the two ports */
 static inline uint32_t dnspair_swap32_(uint32_t x)
 {
 	return x << DNSPAIR_PORT_BITS | x >> DNSPAIR_PORT_BITS;
