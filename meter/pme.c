@@ -269,6 +269,9 @@ struct item_blob {
 #define MEMO_HITS_MIN  4
 #define MEMO_REST      65536
 #define MEMO_KEY_HEAD  offsetof(struct flow_key, data)
+#define MEMO_ST_PORTS  1u              /* the packet has ports */
+#define MEMO_ST_IPV6   2u              /* its peer addresses are IPv6 */
+#define MEMO_STATES    4
 
 struct memo_tag {
 	uint8_t n;                         /* words, 0: no memo */
@@ -279,6 +282,13 @@ struct memo_tag {
 	 * * sizeof (union val) + word * 8); past n, word 0's, with mask 0 */
 	uint16_t off[MEMO_TAG_WORDS];
 	uint64_t mask[MEMO_TAG_WORDS];
+	/* direct: every value is a field of struct pkt_info (memo_direct()),
+	 * so word j is the 8 bytes at pkt_off[rev][j] under pkt_mask[st][j],
+	 * st the packet's MEMO_ST_* bits (a port reads 0 without ports, an
+	 * IPv4 address has no bytes past 4): no reader per value */
+	bool direct;
+	uint16_t pkt_off[2][MEMO_TAG_WORDS];
+	uint64_t pkt_mask[MEMO_STATES][MEMO_TAG_WORDS];
 };
 
 struct memo_entry {
@@ -962,6 +972,91 @@ static bool memo_tag_add(struct memo_tag *m, unsigned s, unsigned s_rev, unsigne
 	return true;
 }
 
+/* The first n bytes of w (memory order), in reverse order when `swap`;
+ * the others 0. */
+static uint64_t word_head(uint64_t w, unsigned n, bool swap)
+{
+	uint8_t b[sizeof w], out[sizeof w] = { 0 };
+	memcpy(b, &w, sizeof w);
+	for (unsigned i = 0; i < n && i < sizeof w; i++)
+		out[i] = b[swap ? n - 1 - i : i];
+	memcpy(&w, out, sizeof w);
+	return w;
+}
+
+/*
+ * Where read_packet() takes word k of slot s's value from in struct
+ * pkt_info, for the values it copies from one field: the field's offset
+ * (*off), the value's bytes in that word for the packet's MEMO_ST_* bits
+ * st (*bytes; 0: the word reads 0) and whether they are the field's bytes
+ * swapped (ports: host order in pkt_info, big-endian in the value).
+ * false for the values made otherwise.
+ */
+static bool memo_field(unsigned s, unsigned k, unsigned st, size_t *off, unsigned *bytes,
+		       bool *swap)
+{
+	unsigned end = s & 1;
+	*swap = false;
+	switch (s >> 1) {
+	case ACC_TRANS_TYPE:
+		*off = offsetof(struct pkt_info, proto);
+		*bytes = k == 0;
+		return true;
+	case ACC_PEER_TYPE:
+		*off = offsetof(struct pkt_info, peer_type);
+		*bytes = k == 0;
+		return true;
+	case ACC_IP_VERSION:
+		*off = offsetof(struct pkt_info, ip_version);
+		*bytes = k == 0;
+		return true;
+	case ACC_DSCP:
+		*off = offsetof(struct pkt_info, dscp);
+		*bytes = k == 0;
+		return true;
+	case ACC_TRANS_ADDR:
+		*off = offsetof(struct pkt_info, port) + end * sizeof(uint16_t);
+		*bytes = k == 0 && (st & MEMO_ST_PORTS) ? sizeof(uint16_t) : 0;
+		*swap = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
+		return true;
+	case ACC_PEER_ADDR:
+		/* peer_addr_words(): 16 bytes for IPv6, else 4 */
+		*off = offsetof(struct pkt_info, addr) + end * sizeof ((struct pkt_info *)0)->addr[0] +
+		       (k == 1 ? sizeof(uint64_t) : 0);
+		*bytes = k > 1 ? 0 : st & MEMO_ST_IPV6 ? sizeof(uint64_t) : k == 0 ? 4 : 0;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* m->direct and its offsets and masks, when every value of the tag is a
+ * field's (memo_field()); the tag words are then the same but for a
+ * port's two bytes, which come swapped. */
+static void memo_direct(struct memo_tag *m)
+{
+	m->direct = false;
+	for (unsigned j = 0; j < MEMO_TAG_WORDS; j++) {
+		unsigned v = m->off[j] / sizeof(union val);
+		unsigned k = m->off[j] % sizeof(union val) / sizeof(uint64_t);
+		for (unsigned rev = 0; rev < 2; rev++)
+			for (unsigned st = 0; st < MEMO_STATES; st++) {
+				size_t off;
+				unsigned bytes;
+				bool swap;
+				if (!memo_field(m->slot[rev][v], k, st, &off, &bytes, &swap) ||
+				    off + sizeof(uint64_t) > sizeof(struct pkt_info))
+					return;
+				uint64_t mask = word_head(m->mask[j], bytes, swap);
+				m->pkt_off[rev][j] = (uint16_t)off;
+				/* the same for either pass: their fields differ
+				 * by end only */
+				m->pkt_mask[st][j] = mask;
+			}
+	}
+	m->direct = true;
+}
+
 /* prog->memo: the words every test on the routes reads (see struct
  * memo_tag); none when there are too many. */
 static void memo_load(struct pme_program *prog)
@@ -991,6 +1086,7 @@ static void memo_load(struct pme_program *prog)
 		m->off[j] = m->off[0];
 		m->mask[j] = 0;
 	}
+	memo_direct(m);
 }
 
 /* Program ids start at 1: a new memo (id 0) is of no program.  An id, not
@@ -2160,6 +2256,23 @@ memo_probe(const struct pme_program *prog, struct pme_memo *memo,
 	   const struct pkt_info *pkt, unsigned rev, struct memo_probe *p)
 {
 	const struct memo_tag *m = &prog->memo;
+	uint64_t x = 0;
+	if (m->direct) {
+		const uint8_t *b = (const uint8_t *)pkt;
+		unsigned st = (pkt->has_ports ? MEMO_ST_PORTS : 0) |
+			      (pkt->peer_type == PEER_TYPE_IPV6 ? MEMO_ST_IPV6 : 0);
+		const uint64_t *mask = m->pkt_mask[st];
+		const uint16_t *off = m->pkt_off[rev];
+#pragma GCC unroll 6
+		for (unsigned j = 0; j < MEMO_TAG_WORDS; j++) {
+			uint64_t w;
+			memcpy(&w, b + off[j], sizeof w);
+			p->tag[j] = w & mask[j];
+			x = (x ^ p->tag[j]) * MEMO_HASH_MUL;
+		}
+		p->e = &memo->e[x >> (64 - __builtin_ctz(MEMO_ENTRIES))];
+		return;
+	}
 	union val v[MEMO_TAG_WORDS];
 	for (unsigned i = 0; i < m->n_slots; i++) {
 		unsigned s = m->slot[rev][i];
@@ -2173,7 +2286,6 @@ memo_probe(const struct pme_program *prog, struct pme_memo *memo,
 			read_packet(s >> 1, s & 1, pkt, &v[i]);
 	}
 	const uint8_t *b = (const uint8_t *)v;
-	uint64_t x = 0;
 #pragma GCC unroll 6
 	for (unsigned j = 0; j < MEMO_TAG_WORDS; j++) {
 		uint64_t w;

@@ -1420,6 +1420,83 @@ static void routes_agree(void **state)
 }
 
 /*
+ * A memo tag read straight from struct pkt_info's fields must see what
+ * the tests see: a port reads 0 in a packet without ports whatever
+ * port[] holds, an IPv4 address has no bytes past its 4 whatever addr[]
+ * holds there.  Each packet after one that would share its entry if
+ * those bytes counted (Count, Ignore), twice: walked, then from the memo.
+ */
+static void memo_field_values(void **state)
+{
+	(void)state;
+	static const uint8_t v6a[16] = { 0x20, 0x01, 0x05, 0x03, 0xba, 0x3e, [15] = 0x30 };
+	uint8_t m16[16], v6b[16], v6c[16], v6d[16];
+	memset(m16, 0xff, sizeof m16);
+	memcpy(v6b, v6a, sizeof v6a);
+	v6b[15]++;
+	memcpy(v6c, v6b, sizeof v6b);
+	v6c[15]++;
+	memcpy(v6d, v6c, sizeof v6c);
+	v6d[15]++;
+	/* the IPv6 servers' tests a chain, so that the pass stays on the
+	 * routes (what the memo keeps) */
+	const struct rule r[] = {
+		R2(ATTR_DEST_TRANS_ADDRESS, 0xffff, 53, RULE_GOTO, 3),
+		RN(RULE_NOMATCH, 0),
+		mk(ATTR_DEST_PEER_ADDRESS, RULE_GOTO, 10, 16, m16, v6a),
+		mk(ATTR_DEST_PEER_ADDRESS, RULE_GOTO, 10, 16, m16, v6b),
+		mk(ATTR_DEST_PEER_ADDRESS, RULE_GOTO, 10, 16, m16, v6c),
+		mk(ATTR_DEST_PEER_ADDRESS, RULE_GOTO, 10, 16, m16, v6d),
+		R4(ATTR_DEST_PEER_ADDRESS, 0xffffffff, IP(0x20, 0x01, 0x05, 0x03), RULE_GOTO, 9),
+		RN(RULE_NOMATCH, 0),
+		RN(RULE_COUNT, 0),
+		RN(RULE_IGNORE, 0),
+	};
+	struct diag d;
+	diag_init(&d, "fields");
+	struct pme_program *p = load(r, NRULES(r), 1, &d);
+	diag_free(&d);
+	assert_non_null(p);
+	assert_int_equal(pme_chain_count(p), 1);
+	assert_true(pme_memo_words(p) > 0);
+	struct pme_memo *memo = pme_memo_create();
+	assert_non_null(memo);
+	/* to the IPv4 server, port 53: Count */
+	struct pkt_info v4 = ip4(IP(10, 0, 0, 1), IP(0x20, 0x01, 0x05, 0x03), 17, 1024, 53);
+	/* ICMP, port[] as the UDP one's: no ports, NoMatch */
+	struct pkt_info icmp = v4;
+	icmp.proto = 1;
+	icmp.has_ports = false;
+	/* to the IPv6 server: Ignore */
+	struct pkt_info v6 = v4;
+	v6.ip_version = 6;
+	v6.peer_type = 2;
+	memcpy(v6.addr[1], v6a, sizeof v6a);
+	/* IPv4 with the IPv6 address's bytes past its 4: Count */
+	struct pkt_info v4x = v4;
+	memcpy(v4x.addr[1] + 4, v6a + 4, sizeof v6a - 4);
+	const struct {
+		const struct pkt_info *pkt;
+		enum pme_result want;
+	} seq[] = {
+		{ &v4, PME_COUNT }, { &icmp, PME_NOMATCH },
+		{ &v6, PME_IGNORE }, { &v4x, PME_COUNT },
+	};
+	for (unsigned k = 0; k < 2 * NRULES(seq); k++) {
+		struct pme_match m;
+		bool rev;
+		unsigned i = k % NRULES(seq);
+		assert_int_equal(classify_agrees(p, memo, seq[i].pkt, &m, &rev), seq[i].want);
+		assert_int_equal(classify_agrees(p, memo, seq[i].pkt, &m, &rev), seq[i].want);
+	}
+	uint64_t lookups, hits;
+	pme_memo_stats(memo, &lookups, &hits);
+	assert_true(hits > 0);
+	pme_memo_free(memo);
+	pme_free(p);
+}
+
+/*
  * A table whose tests read values that rarely repeat (here: every
  * packet's addresses are new) would pay a memo lookup and store for
  * nothing: after a window of lookups without enough hits the memo rests
@@ -1609,6 +1686,7 @@ int main(void)
 		cmocka_unit_test(jump_threading),
 		cmocka_unit_test(random_tables),
 		cmocka_unit_test(routes_agree),
+		cmocka_unit_test(memo_field_values),
 		cmocka_unit_test(memo_rests),
 		cmocka_unit_test(load_rejects),
 		cmocka_unit_test(load_accepts),
