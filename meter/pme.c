@@ -2250,29 +2250,39 @@ struct memo_probe {
 
 #define MEMO_MISS (-1)
 
-/* The pass's tag (rev: the reversed pass's) into p, and its entry. */
-static inline __attribute__((always_inline)) void
-memo_probe(const struct pme_program *prog, struct pme_memo *memo,
-	   const struct pkt_info *pkt, unsigned rev, struct memo_probe *p)
+/* The entry of tag words whose hash is x. */
+static inline struct memo_entry *memo_entry_of(struct pme_memo *memo, uint64_t x)
 {
-	const struct memo_tag *m = &prog->memo;
+	return &memo->e[x >> (64 - __builtin_ctz(MEMO_ENTRIES))];
+}
+
+/* memo_probe() of a direct tag (struct memo_tag): a load and a mask a
+ * word. */
+static inline __attribute__((always_inline)) void
+memo_probe_direct(const struct memo_tag *m, struct pme_memo *memo,
+		  const struct pkt_info *pkt, unsigned rev, struct memo_probe *p)
+{
+	const uint8_t *b = (const uint8_t *)pkt;
+	unsigned st = (pkt->has_ports ? MEMO_ST_PORTS : 0) |
+		      (pkt->peer_type == PEER_TYPE_IPV6 ? MEMO_ST_IPV6 : 0);
+	const uint64_t *mask = m->pkt_mask[st];
+	const uint16_t *off = m->pkt_off[rev];
 	uint64_t x = 0;
-	if (m->direct) {
-		const uint8_t *b = (const uint8_t *)pkt;
-		unsigned st = (pkt->has_ports ? MEMO_ST_PORTS : 0) |
-			      (pkt->peer_type == PEER_TYPE_IPV6 ? MEMO_ST_IPV6 : 0);
-		const uint64_t *mask = m->pkt_mask[st];
-		const uint16_t *off = m->pkt_off[rev];
 #pragma GCC unroll 6
-		for (unsigned j = 0; j < MEMO_TAG_WORDS; j++) {
-			uint64_t w;
-			memcpy(&w, b + off[j], sizeof w);
-			p->tag[j] = w & mask[j];
-			x = (x ^ p->tag[j]) * MEMO_HASH_MUL;
-		}
-		p->e = &memo->e[x >> (64 - __builtin_ctz(MEMO_ENTRIES))];
-		return;
+	for (unsigned j = 0; j < MEMO_TAG_WORDS; j++) {
+		uint64_t w;
+		memcpy(&w, b + off[j], sizeof w);
+		p->tag[j] = w & mask[j];
+		x = (x ^ p->tag[j]) * MEMO_HASH_MUL;
 	}
+	p->e = memo_entry_of(memo, x);
+}
+
+/* memo_probe() of any other tag: the values read, then their words. */
+static inline __attribute__((always_inline)) void
+memo_probe_general(const struct memo_tag *m, struct pme_memo *memo,
+		   const struct pkt_info *pkt, unsigned rev, struct memo_probe *p)
+{
 	union val v[MEMO_TAG_WORDS];
 	for (unsigned i = 0; i < m->n_slots; i++) {
 		unsigned s = m->slot[rev][i];
@@ -2286,6 +2296,7 @@ memo_probe(const struct pme_program *prog, struct pme_memo *memo,
 			read_packet(s >> 1, s & 1, pkt, &v[i]);
 	}
 	const uint8_t *b = (const uint8_t *)v;
+	uint64_t x = 0;
 #pragma GCC unroll 6
 	for (unsigned j = 0; j < MEMO_TAG_WORDS; j++) {
 		uint64_t w;
@@ -2293,7 +2304,18 @@ memo_probe(const struct pme_program *prog, struct pme_memo *memo,
 		p->tag[j] = w & m->mask[j];
 		x = (x ^ p->tag[j]) * MEMO_HASH_MUL;
 	}
-	p->e = &memo->e[x >> (64 - __builtin_ctz(MEMO_ENTRIES))];
+	p->e = memo_entry_of(memo, x);
+}
+
+/* The pass's tag (rev: the reversed pass's) into p, and its entry. */
+static inline __attribute__((always_inline)) void
+memo_probe(const struct pme_program *prog, struct pme_memo *memo,
+	   const struct pkt_info *pkt, unsigned rev, struct memo_probe *p)
+{
+	if (prog->memo.direct)
+		memo_probe_direct(&prog->memo, memo, pkt, rev, p);
+	else
+		memo_probe_general(&prog->memo, memo, pkt, rev, p);
 }
 
 /* The probed pass's outcome into out, its enum pme_result, if the memo
@@ -2302,6 +2324,7 @@ static inline int memo_get(const struct memo_probe *p, struct pme_match *out)
 {
 	const struct memo_entry *e = p->e;
 	uint64_t diff = 0;
+#pragma GCC unroll 6
 	for (unsigned j = 0; j < MEMO_TAG_WORDS; j++)
 		diff |= e->tag[j] ^ p->tag[j];
 	if (diff || !e->used)
@@ -2466,15 +2489,19 @@ static inline bool prefilter_bit(const struct prefilter *pf, const struct pkt_in
  * The passes pme_classify() has to run, found in the memo without
  * classify()'s frame and value cache: a request's forward pass, a
  * response's reversed one.  Whatever the memo does not have is left to
- * classify_walk().  first, second: the prefilter decided that pass.
+ * classify_walk().  first: the prefilter (on ports) decided that pass.
+ * One copy a kind of tag (direct), the direct one without a frame.
  */
-static __attribute__((noinline)) enum pme_result
-classify_memo(const struct pme_program *prog, struct pme_memo *memo,
-	      const struct pkt_info *pkt, struct pme_match *out, bool *reversed,
-	      bool first, bool second)
+static inline __attribute__((always_inline)) enum pme_result
+classify_memo_as(const struct pme_program *prog, struct pme_memo *memo,
+		 const struct pkt_info *pkt, struct pme_match *out, bool *reversed,
+		 bool first, const bool direct)
 {
 	struct memo_probe p;
-	memo_probe(prog, memo, pkt, first, &p);
+	if (direct)
+		memo_probe_direct(&prog->memo, memo, pkt, first, &p);
+	else
+		memo_probe_general(&prog->memo, memo, pkt, first, &p);
 	int hit = memo_get(&p, out);
 	if (hit == MEMO_MISS)
 		return classify_walk(prog, memo, pkt, out, reversed, first);
@@ -2484,14 +2511,34 @@ classify_memo(const struct pme_program *prog, struct pme_memo *memo,
 		return (enum pme_result)hit;
 	/* a NoMatch without errors forward: the reversed pass decides */
 	*reversed = true;
-	if (second)
-		return prefilter_pass(prog->pre, out);
-	memo_probe(prog, memo, pkt, 1, &p);
+	const struct prefilter *pf = prog->pre;
+	if (prefilter_has(pf, port_word(pkt, pf->slot[1] & 1)))
+		return prefilter_pass(pf, out);
+	if (direct)
+		memo_probe_direct(&prog->memo, memo, pkt, 1, &p);
+	else
+		memo_probe_general(&prog->memo, memo, pkt, 1, &p);
 	hit = memo_get(&p, out);
 	if (hit == MEMO_MISS)
 		return classify_walk(prog, memo, pkt, out, reversed, true);
 	memo_count(memo, true);
 	return (enum pme_result)hit;
+}
+
+static __attribute__((noinline)) enum pme_result
+classify_memo_direct(const struct pme_program *prog, struct pme_memo *memo,
+		     const struct pkt_info *pkt, struct pme_match *out, bool *reversed,
+		     bool first)
+{
+	return classify_memo_as(prog, memo, pkt, out, reversed, first, true);
+}
+
+static __attribute__((noinline)) enum pme_result
+classify_memo_general(const struct pme_program *prog, struct pme_memo *memo,
+		      const struct pkt_info *pkt, struct pme_match *out, bool *reversed,
+		      bool first)
+{
+	return classify_memo_as(prog, memo, pkt, out, reversed, first, false);
 }
 
 /* pme_classify() for a table whose prefilter, if any, is not on ports. */
@@ -2526,7 +2573,8 @@ enum pme_result pme_classify(const struct pme_program *prog, struct pme_memo *me
 		return prefilter_pass(pf, out);
 	}
 	if (memo && memo->prog_id == prog->id && prog->memo.n && !memo->rest)
-		return classify_memo(prog, memo, pkt, out, reversed, first, second);
+		return prog->memo.direct ? classify_memo_direct(prog, memo, pkt, out, reversed, first)
+					 : classify_memo_general(prog, memo, pkt, out, reversed, first);
 	return classify_walk(prog, memo, pkt, out, reversed, first);
 }
 

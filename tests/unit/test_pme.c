@@ -1497,6 +1497,68 @@ static void memo_field_values(void **state)
 }
 
 /*
+ * A memo tag with a value that is no plain field (DNSQR) is read by the
+ * general reader, with a prefilter on ports in front: queries counted,
+ * responses not (the forward pass decided by the prefilter, or a NoMatch
+ * kept forward and the reversed pass from the prefilter or the memo),
+ * each twice: walked, then from the memo.
+ */
+static void memo_general_values(void **state)
+{
+	(void)state;
+	const struct rule r[] = {
+		R2(ATTR_DEST_TRANS_ADDRESS, 0xffff, 53, RULE_GOTO, 3),
+		RN(RULE_NOMATCH, 0),
+		R1(ATTR_DNS_QR, 255, 0, RULE_GOTO, 5),
+		RN(RULE_NOMATCH, 0),
+		RN(RULE_COUNT, 0),
+	};
+	struct diag d;
+	diag_init(&d, "general");
+	struct pme_program *p = load(r, NRULES(r), 1, &d);
+	diag_free(&d);
+	assert_non_null(p);
+	assert_true(pme_prefilter_values(p) > 0);
+	assert_true(pme_memo_words(p) > 0);
+	struct pme_memo *memo = pme_memo_create();
+	assert_non_null(memo);
+	struct pkt_info query = ip4(IP(10, 0, 0, 1), IP(192, 5, 6, 30), 17, 1024, 53);
+	query.dns_present = true;
+	/* port 53 to port 53: neither pass decided */
+	struct pkt_info query53 = query;
+	query53.port[0] = 53;
+	struct pkt_info resp = ip4(IP(192, 5, 6, 30), IP(10, 0, 0, 1), 17, 53, 1024);
+	resp.dns_present = true;
+	resp.dns.qr = 1;
+	struct pkt_info resp53 = resp;
+	resp53.port[1] = 53;
+	/* a response sent to port 53: its forward pass a NoMatch, then the
+	 * prefilter decides the reversed one */
+	struct pkt_info resp_to53 = resp;
+	resp_to53.port[0] = 1024;
+	resp_to53.port[1] = 53;
+	const struct {
+		const struct pkt_info *pkt;
+		enum pme_result want;
+	} seq[] = {
+		{ &query, PME_COUNT }, { &query53, PME_COUNT }, { &resp, PME_NOMATCH },
+		{ &resp53, PME_NOMATCH }, { &resp_to53, PME_NOMATCH },
+	};
+	for (unsigned k = 0; k < 2 * NRULES(seq); k++) {
+		struct pme_match m;
+		bool rev;
+		unsigned i = k % NRULES(seq);
+		assert_int_equal(classify_agrees(p, memo, seq[i].pkt, &m, &rev), seq[i].want);
+		assert_int_equal(classify_agrees(p, memo, seq[i].pkt, &m, &rev), seq[i].want);
+	}
+	uint64_t lookups, hits;
+	pme_memo_stats(memo, &lookups, &hits);
+	assert_true(hits > 0);
+	pme_memo_free(memo);
+	pme_free(p);
+}
+
+/*
  * A table whose tests read values that rarely repeat (here: every
  * packet's addresses are new) would pay a memo lookup and store for
  * nothing: after a window of lookups without enough hits the memo rests
@@ -1687,6 +1749,7 @@ int main(void)
 		cmocka_unit_test(random_tables),
 		cmocka_unit_test(routes_agree),
 		cmocka_unit_test(memo_field_values),
+		cmocka_unit_test(memo_general_values),
 		cmocka_unit_test(memo_rests),
 		cmocka_unit_test(load_rejects),
 		cmocka_unit_test(load_accepts),
