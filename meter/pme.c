@@ -231,11 +231,16 @@ struct tail {
 struct prefilter {
 	uint8_t slot[2];               /* the value's slot on either pass */
 	uint8_t result;                /* enum pme_result of a decided pass */
+	/* a port under a 2-byte test, the usual prefilter: bits[] is by the
+	 * port's number (prefilter_port()), not by its slot word */
+	bool by_port;
+	uint8_t end[2];                /* by_port: the port's end, either pass */
 	uint32_t rule;                 /* out->rule of a decided pass */
 	uint32_t mask;                 /* values - 1 */
 	uint32_t n_decided;            /* bits set */
 	uint64_t bits[];               /* value -> decided */
 };
+#define PRE_PORTS 65536                /* by_port: bits[] has a bit a port */
 
 /* A key item encoded at load (flowkey.h's data[] form): the constant push
  * of a PushRuleTo, appended with one fixed-size copy. */
@@ -326,6 +331,7 @@ struct pme_program {
 	struct route *route;           /* per rule + sentinel, NULL unless loop-free */
 	uint32_t route_slots;          /* slots the branches test: read up front */
 	struct prefilter *pre;         /* NULL if none (prefilter_load) */
+	const struct prefilter *port_pre;   /* pre if by_port, else NULL */
 	struct tail *tails;            /* tails_load */
 	uint32_t n_tails;
 	uint32_t *tail_rules;          /* the tails' push rules, in order */
@@ -1403,6 +1409,7 @@ static int prefilter_load(struct pme_program *prog)
 			continue;
 		best_frac = frac;
 		free(prog->pre);
+		prog->port_pre = NULL;
 		prog->pre = calloc(1, sizeof *prog->pre + (n_vals + 63) / 64 * sizeof(uint64_t));
 		if (!prog->pre) {
 			rc = -1;
@@ -1415,9 +1422,16 @@ static int prefilter_load(struct pme_program *prog)
 		pf->rule = common & 0xffff;
 		pf->mask = n_vals - 1;
 		pf->n_decided = n_common;
-		for (uint32_t v = 0; v < n_vals; v++)
-			if (out[v] == common)
+		pf->by_port = s >> 1 == ACC_TRANS_ADDR && n_vals == PRE_PORTS;
+		pf->end[0] = s & 1;
+		pf->end[1] = rev_slot & 1;
+		prog->port_pre = pf->by_port ? pf : NULL;
+		for (uint32_t v = 0; v < n_vals; v++) {
+			/* by_port: bit p is the value of the port p's word */
+			uint32_t x = pf->by_port ? (uint32_t)word_be16(v) & pf->mask : v;
+			if (out[x] == common)
 				pf->bits[v >> 6] |= 1ULL << (v & 63);
+		}
 	}
 done:
 	free(pw.memo);
@@ -2225,11 +2239,21 @@ enum pme_result pme_match(const struct pme_program *prog,
 static inline bool prefilter_bit(const struct prefilter *pf, const struct pkt_info *pkt,
 				 unsigned rev);
 
-/* Does the prefilter decide a pass whose value's slot word is w? */
+/* Does the prefilter decide a pass whose value's slot word is w (not
+ * by_port)? */
 static inline bool prefilter_has(const struct prefilter *pf, uint64_t w)
 {
 	uint32_t x = (uint32_t)w & pf->mask;
 	return pf->bits[x >> 6] >> (x & 63) & 1;
+}
+
+/* Does a by_port prefilter decide the pass whose port is the packet's
+ * end `end`? (0 without ports, as port_word() reads it) */
+static inline bool prefilter_port(const struct prefilter *pf, const struct pkt_info *pkt,
+				  unsigned end)
+{
+	size_t x = pkt->has_ports ? pkt->port[end] : 0;
+	return pf->bits[x / 64] >> (x % 64) & 1;
 }
 
 /* A pass the prefilter decides: its result, out as the pass sets it. */
@@ -2481,6 +2505,8 @@ static inline bool prefilter_bit(const struct prefilter *pf, const struct pkt_in
 				 unsigned rev)
 {
 	unsigned s = pf->slot[rev];
+	if (pf->by_port)
+		return prefilter_port(pf, pkt, pf->end[rev]);
 	return prefilter_has(pf, s >> 1 == ACC_TRANS_ADDR ? port_word(pkt, s & 1) :
 				 slot_word(pkt, s));
 }
@@ -2489,7 +2515,7 @@ static inline bool prefilter_bit(const struct prefilter *pf, const struct pkt_in
  * The passes pme_classify() has to run, found in the memo without
  * classify()'s frame and value cache: a request's forward pass, a
  * response's reversed one.  Whatever the memo does not have is left to
- * classify_walk().  first: the prefilter (on ports) decided that pass.
+ * classify_walk().  first: the prefilter (by_port) decided that pass.
  * One copy a kind of tag (direct), the direct one without a frame.
  */
 static inline __attribute__((always_inline)) enum pme_result
@@ -2511,8 +2537,8 @@ classify_memo_as(const struct pme_program *prog, struct pme_memo *memo,
 		return (enum pme_result)hit;
 	/* a NoMatch without errors forward: the reversed pass decides */
 	*reversed = true;
-	const struct prefilter *pf = prog->pre;
-	if (prefilter_has(pf, port_word(pkt, pf->slot[1] & 1)))
+	const struct prefilter *pf = prog->port_pre;
+	if (prefilter_port(pf, pkt, pf->end[1]))
 		return prefilter_pass(pf, out);
 	if (direct)
 		memo_probe_direct(&prog->memo, memo, pkt, 1, &p);
@@ -2541,7 +2567,7 @@ classify_memo_general(const struct pme_program *prog, struct pme_memo *memo,
 	return classify_memo_as(prog, memo, pkt, out, reversed, first, false);
 }
 
-/* pme_classify() for a table whose prefilter, if any, is not on ports. */
+/* pme_classify() for a table whose prefilter, if any, is not by_port. */
 static __attribute__((noinline)) enum pme_result
 classify_other(const struct pme_program *prog, struct pme_memo *memo,
 	       const struct pkt_info *pkt, struct pme_match *out, bool *reversed)
@@ -2562,12 +2588,12 @@ enum pme_result pme_classify(const struct pme_program *prog, struct pme_memo *me
 			     const struct pkt_info *pkt, struct pme_match *out,
 			     bool *reversed)
 {
-	const struct prefilter *pf = prog->pre;
-	if (!pf || pf->slot[0] >> 1 != ACC_TRANS_ADDR)
+	const struct prefilter *pf = prog->port_pre;
+	if (!pf)
 		return classify_other(prog, memo, pkt, out, reversed);
 	/* both bits looked up at once */
-	bool first = prefilter_has(pf, port_word(pkt, pf->slot[0] & 1));
-	bool second = prefilter_has(pf, port_word(pkt, pf->slot[1] & 1));
+	bool first = prefilter_port(pf, pkt, pf->end[0]);
+	bool second = prefilter_port(pf, pkt, pf->end[1]);
 	if (first && (pf->result != PME_NOMATCH || second)) {
 		*reversed = pf->result == PME_NOMATCH;
 		return prefilter_pass(pf, out);
