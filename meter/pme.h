@@ -118,10 +118,20 @@ static inline uint64_t pme_key_hash(const struct pme_match *m)
 }
 
 struct pme_stats {
-	uint64_t packets;               /* pme_classify() calls noted */
-	uint64_t counted, counted_reversed, ignored, nomatch;
+	union {
+		/* [0] the packets, [r] the outcomes r (enum pme_result):
+		 * pme_stats_add() counts an outcome without a branch */
+		uint64_t by_result[PME_COUNT + 1];
+		struct {
+			uint64_t packets;       /* pme_classify() calls noted */
+			uint64_t ignored, nomatch, counted;
+		};
+	};
+	uint64_t counted_reversed;
 	uint64_t errors[PME_ERR_MAX];
 };
+_Static_assert(PME_IGNORE == 1 && PME_NOMATCH == 2 && PME_COUNT == 3,
+	       "struct pme_stats: by_result[] names the outcomes in this order");
 
 struct pme_program;
 
@@ -210,14 +220,9 @@ static inline void pme_stats_add(struct pme_stats *s, enum pme_result r, bool re
 				 const struct pme_match *m)
 {
 	s->packets++;
-	if (r == PME_COUNT) {
-		s->counted++;
+	s->by_result[r]++;
+	if (r == PME_COUNT)
 		s->counted_reversed += reversed;
-	} else if (r == PME_IGNORE) {
-		s->ignored++;
-	} else {
-		s->nomatch++;
-	}
 	if (m->errors)
 		pme_stats_add_errors(s, m->errors);
 }
