@@ -307,7 +307,8 @@ struct memo_entry {
 
 struct pme_memo {
 	uint64_t prog_id;                  /* the program the entries are of */
-	uint32_t lookups, hits;            /* this window's */
+	/* this window's (misses, not hits: a hit adds to one count) */
+	uint32_t lookups, misses;
 	uint32_t rest;                     /* passes left without the memo */
 	uint64_t total_lookups, total_hits;
 	struct memo_entry e[MEMO_ENTRIES];
@@ -1112,8 +1113,8 @@ struct pme_memo *pme_memo_create(void)
 static inline void memo_close_window(struct pme_memo *memo)
 {
 	memo->total_lookups += memo->lookups;
-	memo->total_hits += memo->hits;
-	memo->lookups = memo->hits = 0;
+	memo->total_hits += memo->lookups - memo->misses;
+	memo->lookups = memo->misses = 0;
 }
 
 /* The memo's entries are another program's: forget them (a task's
@@ -1135,7 +1136,7 @@ void pme_memo_free(struct pme_memo *memo)
 void pme_memo_stats(const struct pme_memo *memo, uint64_t *lookups, uint64_t *hits)
 {
 	*lookups = memo->total_lookups + memo->lookups;
-	*hits = memo->total_hits + memo->hits;
+	*hits = memo->total_hits + (memo->lookups - memo->misses);
 }
 
 size_t pme_memo_words(const struct pme_program *prog)
@@ -2368,9 +2369,9 @@ static inline int memo_get(const struct memo_probe *p, struct pme_match *out)
 /* One lookup, found or not; a window with too few finds rests the memo. */
 static inline void memo_count(struct pme_memo *memo, bool hit)
 {
-	memo->hits += hit;
+	memo->misses += !hit;
 	if (++memo->lookups == MEMO_WINDOW) {
-		if (memo->hits < MEMO_WINDOW / MEMO_HITS_MIN)
+		if (MEMO_WINDOW - memo->misses < MEMO_WINDOW / MEMO_HITS_MIN)
 			memo->rest = MEMO_REST;
 		memo_close_window(memo);
 	}
@@ -2598,9 +2599,13 @@ enum pme_result pme_classify(const struct pme_program *prog, struct pme_memo *me
 		*reversed = pf->result == PME_NOMATCH;
 		return prefilter_pass(pf, out);
 	}
-	if (memo && memo->prog_id == prog->id && prog->memo.n && !memo->rest)
-		return prog->memo.direct ? classify_memo_direct(prog, memo, pkt, out, reversed, first)
-					 : classify_memo_general(prog, memo, pkt, out, reversed, first);
+	if (memo && memo->prog_id == prog->id && !memo->rest) {
+		/* a direct tag has words (memo_direct()) */
+		if (prog->memo.direct)
+			return classify_memo_direct(prog, memo, pkt, out, reversed, first);
+		if (prog->memo.n)
+			return classify_memo_general(prog, memo, pkt, out, reversed, first);
+	}
 	return classify_walk(prog, memo, pkt, out, reversed, first);
 }
 
