@@ -296,12 +296,19 @@ struct memo_tag {
 	uint64_t pkt_mask[MEMO_STATES][MEMO_TAG_WORDS];
 };
 
+/* What a hit copies into struct pme_match at once: the fields before
+ * the key (rule, errors 0, n_dist, key_hashed and key_hash for a Count)
+ * and the key's head and bytes (a Count's; stale for the others, whose
+ * key is not read). */
+#define MEMO_OUT_HEAD  offsetof(struct pme_match, key)
+#define MEMO_OUT_BYTES (MEMO_OUT_HEAD + MEMO_KEY_HEAD + MEMO_KEY_BYTES)
+_Static_assert(offsetof(struct pme_match, dist) >= MEMO_OUT_BYTES,
+	       "the copy of a hit's head and key stops before the distributions");
+
 struct memo_entry {
 	_Alignas(INSN_ALIGN) uint64_t tag[MEMO_TAG_WORDS];   /* whole lines */
-	uint32_t rule;
-	uint8_t used, result, n_dist;
-	uint8_t key[MEMO_KEY_HEAD + MEMO_KEY_BYTES];   /* struct flow_key's head */
-	uint64_t key_hash;                             /* flow_key_hash() of it */
+	uint8_t used, result;
+	uint8_t out[MEMO_OUT_BYTES];       /* struct pme_match's first bytes */
 	struct pme_dist dist[MEMO_DISTS];
 };
 
@@ -2354,15 +2361,8 @@ static inline int memo_get(const struct memo_probe *p, struct pme_match *out)
 		diff |= e->tag[j] ^ p->tag[j];
 	if (diff || !e->used)
 		return MEMO_MISS;
-	out->errors = 0;
-	out->rule = e->rule;
-	out->n_dist = e->n_dist;
+	memcpy(out, e->out, sizeof e->out);
 	memcpy(out->dist, e->dist, sizeof e->dist);
-	if (e->result == PME_COUNT) {
-		memcpy(&out->key, e->key, sizeof e->key);
-		out->key_hash = e->key_hash;
-		out->key_hashed = true;
-	}
 	return e->result;
 }
 
@@ -2389,13 +2389,17 @@ static inline void memo_keep(const struct memo_probe *p, const struct pcache *c,
 	memcpy(e->tag, p->tag, sizeof e->tag);
 	e->used = 1;
 	e->result = (uint8_t)res;
-	e->rule = out->rule;
-	e->n_dist = out->n_dist;
 	memcpy(e->dist, out->dist, sizeof e->dist);
-	if (res == PME_COUNT) {
-		memcpy(e->key, &out->key, sizeof e->key);
-		e->key_hash = flow_key_hash(&out->key);
-	}
+	/* out as a hit gives it: errors 0 (none kept), the key hashed */
+	struct pme_match head;
+	head.rule = out->rule;
+	head.errors = 0;
+	head.n_dist = out->n_dist;
+	head.key_hashed = res == PME_COUNT;
+	head.key_hash = head.key_hashed ? flow_key_hash(&out->key) : 0;
+	memcpy(e->out, &head, MEMO_OUT_HEAD);
+	if (res == PME_COUNT)
+		memcpy(e->out + MEMO_OUT_HEAD, &out->key, MEMO_KEY_HEAD + MEMO_KEY_BYTES);
 }
 
 /* One pass of classify(): from the memo when it has it, else walked

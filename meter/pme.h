@@ -101,14 +101,16 @@ struct pme_dist {
 	uint8_t value[PME_DIST_PARAM];  /* buckets, parameters 1..3 */
 };
 
+/* The fields before the key, then the key: what a memo hit copies in
+ * one piece (pme.c, struct memo_entry). */
 struct pme_match {
-	struct flow_key key;            /* valid when the result is PME_COUNT */
-	uint8_t n_dist;
-	bool key_hashed;                /* key_hash is flow_key_hash(&key) */
-	struct pme_dist dist[PME_DIST_MAX];
 	uint32_t rule;                  /* rule that ended the pass, 0 if none */
 	uint32_t errors;                /* 1u << enum pme_error, per error seen */
+	uint8_t n_dist;
+	bool key_hashed;                /* key_hash is flow_key_hash(&key) */
 	uint64_t key_hash;              /* a Count from the memo has it */
+	struct flow_key key;            /* valid when the result is PME_COUNT */
+	struct pme_dist dist[PME_DIST_MAX];
 };
 
 /* flow_key_hash() of a Count's key, which the memo may have kept. */
