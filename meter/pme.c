@@ -277,6 +277,9 @@ struct item_blob {
 #define MEMO_ST_PORTS  1u              /* the packet has ports */
 #define MEMO_ST_IPV6   2u              /* its peer addresses are IPv6 */
 #define MEMO_STATES    4
+/* A direct tag of at most this many words (types, a port, an address's
+ * two) is read and compared without its last word, which is 0. */
+#define MEMO_SHORT     (MEMO_TAG_WORDS - 1)
 
 struct memo_tag {
 	uint8_t n;                         /* words, 0: no memo */
@@ -291,7 +294,8 @@ struct memo_tag {
 	 * so word j is the 8 bytes at pkt_off[rev][j] under pkt_mask[st][j],
 	 * st the packet's MEMO_ST_* bits (a port reads 0 without ports, an
 	 * IPv4 address has no bytes past 4): no reader per value */
-	bool direct;
+	uint8_t direct;                    /* 0, or the words a probe reads:
+					      MEMO_SHORT or MEMO_TAG_WORDS */
 	uint16_t pkt_off[2][MEMO_TAG_WORDS];
 	uint64_t pkt_mask[MEMO_STATES][MEMO_TAG_WORDS];
 };
@@ -1049,7 +1053,7 @@ static bool memo_field(unsigned s, unsigned k, unsigned st, size_t *off, unsigne
  * port's two bytes, which come swapped. */
 static void memo_direct(struct memo_tag *m)
 {
-	m->direct = false;
+	m->direct = 0;
 	for (unsigned j = 0; j < MEMO_TAG_WORDS; j++) {
 		unsigned v = m->off[j] / sizeof(union val);
 		unsigned k = m->off[j] % sizeof(union val) / sizeof(uint64_t);
@@ -1068,7 +1072,7 @@ static void memo_direct(struct memo_tag *m)
 				m->pkt_mask[st][j] = mask;
 			}
 	}
-	m->direct = true;
+	m->direct = m->n <= MEMO_SHORT ? MEMO_SHORT : MEMO_TAG_WORDS;
 }
 
 /* prog->memo: the words every test on the routes reads (see struct
@@ -2289,10 +2293,11 @@ static inline struct memo_entry *memo_entry_of(struct pme_memo *memo, uint64_t x
 }
 
 /* memo_probe() of a direct tag (struct memo_tag): a load and a mask a
- * word. */
+ * word, the first `words` (m->direct); the others are 0, hashed as such. */
 static inline __attribute__((always_inline)) void
 memo_probe_direct(const struct memo_tag *m, struct pme_memo *memo,
-		  const struct pkt_info *pkt, unsigned rev, struct memo_probe *p)
+		  const struct pkt_info *pkt, unsigned rev, struct memo_probe *p,
+		  const unsigned words)
 {
 	const uint8_t *b = (const uint8_t *)pkt;
 	unsigned st = (pkt->has_ports ? MEMO_ST_PORTS : 0) |
@@ -2302,8 +2307,9 @@ memo_probe_direct(const struct memo_tag *m, struct pme_memo *memo,
 	uint64_t x = 0;
 #pragma GCC unroll 6
 	for (unsigned j = 0; j < MEMO_TAG_WORDS; j++) {
-		uint64_t w;
-		memcpy(&w, b + off[j], sizeof w);
+		uint64_t w = 0;
+		if (j < words)
+			memcpy(&w, b + off[j], sizeof w);
 		p->tag[j] = w & mask[j];
 		x = (x ^ p->tag[j]) * MEMO_HASH_MUL;
 	}
@@ -2344,20 +2350,24 @@ static inline __attribute__((always_inline)) void
 memo_probe(const struct pme_program *prog, struct pme_memo *memo,
 	   const struct pkt_info *pkt, unsigned rev, struct memo_probe *p)
 {
-	if (prog->memo.direct)
-		memo_probe_direct(&prog->memo, memo, pkt, rev, p);
+	if (prog->memo.direct == MEMO_SHORT)
+		memo_probe_direct(&prog->memo, memo, pkt, rev, p, MEMO_SHORT);
+	else if (prog->memo.direct)
+		memo_probe_direct(&prog->memo, memo, pkt, rev, p, MEMO_TAG_WORDS);
 	else
 		memo_probe_general(&prog->memo, memo, pkt, rev, p);
 }
 
 /* The probed pass's outcome into out, its enum pme_result, if the memo
- * has it; else MEMO_MISS. */
-static inline int memo_get(const struct memo_probe *p, struct pme_match *out)
+ * has it; else MEMO_MISS.  words: the tag's first words to compare, the
+ * others 0 in every entry of the program (a short direct tag's). */
+static inline int memo_get(const struct memo_probe *p, struct pme_match *out,
+			   const unsigned words)
 {
 	const struct memo_entry *e = p->e;
 	uint64_t diff = 0;
 #pragma GCC unroll 6
-	for (unsigned j = 0; j < MEMO_TAG_WORDS; j++)
+	for (unsigned j = 0; j < words; j++)
 		diff |= e->tag[j] ^ p->tag[j];
 	if (diff || !e->used)
 		return MEMO_MISS;
@@ -2419,7 +2429,7 @@ classify_pass(const struct pme_program *prog, struct pme_memo *memo, struct pcac
 	}
 	struct memo_probe p;
 	memo_probe(prog, memo, c->pkt, c->rev, &p);
-	int hit = memo_get(&p, out);
+	int hit = memo_get(&p, out, MEMO_TAG_WORDS);
 	memo_count(memo, hit != MEMO_MISS);
 	if (hit != MEMO_MISS)
 		return (enum pme_result)hit;
@@ -2521,19 +2531,21 @@ static inline bool prefilter_bit(const struct prefilter *pf, const struct pkt_in
  * classify()'s frame and value cache: a request's forward pass, a
  * response's reversed one.  Whatever the memo does not have is left to
  * classify_walk().  first: the prefilter (by_port) decided that pass.
- * One copy a kind of tag (direct), the direct one without a frame.
+ * One copy a kind of tag (direct: struct memo_tag's), the direct ones
+ * without a stack frame.
  */
 static inline __attribute__((always_inline)) enum pme_result
 classify_memo_as(const struct pme_program *prog, struct pme_memo *memo,
 		 const struct pkt_info *pkt, struct pme_match *out, bool *reversed,
-		 bool first, const bool direct)
+		 bool first, const unsigned direct)
 {
 	struct memo_probe p;
+	const unsigned words = direct ? direct : MEMO_TAG_WORDS;
 	if (direct)
-		memo_probe_direct(&prog->memo, memo, pkt, first, &p);
+		memo_probe_direct(&prog->memo, memo, pkt, first, &p, direct);
 	else
 		memo_probe_general(&prog->memo, memo, pkt, first, &p);
-	int hit = memo_get(&p, out);
+	int hit = memo_get(&p, out, words);
 	if (hit == MEMO_MISS)
 		return classify_walk(prog, memo, pkt, out, reversed, first);
 	memo_count(memo, true);
@@ -2546,10 +2558,10 @@ classify_memo_as(const struct pme_program *prog, struct pme_memo *memo,
 	if (prefilter_port(pf, pkt, pf->end[1]))
 		return prefilter_pass(pf, out);
 	if (direct)
-		memo_probe_direct(&prog->memo, memo, pkt, 1, &p);
+		memo_probe_direct(&prog->memo, memo, pkt, 1, &p, direct);
 	else
 		memo_probe_general(&prog->memo, memo, pkt, 1, &p);
-	hit = memo_get(&p, out);
+	hit = memo_get(&p, out, words);
 	if (hit == MEMO_MISS)
 		return classify_walk(prog, memo, pkt, out, reversed, true);
 	memo_count(memo, true);
@@ -2557,11 +2569,19 @@ classify_memo_as(const struct pme_program *prog, struct pme_memo *memo,
 }
 
 static __attribute__((noinline)) enum pme_result
+classify_memo_short(const struct pme_program *prog, struct pme_memo *memo,
+		    const struct pkt_info *pkt, struct pme_match *out, bool *reversed,
+		    bool first)
+{
+	return classify_memo_as(prog, memo, pkt, out, reversed, first, MEMO_SHORT);
+}
+
+static __attribute__((noinline)) enum pme_result
 classify_memo_direct(const struct pme_program *prog, struct pme_memo *memo,
 		     const struct pkt_info *pkt, struct pme_match *out, bool *reversed,
 		     bool first)
 {
-	return classify_memo_as(prog, memo, pkt, out, reversed, first, true);
+	return classify_memo_as(prog, memo, pkt, out, reversed, first, MEMO_TAG_WORDS);
 }
 
 static __attribute__((noinline)) enum pme_result
@@ -2569,7 +2589,7 @@ classify_memo_general(const struct pme_program *prog, struct pme_memo *memo,
 		      const struct pkt_info *pkt, struct pme_match *out, bool *reversed,
 		      bool first)
 {
-	return classify_memo_as(prog, memo, pkt, out, reversed, first, false);
+	return classify_memo_as(prog, memo, pkt, out, reversed, first, 0);
 }
 
 /* pme_classify() for a table whose prefilter, if any, is not by_port. */
@@ -2605,6 +2625,8 @@ enum pme_result pme_classify(const struct pme_program *prog, struct pme_memo *me
 	}
 	if (memo && memo->prog_id == prog->id && !memo->rest) {
 		/* a direct tag has words (memo_direct()) */
+		if (prog->memo.direct == MEMO_SHORT)
+			return classify_memo_short(prog, memo, pkt, out, reversed, first);
 		if (prog->memo.direct)
 			return classify_memo_direct(prog, memo, pkt, out, reversed, first);
 		if (prog->memo.n)
