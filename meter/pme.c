@@ -277,6 +277,8 @@ struct item_blob {
 #define MEMO_ST_PORTS  1u              /* the packet has ports */
 #define MEMO_ST_IPV6   2u              /* its peer addresses are IPv6 */
 #define MEMO_STATES    4
+#define MEMO_ROW       8               /* MEMO_TAG_WORDS, padded */
+_Static_assert(MEMO_ROW >= MEMO_TAG_WORDS, "a row holds a tag's words");
 /* A direct tag of at most this many words (types, a port, an address's
  * two) is read and compared without its last word, which is 0. */
 #define MEMO_SHORT     (MEMO_TAG_WORDS - 1)
@@ -296,8 +298,9 @@ struct memo_tag {
 	 * IPv4 address has no bytes past 4): no reader per value */
 	uint8_t direct;                    /* 0, or the words a probe reads:
 					      MEMO_SHORT or MEMO_TAG_WORDS */
-	uint16_t pkt_off[2][MEMO_TAG_WORDS];
-	uint64_t pkt_mask[MEMO_STATES][MEMO_TAG_WORDS];
+	/* rows of MEMO_ROW: a row's address is a shift */
+	uint16_t pkt_off[2][MEMO_ROW];
+	uint64_t pkt_mask[MEMO_STATES][MEMO_ROW];
 };
 
 /* What a hit copies into struct pme_match at once: the fields before
