@@ -324,6 +324,9 @@ struct pme_memo {
 	/* this window's (misses, not hits: a hit adds to one count) */
 	uint32_t lookups, misses;
 	uint32_t rest;                     /* passes left without the memo */
+	/* prog_id while rest is 0, else 0 (no program's): pme_classify()
+	 * tests both at once */
+	uint64_t ready_id;
 	uint64_t total_lookups, total_hits;
 	struct memo_entry e[MEMO_ENTRIES];
 };
@@ -1139,6 +1142,7 @@ static __attribute__((noinline, cold)) void memo_retarget(struct pme_memo *memo,
 	memset(memo->e, 0, sizeof memo->e);
 	memo->prog_id = prog->id;
 	memo->rest = 0;
+	memo->ready_id = prog->id;
 	memo_close_window(memo);
 }
 
@@ -2384,8 +2388,10 @@ static inline void memo_count(struct pme_memo *memo, bool hit)
 {
 	memo->misses += !hit;
 	if (++memo->lookups == MEMO_WINDOW) {
-		if (MEMO_WINDOW - memo->misses < MEMO_WINDOW / MEMO_HITS_MIN)
+		if (MEMO_WINDOW - memo->misses < MEMO_WINDOW / MEMO_HITS_MIN) {
 			memo->rest = MEMO_REST;
+			memo->ready_id = 0;
+		}
 		memo_close_window(memo);
 	}
 }
@@ -2427,7 +2433,8 @@ classify_pass(const struct pme_program *prog, struct pme_memo *memo, struct pcac
 	if (!memo)
 		return run_pass(prog, c, out, false, true, PME_START);
 	if (memo->rest) {
-		memo->rest--;
+		if (!--memo->rest)
+			memo->ready_id = memo->prog_id;
 		return run_pass(prog, c, out, false, true, PME_START);
 	}
 	struct memo_probe p;
@@ -2626,7 +2633,7 @@ enum pme_result pme_classify(const struct pme_program *prog, struct pme_memo *me
 		*reversed = pf->result == PME_NOMATCH;
 		return prefilter_pass(pf, out);
 	}
-	if (memo && memo->prog_id == prog->id && !memo->rest) {
+	if (memo && memo->ready_id == prog->id) {
 		/* a direct tag has words (memo_direct()) */
 		if (prog->memo.direct == MEMO_SHORT)
 			return classify_memo_short(prog, memo, pkt, out, reversed, first);
