@@ -2536,46 +2536,76 @@ static inline bool prefilter_bit(const struct prefilter *pf, const struct pkt_in
 				 slot_word(pkt, s));
 }
 
+/* The pass's outcome (rev: the reversed one's) from the memo into out,
+ * counted as a hit, or MEMO_MISS (counted by classify_pass()).  direct:
+ * a direct tag's words (struct memo_tag), 0 for any other tag. */
+static inline __attribute__((always_inline)) int
+memo_find(const struct pme_program *prog, struct pme_memo *memo, const struct pkt_info *pkt,
+	  unsigned rev, struct pme_match *out, const unsigned direct)
+{
+	struct memo_probe p;
+	if (direct)
+		memo_probe_direct(&prog->memo, memo, pkt, rev, &p, direct);
+	else
+		memo_probe_general(&prog->memo, memo, pkt, rev, &p);
+	int hit = memo_get(&p, out, direct ? direct : MEMO_TAG_WORDS);
+	if (hit != MEMO_MISS)
+		memo_count(memo, true);
+	return hit;
+}
+
+/* The reversed pass after a forward NoMatch without errors from the
+ * memo: the prefilter's, the memo's or walked.  Out of line: most
+ * packets need one pass (a request's forward, a response's reversed),
+ * and their hit path then holds less. */
+static inline __attribute__((always_inline)) enum pme_result
+classify_memo_rev(const struct pme_program *prog, struct pme_memo *memo,
+		  const struct pkt_info *pkt, struct pme_match *out, bool *reversed,
+		  const unsigned direct)
+{
+	*reversed = true;
+	const struct prefilter *pf = prog->port_pre;
+	if (prefilter_port(pf, pkt, pf->end[1]))
+		return prefilter_pass(pf, out);
+	int hit = memo_find(prog, memo, pkt, 1, out, direct);
+	if (hit == MEMO_MISS)
+		return classify_walk(prog, memo, pkt, out, reversed, true);
+	return (enum pme_result)hit;
+}
+
 /*
  * The passes pme_classify() has to run, found in the memo without
  * classify()'s frame and value cache: a request's forward pass, a
  * response's reversed one.  Whatever the memo does not have is left to
  * classify_walk().  first: the prefilter (by_port) decided that pass.
  * One copy a kind of tag (direct: struct memo_tag's), the direct ones
- * without a stack frame.
+ * without a stack frame; rev: the same kind's classify_memo_rev().
  */
+typedef enum pme_result memo_rev_fn(const struct pme_program *prog, struct pme_memo *memo,
+				    const struct pkt_info *pkt, struct pme_match *out,
+				    bool *reversed);
+
 static inline __attribute__((always_inline)) enum pme_result
 classify_memo_as(const struct pme_program *prog, struct pme_memo *memo,
 		 const struct pkt_info *pkt, struct pme_match *out, bool *reversed,
-		 bool first, const unsigned direct)
+		 bool first, const unsigned direct, memo_rev_fn *rev)
 {
-	struct memo_probe p;
-	const unsigned words = direct ? direct : MEMO_TAG_WORDS;
-	if (direct)
-		memo_probe_direct(&prog->memo, memo, pkt, first, &p, direct);
-	else
-		memo_probe_general(&prog->memo, memo, pkt, first, &p);
-	int hit = memo_get(&p, out, words);
+	int hit = memo_find(prog, memo, pkt, first, out, direct);
 	if (hit == MEMO_MISS)
 		return classify_walk(prog, memo, pkt, out, reversed, first);
-	memo_count(memo, true);
 	*reversed = first;
 	if (hit != PME_NOMATCH || first)
 		return (enum pme_result)hit;
 	/* a NoMatch without errors forward: the reversed pass decides */
-	*reversed = true;
-	const struct prefilter *pf = prog->port_pre;
-	if (prefilter_port(pf, pkt, pf->end[1]))
-		return prefilter_pass(pf, out);
-	if (direct)
-		memo_probe_direct(&prog->memo, memo, pkt, 1, &p, direct);
-	else
-		memo_probe_general(&prog->memo, memo, pkt, 1, &p);
-	hit = memo_get(&p, out, words);
-	if (hit == MEMO_MISS)
-		return classify_walk(prog, memo, pkt, out, reversed, true);
-	memo_count(memo, true);
-	return (enum pme_result)hit;
+	return rev(prog, memo, pkt, out, reversed);
+}
+
+/* The copies: a short direct tag's, a direct tag's, any other's. */
+static __attribute__((noinline)) enum pme_result
+classify_memo_short_rev(const struct pme_program *prog, struct pme_memo *memo,
+			const struct pkt_info *pkt, struct pme_match *out, bool *reversed)
+{
+	return classify_memo_rev(prog, memo, pkt, out, reversed, MEMO_SHORT);
 }
 
 static __attribute__((noinline)) enum pme_result
@@ -2583,7 +2613,15 @@ classify_memo_short(const struct pme_program *prog, struct pme_memo *memo,
 		    const struct pkt_info *pkt, struct pme_match *out, bool *reversed,
 		    bool first)
 {
-	return classify_memo_as(prog, memo, pkt, out, reversed, first, MEMO_SHORT);
+	return classify_memo_as(prog, memo, pkt, out, reversed, first, MEMO_SHORT,
+				classify_memo_short_rev);
+}
+
+static __attribute__((noinline)) enum pme_result
+classify_memo_direct_rev(const struct pme_program *prog, struct pme_memo *memo,
+			 const struct pkt_info *pkt, struct pme_match *out, bool *reversed)
+{
+	return classify_memo_rev(prog, memo, pkt, out, reversed, MEMO_TAG_WORDS);
 }
 
 static __attribute__((noinline)) enum pme_result
@@ -2591,7 +2629,15 @@ classify_memo_direct(const struct pme_program *prog, struct pme_memo *memo,
 		     const struct pkt_info *pkt, struct pme_match *out, bool *reversed,
 		     bool first)
 {
-	return classify_memo_as(prog, memo, pkt, out, reversed, first, MEMO_TAG_WORDS);
+	return classify_memo_as(prog, memo, pkt, out, reversed, first, MEMO_TAG_WORDS,
+				classify_memo_direct_rev);
+}
+
+static __attribute__((noinline)) enum pme_result
+classify_memo_general_rev(const struct pme_program *prog, struct pme_memo *memo,
+			  const struct pkt_info *pkt, struct pme_match *out, bool *reversed)
+{
+	return classify_memo_rev(prog, memo, pkt, out, reversed, 0);
 }
 
 static __attribute__((noinline)) enum pme_result
@@ -2599,7 +2645,8 @@ classify_memo_general(const struct pme_program *prog, struct pme_memo *memo,
 		      const struct pkt_info *pkt, struct pme_match *out, bool *reversed,
 		      bool first)
 {
-	return classify_memo_as(prog, memo, pkt, out, reversed, first, 0);
+	return classify_memo_as(prog, memo, pkt, out, reversed, first, 0,
+				classify_memo_general_rev);
 }
 
 /* pme_classify() for a table whose prefilter, if any, is not by_port. */
