@@ -228,6 +228,16 @@ struct tail {
 #define PRE_WIDTH_MAX 2                /* values of at most 2 bytes: 64 Ki bits */
 #define PRE_DEPTH_MAX 2048             /* the load's walk recursion */
 
+/* struct pme_match's first fields as a decided pass sets them, stored
+ * with one copy (prefilter_pass()) */
+struct pre_pass {
+	uint32_t rule;                 /* out->rule of a decided pass */
+	uint32_t errors;               /* 0 */
+};
+_Static_assert(offsetof(struct pme_match, rule) == offsetof(struct pre_pass, rule) &&
+	       offsetof(struct pme_match, errors) == offsetof(struct pre_pass, errors),
+	       "struct pre_pass is the head of struct pme_match");
+
 struct prefilter {
 	uint8_t slot[2];               /* the value's slot on either pass */
 	uint8_t result;                /* enum pme_result of a decided pass */
@@ -235,7 +245,7 @@ struct prefilter {
 	 * port's number (prefilter_port()), not by its slot word */
 	bool by_port;
 	uint8_t end[2];                /* by_port: the port's end, either pass */
-	uint32_t rule;                 /* out->rule of a decided pass */
+	struct pre_pass pass;
 	uint32_t mask;                 /* values - 1 */
 	uint32_t n_decided;            /* bits set */
 	uint64_t bits[];               /* value -> decided */
@@ -1438,7 +1448,7 @@ static int prefilter_load(struct pme_program *prog)
 		pf->slot[0] = (uint8_t)s;
 		pf->slot[1] = (uint8_t)rev_slot;
 		pf->result = (uint8_t)(common >> 16);
-		pf->rule = common & 0xffff;
+		pf->pass.rule = common & 0xffff;
 		pf->mask = n_vals - 1;
 		pf->n_decided = n_common;
 		pf->by_port = s >> 1 == ACC_TRANS_ADDR && n_vals == PRE_PORTS;
@@ -2279,9 +2289,8 @@ static inline bool prefilter_port(const struct prefilter *pf, const struct pkt_i
 static inline enum pme_result prefilter_pass(const struct prefilter *pf,
 					     struct pme_match *out)
 {
-	out->errors = 0;
+	memcpy(out, &pf->pass, sizeof pf->pass);
 	out->n_dist = 0;
-	out->rule = pf->rule;
 	return (enum pme_result)pf->result;
 }
 
