@@ -460,6 +460,16 @@ static bool engine_dns_traffic(const struct pkt_info *pi)
 	return pi->dns_present || decode_is_dns_port(pi);
 }
 
+/* The flow table renumbered its generations (flow_cookie): no cookie
+ * the tasks' memos hold names a flow any more. */
+static __attribute__((noinline, cold)) void engine_forget_cookies(struct engine *e)
+{
+	for (size_t i = 0; i < e->n_tasks; i++)
+		if (e->task[i].memo)
+			pme_memo_forget_cookies(e->task[i].memo);
+	e->gen_era = flow_gen_era(e->flows);
+}
+
 /* The set task t runs now (NULL: a stopped slot), and its static
  * distributions' rules. */
 static inline const struct pme_program *engine_task_prog(const struct engine_task *t)
@@ -502,22 +512,35 @@ engine_task_packet(struct engine *e, struct engine_task *t, const struct pkt_inf
 	pme_stats_add(&t->pme, r, reversed, &m);
 	if (r != PME_COUNT)
 		return NULL;
-	uint64_t hash = pme_key_hash(&m);
-	if (e->flood_mode) {
+	uint64_t *cookie = m.flow_cookie;
+	if (cookie && *cookie && !e->flood_mode &&
+	    (f = flow_cookie_current(e->flows, *cookie))) {
+		/* the memo entry's key was counted to f, which is still its
+		 * flow and current: flow_count_packet()'s first path */
+		flow_account_current(f, reversed, pi->wirelen, pi->ts_ns);
+		counted_rev = reversed;
+	} else if (e->flood_mode) {
 		/* RFC 2722 §4.3 without create() */
-		f = flow_find_packet(e->flows, &m.key, hash, reversed, &counted_rev);
+		f = flow_find_packet(e->flows, &m.key, pme_key_hash(&m), reversed,
+				     &counted_rev);
 		if (!f) {
 			e->st.flood_refused++;
 			return NULL;
 		}
 		flow_account(e->flows, f, counted_rev, pi->wirelen, pi->ts_ns);
 	} else {
-		f = flow_count_packet(e->flows, &m.key, hash, reversed,
+		f = flow_count_packet(e->flows, &m.key, pme_key_hash(&m), reversed,
 				      pi->wirelen, pi->ts_ns, &counted_rev);
+		if (flow_gen_era(e->flows) != e->gen_era)
+			engine_forget_cookies(e);
 		if (!f) {
 			e->st.table_full++;
 			return NULL;
 		}
+		/* counted the key's own way: f is the key's flow (not the
+		 * swapped key's), current now */
+		if (cookie && counted_rev == reversed)
+			*cookie = flow_cookie(e->flows, f);
 	}
 	e->st.counted++;
 	/* what a flow that has its dynamic distribution asks for matters

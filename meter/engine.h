@@ -107,6 +107,9 @@ struct engine {
 	size_t n_tasks;
 	struct engine_task task[ENGINE_TASKS_MAX];
 	bool flood_mode;
+	/* flow_gen_era(flows) when the tasks' memos' flow cookies were made
+	 * (engine_task_packet) */
+	uint32_t gen_era;
 	uint64_t collected_ns;           /* everything before it was collected */
 	struct engine_stats st;
 	engine_sample_fn on_sample;

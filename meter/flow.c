@@ -35,6 +35,7 @@ struct flow_table {
 	flow_recover_fn on_recover;
 	void *on_recover_arg;
 	struct flow_stats st;
+	uint32_t gen_last;         /* generation of the latest flow_insert */
 };
 
 _Static_assert(offsetof(struct flow_table, hot) == 0,
@@ -287,9 +288,12 @@ struct flow *flow_insert(struct flow_table *t, const struct flow_key *k,
 		t->st.insert_failures++;
 		return NULL;
 	}
+	if (t->gen_last == UINT32_MAX)
+		flow_table_renumber(t);
 	uint32_t idx = t->free_stack[--t->n_free];
 	struct flow *f = rec_at(t, idx);
 	memset(f, 0, sizeof(*f));
+	f->gen = ++t->gen_last;
 	f->first_ns = f->last_ns = ts_ns;
 	f->tag = flow_hash_tag(hash);
 	f->state = FLOW_CURRENT;
@@ -305,6 +309,16 @@ struct flow *flow_insert(struct flow_table *t, const struct flow_key *k,
 	if (++t->st.active > t->st.peak)
 		t->st.peak = t->st.active;
 	return f;
+}
+
+void flow_table_renumber(struct flow_table *t)
+{
+	/* at most FLOW_MAX_CAPACITY records: they fit below UINT32_MAX */
+	t->gen_last = 0;
+	for (size_t i = 0; i < t->capacity; i++)
+		if (t->hot.rec[i].state != FLOW_INACTIVE)
+			t->hot.rec[i].gen = ++t->gen_last;
+	t->hot.gen_era++;
 }
 
 void flow_account(struct flow_table *t, struct flow *f, bool reverse,

@@ -77,7 +77,9 @@ struct flow {
 	uint32_t dist;          /* slot + 1 in the table's distribution pool,
 	                           0 = none yet (flow_dist) */
 	uint8_t state;          /* enum flow_state */
-	uint8_t pad_[7];
+	uint8_t pad_[3];
+	uint32_t gen;           /* generation: unique among the table's
+	                           records in its era (flow_cookie) */
 	/* second cache line */
 	struct flow_dns dns;
 };
@@ -306,6 +308,7 @@ struct flow_table_hot {
 	size_t key_stride;
 	struct flow_hindex index;
 	struct dist *dists;        /* distribution pool; dists[s - 1] is slot s */
+	uint32_t gen_era;          /* flow_gen_era() */
 };
 
 static inline const struct flow_table_hot *flow_table_hot(const struct flow_table *t)
@@ -368,6 +371,42 @@ static inline struct flow *flow_lookup_first(struct flow_table *t, const struct 
 	struct flow *f;
 	return flow_first_slot(t, key, hash, &f) ? f : NULL;
 }
+
+/*
+ * Flow cookies: a word naming one record (its flow index and generation),
+ * for a caller that meets the same key again and again (the engine keeps
+ * one in each PME memo entry) to reach the flow without the lookup.
+ * Every flow_insert gives the record the table's next generation, so a
+ * cookie names the flow it was made of and none that later takes its
+ * record.  When the 32-bit generations run out, flow_table_renumber()
+ * gives the records in use new ones from 1 and flow_gen_era() moves: a
+ * holder of cookies must then drop them all (else an old cookie could
+ * name a renumbered or new record).  Never 0, so 0 can mean "none".
+ */
+static inline uint64_t flow_cookie(const struct flow_table *t, const struct flow *f)
+{
+	return (uint64_t)f->gen << 32 | flow_index(t, f);
+}
+
+/* The record cookie c (not 0) names if it is still that flow's and
+ * current, else NULL: a packet of its key counts to it exactly as
+ * flow_count_packet() would, with flow_account_current(). */
+static inline struct flow *flow_cookie_current(struct flow_table *t, uint64_t c)
+{
+	struct flow *f = flow_hot_rec(flow_table_hot(t), (uint32_t)c);
+	return f->gen == (uint32_t)(c >> 32) && flow_current(f) ? f : NULL;
+}
+
+/* Moves whenever the table renumbers its generations: cookies made
+ * before name nothing reliably. */
+static inline uint32_t flow_gen_era(const struct flow_table *t)
+{
+	return flow_table_hot(t)->gen_era;
+}
+
+/* New generations 1, 2, ... for the records in use, and the era moved
+ * (flow_insert does it when the generations run out). */
+void flow_table_renumber(struct flow_table *t);
 
 /*
  * RFC 2722 §4.3 for one packet the PME matched.  `key` is the PME's flow

@@ -326,6 +326,8 @@ struct memo_entry {
 	_Alignas(INSN_ALIGN) uint64_t tag[MEMO_TAG_WORDS];   /* whole lines */
 	uint8_t used, result;
 	uint8_t out[MEMO_OUT_BYTES];       /* struct pme_match's first bytes */
+	uint64_t cookie;                   /* the caller's (pme_match.flow_cookie),
+					      0 when the entry is written */
 	struct pme_dist dist[MEMO_DISTS];
 };
 
@@ -1154,6 +1156,12 @@ static __attribute__((noinline, cold)) void memo_retarget(struct pme_memo *memo,
 	memo->rest = 0;
 	memo->ready_id = prog->id;
 	memo_close_window(memo);
+}
+
+void pme_memo_forget_cookies(struct pme_memo *memo)
+{
+	for (size_t i = 0; i < MEMO_ENTRIES; i++)
+		memo->e[i].cookie = 0;
 }
 
 void pme_memo_free(struct pme_memo *memo)
@@ -2408,24 +2416,31 @@ static inline void memo_count(struct pme_memo *memo, bool hit)
 /* Keep a walked pass's outcome: one that stayed on the routes, without
  * errors, whose key and distributions fit. */
 static inline void memo_keep(const struct memo_probe *p, const struct pcache *c,
-			     enum pme_result res, const struct pme_match *out)
+			     enum pme_result res, struct pme_match *out)
 {
 	struct memo_entry *e = p->e;
+	out->flow_cookie = NULL;
 	if (c->general || out->errors || out->n_dist > MEMO_DISTS ||
 	    (res == PME_COUNT && out->key.len > MEMO_KEY_BYTES))
 		return;
 	memcpy(e->tag, p->tag, sizeof e->tag);
 	e->used = 1;
 	e->result = (uint8_t)res;
+	e->cookie = 0;          /* the caller's word was about the old outcome */
 	memcpy(e->dist, out->dist, sizeof e->dist);
-	/* out as a hit gives it: errors 0 (none kept), the key hashed */
+	/* out as a hit gives it: errors 0 (none kept), the key hashed, the
+	 * entry's cookie */
 	struct pme_match head;
 	head.rule = out->rule;
 	head.errors = 0;
 	head.n_dist = out->n_dist;
 	head.key_hashed = res == PME_COUNT;
 	head.key_hash = head.key_hashed ? flow_key_hash(&out->key) : 0;
+	head.flow_cookie = head.key_hashed ? &e->cookie : NULL;
 	memcpy(e->out, &head, MEMO_OUT_HEAD);
+	out->key_hashed = head.key_hashed;
+	out->key_hash = head.key_hash;
+	out->flow_cookie = head.flow_cookie;
 	if (res == PME_COUNT)
 		memcpy(e->out + MEMO_OUT_HEAD, &out->key, MEMO_KEY_HEAD + MEMO_KEY_BYTES);
 }
@@ -2437,6 +2452,7 @@ static inline __attribute__((always_inline)) enum pme_result
 classify_pass(const struct pme_program *prog, struct pme_memo *memo, struct pcache *c,
 	      struct pme_match *out, const bool every_step)
 {
+	out->flow_cookie = NULL;    /* a hit or memo_keep() sets it */
 	if (every_step)
 		return run_pass(prog, c, out, true, false, PME_START);
 	if (!memo)

@@ -109,6 +109,11 @@ struct pme_match {
 	uint8_t n_dist;
 	bool key_hashed;                /* key_hash is flow_key_hash(&key) */
 	uint64_t key_hash;              /* a Count from the memo has it */
+	/* With PME_COUNT: the cookie word of the memo entry that holds this
+	 * outcome (NULL: none), the caller's to use (pme_memo_forget_cookies):
+	 * 0 whenever the entry is (re)written, so what the caller stored in it
+	 * is about this same key. */
+	uint64_t *flow_cookie;
 	struct flow_key key;            /* valid when the result is PME_COUNT */
 	struct pme_dist dist[PME_DIST_MAX];
 };
@@ -185,6 +190,9 @@ struct pme_memo *pme_memo_create(void);
 void pme_memo_free(struct pme_memo *memo);
 /* Lookups and hits so far (passes the memo rested for are not lookups). */
 void pme_memo_stats(const struct pme_memo *memo, uint64_t *lookups, uint64_t *hits);
+/* Clear every entry's cookie word (struct pme_match's flow_cookie): what
+ * the caller kept in them no longer holds. */
+void pme_memo_forget_cookies(struct pme_memo *memo);
 /* Words of packet values a memo entry is found by; 0: the program has no
  * memo (the table may loop, or its tests read more than a few words). */
 size_t pme_memo_words(const struct pme_program *prog);
