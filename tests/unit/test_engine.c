@@ -555,6 +555,202 @@ static void gc_per_ruleset(void **state)
 	stop(&x);
 }
 
+/*
+ * Flow cookies (engine_task_packet): the memo entry of a server keeps the
+ * flow its key was counted to, and a packet from the memo counts there
+ * without the lookup only while that record is still the key's flow and
+ * current.  Three servers, each its own memo entry and flow.
+ */
+#define COOKIE_BODY \
+	"if SourceTransType == 17 && DestTransAddress == 9 {\n" \
+	"  if DestPeerAddress == 198.51.100.1 save, { store FlowKind := 1; }\n" \
+	"  else if DestPeerAddress == 198.51.100.2 save, { store FlowKind := 2; }\n" \
+	"  else if DestPeerAddress == 198.51.100.3 save, { store FlowKind := 3; }\n" \
+	"  else nomatch;\n" \
+	"  count;\n}\nnomatch;\n"
+#define COOKIE_SRL "SET 9;\n" COOKIE_BODY
+
+/* A 100-octet packet to (or from) server 198.51.100.<server>. */
+static void feed_server(struct engine *e, unsigned server, bool from, uint64_t ts)
+{
+	mk_udp(buf, from, 100);
+	buf[from ? 15 : 19] = (uint8_t)server;
+	feed_bytes(e, buf, 100, ts);
+}
+
+/* The in-use flow of that server, or NULL. */
+static struct flow *server_flow(struct fx *x, unsigned server)
+{
+	for (struct flow *f = flow_next_active(x->e.flows, 0, 0); f;
+	     f = flow_next_active(x->e.flows, flow_index(x->e.flows, f), 0)) {
+		const struct flow_key *k = flow_get_key(x->e.flows, f);
+		const uint8_t addr[4] = { 198, 51, 100, (uint8_t)server };
+		if (memmem(k->data, k->len, addr, sizeof addr))
+			return f;
+	}
+	return NULL;
+}
+
+/* Counted To twice, From once: the cookie made by the first packet
+ * serves the others (the response's reversed pass finds the request's
+ * memo entry). */
+static struct flow *cookie_traffic(struct fx *x, unsigned server, uint64_t ts)
+{
+	feed_server(&x->e, server, false, ts);
+	feed_server(&x->e, server, false, ts + MS);
+	feed_server(&x->e, server, true, ts + 2 * MS);
+	struct flow *f = server_flow(x, server);
+	assert_non_null(f);
+	return f;
+}
+
+/* A cached flow recovered by the collector, its record taken by another
+ * server's flow: the first server's packets do not count to it. */
+static void cookie_gc_reuse(void **state)
+{
+	(void)state;
+	struct fx x;
+	assert_int_equal(start(&x, COOKIE_SRL, 0), 0);
+	struct flow *a = cookie_traffic(&x, 1, T0);
+	assert_int_equal(a->to_pdus, 2);
+	assert_int_equal(a->from_pdus, 1);
+	assert_int_equal(a->to_octets, 200);
+	uint32_t ia = flow_index(x.e.flows, a);
+	uint64_t later = T0 + 2 * (uint64_t)ENGINE_DEFAULT_INACTIVITY_S * SEC;
+	engine_collect_point(&x.e, later, later);
+	engine_collect_point(&x.e, later, later);
+	assert_null(flow_next_active(x.e.flows, 0, 0));
+	/* server 2 takes the record (the most recently freed goes first) */
+	feed_server(&x.e, 2, false, later + SEC);
+	struct flow *b = server_flow(&x, 2);
+	assert_non_null(b);
+	assert_int_equal(flow_index(x.e.flows, b), ia);
+	/* server 1 again: a new flow of its own */
+	feed_server(&x.e, 1, false, later + 2 * SEC);
+	feed_server(&x.e, 1, true, later + 3 * SEC);
+	assert_int_equal(b->to_pdus, 1);
+	assert_int_equal(b->from_pdus, 0);
+	a = server_flow(&x, 1);
+	assert_non_null(a);
+	assert_int_not_equal(flow_index(x.e.flows, a), ia);
+	assert_int_equal(a->to_pdus, 1);
+	assert_int_equal(a->from_pdus, 1);
+	assert_int_equal(a->first_ns, later + 2 * SEC);
+	assert_int_equal(x.e.st.counted, 6);
+	stop(&x);
+}
+
+/* A cached flow gone idle is made current again (the general path), and
+ * one removed with its set is created anew. */
+static void cookie_idle_and_removed(void **state)
+{
+	(void)state;
+	struct fx x;
+	assert_int_equal(start(&x, COOKIE_SRL, 0), 0);
+	struct flow *a = cookie_traffic(&x, 1, T0);
+	/* idle, not collected: the record stays */
+	uint64_t idle_at = T0 + 2 * (uint64_t)ENGINE_DEFAULT_INACTIVITY_S * SEC;
+	const uint64_t collected[10] = { 0 };
+	engine_gc_rulesets(&x.e, idle_at, collected, 10);
+	struct flow_stats fs;
+	flow_table_stats(x.e.flows, &fs);
+	assert_int_equal(fs.idle, 1);
+	assert_int_equal(a->state, FLOW_IDLE);
+	feed_server(&x.e, 1, false, idle_at + SEC);
+	assert_int_equal(a->state, FLOW_CURRENT);
+	flow_table_stats(x.e.flows, &fs);
+	assert_int_equal(fs.idle, 0);
+	assert_int_equal(a->to_pdus, 3);
+	assert_int_equal(a->last_ns, idle_at + SEC);
+	/* removed: server 1's next packet makes a new flow */
+	size_t before = x.e.st.counted;
+	assert_int_equal(engine_remove_set_flows(&x.e, 9), 1);
+	feed_server(&x.e, 1, true, idle_at + 2 * SEC);
+	a = server_flow(&x, 1);
+	assert_non_null(a);
+	assert_int_equal(a->from_pdus, 1);
+	assert_int_equal(a->to_pdus, 0);
+	assert_int_equal(x.e.st.counted, before + 1);
+	stop(&x);
+}
+
+/* A program reloaded in the task's slot: its memo starts empty, so no
+ * cookie of the old set's entries counts to the old flows. */
+static void cookie_reload(void **state)
+{
+	(void)state;
+	struct fx x;
+	struct ruleset rs7;
+	assert_int_equal(start(&x, COOKIE_SRL, 0), 0);
+	struct flow *a9 = cookie_traffic(&x, 1, T0);
+	compile("SET 7;\n" COOKIE_BODY, &rs7);
+	assert_int_equal(engine_task_set(&x.e, 0, &rs7, NULL, 0, &x.d), 0);
+	feed_server(&x.e, 1, false, T0 + 3 * MS);
+	feed_server(&x.e, 1, false, T0 + 4 * MS);
+	assert_int_equal(a9->to_pdus, 2);
+	assert_int_equal(engine_set_flows(&x.e, 7), 1);
+	assert_int_equal(engine_set_flows(&x.e, 9), 1);
+	/* and back: set 9's flow is found by its key again */
+	assert_int_equal(engine_task_set(&x.e, 0, &x.rs, NULL, 0, &x.d), 0);
+	feed_server(&x.e, 1, false, T0 + 5 * MS);
+	feed_server(&x.e, 1, true, T0 + 6 * MS);
+	assert_int_equal(a9->to_pdus, 3);
+	assert_int_equal(a9->from_pdus, 2);
+	ruleset_free(&rs7);
+	stop(&x);
+}
+
+/* Flood mode counts into existing flows only, cookie or not. */
+static void cookie_flood(void **state)
+{
+	(void)state;
+	struct fx x;
+	assert_int_equal(start(&x, COOKIE_SRL, 0), 0);
+	struct flow *a = cookie_traffic(&x, 1, T0);
+	x.e.flood_mode = true;
+	feed_server(&x.e, 1, false, T0 + 3 * MS);
+	feed_server(&x.e, 1, true, T0 + 4 * MS);
+	feed_server(&x.e, 2, false, T0 + 5 * MS);
+	assert_int_equal(a->to_pdus, 3);
+	assert_int_equal(a->from_pdus, 2);
+	assert_null(server_flow(&x, 2));
+	assert_int_equal(x.e.st.flood_refused, 1);
+	x.e.flood_mode = false;
+	feed_server(&x.e, 1, false, T0 + 6 * MS);
+	assert_int_equal(a->to_pdus, 4);
+	stop(&x);
+}
+
+/* The table renumbers its generations: a new flow may then have a
+ * record and generation an old cookie names, so the engine drops every
+ * cookie. */
+static void cookie_renumbered(void **state)
+{
+	(void)state;
+	struct fx x;
+	assert_int_equal(start(&x, COOKIE_SRL, 0), 0);
+	struct flow *a = cookie_traffic(&x, 1, T0);
+	struct flow *b = cookie_traffic(&x, 2, T0);
+	uint32_t ia = flow_index(x.e.flows, a);
+	uint32_t gen_a = a->gen;
+	/* server 1's record on top of the free stack */
+	flow_remove(x.e.flows, b);
+	flow_remove(x.e.flows, a);
+	flow_table_renumber(x.e.flows);
+	feed_server(&x.e, 3, false, T0 + 3 * MS);
+	struct flow *c = server_flow(&x, 3);
+	assert_non_null(c);
+	/* the record and generation server 1's cookie was made of */
+	assert_int_equal(flow_index(x.e.flows, c), ia);
+	assert_int_equal(c->gen, gen_a);
+	feed_server(&x.e, 1, false, T0 + 4 * MS);
+	assert_int_equal(c->to_pdus, 1);
+	a = server_flow(&x, 1);
+	assert_non_null(a);
+	assert_int_equal(a->to_pdus, 1);
+	stop(&x);
+}
+
 /* Everything engine_packets() and engine_packet() leave in two engines
  * fed the same packets is the same: statistics, PME figures, and each
  * flow's counters, DNS counters and RTT distribution. */
@@ -754,6 +950,11 @@ int main(void)
 		cmocka_unit_test(gc_per_ruleset),
 		cmocka_unit_test(packets_batch),
 		cmocka_unit_test(packets_batch_ticks),
+		cmocka_unit_test(cookie_gc_reuse),
+		cmocka_unit_test(cookie_idle_and_removed),
+		cmocka_unit_test(cookie_reload),
+		cmocka_unit_test(cookie_flood),
+		cmocka_unit_test(cookie_renumbered),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -87,6 +87,7 @@ static void record_layout(void **state)
 	/* two cache lines, the per-packet fields in the first */
 	assert_int_equal(sizeof(struct flow), 128);
 	assert_true(offsetof(struct flow, state) < 64);
+	assert_true(offsetof(struct flow, gen) < 64);     /* flow_cookie_current() */
 	assert_int_equal(offsetof(struct flow, dns), 64);
 }
 
@@ -402,6 +403,50 @@ static void count_packet_paths(void **state)
 	flow_table_free(t);
 }
 
+/* Cookies name a record while it is the flow they were made of and
+ * current; a recovered record taken by another flow, an idle one and a
+ * renumbered table's records are not theirs. */
+static void cookies(void **state)
+{
+	(void)state;
+	struct flow_table *t = flow_table_create(4);
+	struct flow_key a, b, c;
+	mk_key(&a, 1);
+	mk_key(&b, 2);
+	mk_key(&c, 3);
+	struct flow *fa = flow_insert(t, &a, flow_key_hash(&a), 1000);
+	struct flow *fb = flow_insert(t, &b, flow_key_hash(&b), 1000);
+	assert_int_not_equal(fa->gen, fb->gen);
+	uint64_t ca = flow_cookie(t, fa), cb = flow_cookie(t, fb);
+	assert_int_not_equal(ca, 0);
+	assert_int_equal((uint32_t)ca, flow_index(t, fa));
+	assert_ptr_equal(flow_cookie_current(t, ca), fa);
+	assert_ptr_equal(flow_cookie_current(t, cb), fb);
+	/* idle: not current */
+	assert_int_equal(flow_gc(t, 1000 + 10, 10, 0, 4), 0);
+	assert_int_equal(fa->state, FLOW_IDLE);
+	assert_null(flow_cookie_current(t, ca));
+	flow_account(t, fa, false, 10, 1020);
+	assert_ptr_equal(flow_cookie_current(t, ca), fa);
+	/* removed, the record reused by c: a's cookie names nothing */
+	uint32_t ia = flow_index(t, fa);
+	flow_remove(t, fa);
+	assert_null(flow_cookie_current(t, ca));
+	struct flow *fc = flow_insert(t, &c, flow_key_hash(&c), 2000);
+	assert_int_equal(flow_index(t, fc), ia);
+	assert_null(flow_cookie_current(t, ca));
+	assert_ptr_equal(flow_cookie_current(t, flow_cookie(t, fc)), fc);
+	/* renumbered: new generations 1.. in record order, the era moves */
+	uint32_t era = flow_gen_era(t);
+	flow_table_renumber(t);
+	assert_int_equal(flow_gen_era(t), era + 1);
+	assert_int_equal(fc->gen, 1);
+	assert_int_equal(fb->gen, 2);
+	struct flow *fa2 = flow_insert(t, &a, flow_key_hash(&a), 3000);
+	assert_int_equal(fa2->gen, 3);
+	flow_table_free(t);
+}
+
 static unsigned recover_calls;
 static uint32_t recover_last_index;
 static uint32_t recover_last_dist;
@@ -709,6 +754,7 @@ int main(void)
 		cmocka_unit_test(both_directions),
 		cmocka_unit_test(reversed_creates_reverse),
 		cmocka_unit_test(count_packet_paths),
+		cmocka_unit_test(cookies),
 		cmocka_unit_test(gc_inactivity_and_collection),
 		cmocka_unit_test(gc_per_ruleset_and_bounded),
 		cmocka_unit_test(gc_windows_across_words),

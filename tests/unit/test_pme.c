@@ -1609,6 +1609,69 @@ static void memo_rests(void **state)
 	pme_free(p);
 }
 
+/*
+ * A Count from the memo (found or just kept) names its entry's cookie
+ * word, the caller's; the word starts at 0 whenever the entry is written,
+ * also when the memo follows another program, and
+ * pme_memo_forget_cookies() clears them all.  No memo: no cookie.
+ */
+static void memo_cookies(void **state)
+{
+	(void)state;
+	const struct rule r[] = {
+		R4(ATTR_SOURCE_PEER_ADDRESS, 0xffffffff, IP(10, 0, 0, 1), RULE_GOTO, 6),
+		R4(ATTR_SOURCE_PEER_ADDRESS, 0xffffffff, IP(10, 0, 0, 2), RULE_GOTO, 6),
+		R4(ATTR_SOURCE_PEER_ADDRESS, 0xffffffff, IP(10, 0, 0, 3), RULE_GOTO, 6),
+		R4(ATTR_SOURCE_PEER_ADDRESS, 0xffffffff, IP(10, 0, 0, 4), RULE_GOTO, 6),
+		RN(RULE_NOMATCH, 0),
+		RN(RULE_COUNT, 0),
+	};
+	struct pme_program *p = load_ok(r, NRULES(r), 1);
+	struct pme_program *p2 = load_ok(r, NRULES(r), 2);
+	assert_true(pme_memo_words(p) > 0);
+	struct pme_memo *memo = pme_memo_create();
+	assert_non_null(memo);
+	struct pkt_info a = ip4(IP(10, 0, 0, 1), IP(172, 17, 0, 1), 17, 1024, 2048);
+	struct pkt_info b = ip4(IP(10, 0, 0, 2), IP(172, 17, 0, 1), 17, 1024, 2048);
+	struct pme_match m;
+	bool rev;
+	/* walked and kept: the new entry's word, 0 */
+	assert_int_equal(classify_agrees(p, memo, &a, &m, &rev), PME_COUNT);
+	uint64_t *ca = m.flow_cookie;
+	assert_non_null(ca);
+	assert_int_equal(*ca, 0);
+	*ca = 42;
+	/* found: the same word, as the caller left it */
+	assert_int_equal(classify_agrees(p, memo, &a, &m, &rev), PME_COUNT);
+	assert_ptr_equal(m.flow_cookie, ca);
+	assert_int_equal(*ca, 42);
+	assert_int_equal(classify_agrees(p, memo, &b, &m, &rev), PME_COUNT);
+	/* another entry (their tags' hashes do not clash), its own word */
+	uint64_t *cb = m.flow_cookie;
+	assert_non_null(cb);
+	assert_ptr_not_equal(cb, ca);
+	assert_int_equal(*cb, 0);
+	*cb = 43;
+	assert_int_equal(classify_agrees(p, memo, &a, &m, &rev), PME_COUNT);
+	assert_ptr_equal(m.flow_cookie, ca);
+	assert_int_equal(*ca, 42);
+	pme_memo_forget_cookies(memo);
+	assert_int_equal(*ca, 0);
+	assert_int_equal(*cb, 0);
+	/* another program: the memo starts empty, so do the words */
+	*ca = 44;
+	assert_int_equal(classify_agrees(p2, memo, &a, &m, &rev), PME_COUNT);
+	assert_non_null(m.flow_cookie);
+	assert_int_equal(*m.flow_cookie, 0);
+	assert_int_equal(*ca, 0);
+	/* no memo, no cookie */
+	assert_int_equal(pme_classify(p, NULL, &a, &m, &rev), PME_COUNT);
+	assert_null(m.flow_cookie);
+	pme_memo_free(memo);
+	pme_free(p2);
+	pme_free(p);
+}
+
 /* ---- load-time refusals ---------------------------------------------- */
 
 static void load_rejects(void **state)
@@ -1751,6 +1814,7 @@ int main(void)
 		cmocka_unit_test(memo_field_values),
 		cmocka_unit_test(memo_general_values),
 		cmocka_unit_test(memo_rests),
+		cmocka_unit_test(memo_cookies),
 		cmocka_unit_test(load_rejects),
 		cmocka_unit_test(load_accepts),
 	};
