@@ -26,8 +26,9 @@
  * HighWaterMark / FloodMark policy (flow_table_usage_percent) acts first.
  *
  * Hot path (flow_lookup, flow_lookup_first, flow_insert, flow_account,
- * flow_account_current, flow_count_packet): no allocation, no locks, no
- * syscalls.  A table belongs to one thread.
+ * flow_account_current, flow_count_packet, flow_cookie_current): no
+ * allocation, no locks, no syscalls (flow_insert's renumbering, once per
+ * 2^32 creations, walks the records).  A table belongs to one thread.
  */
 #ifndef NTM_FLOW_H
 #define NTM_FLOW_H
