@@ -513,15 +513,21 @@ engine_task_packet(struct engine *e, struct engine_task *t, const struct pkt_inf
 	if (r != PME_COUNT)
 		return NULL;
 	uint64_t *cookie = m.flow_cookie;
-	if (cookie && *cookie && !e->flood_mode &&
-	    (f = flow_cookie_current(e->flows, *cookie))) {
-		/* the memo entry's key was counted to f, which is still its
-		 * flow and current: flow_count_packet()'s first path */
-		flow_account_current(f, reversed, pi->wirelen, pi->ts_ns);
-		counted_rev = reversed;
-	} else if (e->flood_mode) {
+	const struct flow_key *key = &m.key;
+	if (cookie && *cookie) {
+		if (!e->flood_mode && (f = flow_cookie_current(e->flows, *cookie))) {
+			/* the memo entry's key was counted to f, which is
+			 * still its flow and current: flow_count_packet()'s
+			 * first path */
+			flow_account_current(f, reversed, pi->wirelen, pi->ts_ns);
+			counted_rev = reversed;
+			goto counted;
+		}
+		key = pme_memo_key(cookie);     /* the memo did not copy it */
+	}
+	if (e->flood_mode) {
 		/* RFC 2722 §4.3 without create() */
-		f = flow_find_packet(e->flows, &m.key, pme_key_hash(&m), reversed,
+		f = flow_find_packet(e->flows, key, pme_key_hash(&m), reversed,
 				     &counted_rev);
 		if (!f) {
 			e->st.flood_refused++;
@@ -529,7 +535,7 @@ engine_task_packet(struct engine *e, struct engine_task *t, const struct pkt_inf
 		}
 		flow_account(e->flows, f, counted_rev, pi->wirelen, pi->ts_ns);
 	} else {
-		f = flow_count_packet(e->flows, &m.key, pme_key_hash(&m), reversed,
+		f = flow_count_packet(e->flows, key, pme_key_hash(&m), reversed,
 				      pi->wirelen, pi->ts_ns, &counted_rev);
 		if (flow_gen_era(e->flows) != e->gen_era)
 			engine_forget_cookies(e);
@@ -542,6 +548,7 @@ engine_task_packet(struct engine *e, struct engine_task *t, const struct pkt_inf
 		if (cookie && counted_rev == reversed)
 			*cookie = flow_cookie(e->flows, f);
 	}
+counted:
 	e->st.counted++;
 	/* what a flow that has its dynamic distribution asks for matters
 	 * only with static ones to ask for */

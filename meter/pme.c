@@ -1158,6 +1158,16 @@ static __attribute__((noinline, cold)) void memo_retarget(struct pme_memo *memo,
 	memo_close_window(memo);
 }
 
+_Static_assert((offsetof(struct memo_entry, out) + MEMO_OUT_HEAD) %
+	       _Alignof(struct flow_key) == 0, "an entry's key is a struct flow_key");
+
+const struct flow_key *pme_memo_key(const uint64_t *cookie)
+{
+	const struct memo_entry *e = (const struct memo_entry *)
+		(const void *)((const char *)cookie - offsetof(struct memo_entry, cookie));
+	return (const struct flow_key *)(const void *)(e->out + MEMO_OUT_HEAD);
+}
+
 void pme_memo_forget_cookies(struct pme_memo *memo)
 {
 	for (size_t i = 0; i < MEMO_ENTRIES; i++)
@@ -2395,7 +2405,12 @@ static inline int memo_get(const struct memo_probe *p, struct pme_match *out,
 		diff |= e->tag[j] ^ p->tag[j];
 	if (diff || !e->used)
 		return MEMO_MISS;
-	memcpy(out, e->out, sizeof e->out);
+	/* a Count whose flow the caller keeps in the cookie needs no key
+	 * (pme_memo_key() has it if it does) */
+	if (e->cookie)
+		memcpy(out, e->out, MEMO_OUT_HEAD);
+	else
+		memcpy(out, e->out, sizeof e->out);
 	memcpy(out->dist, e->dist, sizeof e->dist);
 	return e->result;
 }

@@ -114,7 +114,9 @@ struct pme_match {
 	 * 0 whenever the entry is (re)written, so what the caller stored in it
 	 * is about this same key. */
 	uint64_t *flow_cookie;
-	struct flow_key key;            /* valid when the result is PME_COUNT */
+	/* valid when the result is PME_COUNT, unless flow_cookie's word is
+	 * not 0: the key is then pme_memo_key(flow_cookie)'s, not copied */
+	struct flow_key key;
 	struct pme_dist dist[PME_DIST_MAX];
 };
 
@@ -190,6 +192,9 @@ struct pme_memo *pme_memo_create(void);
 void pme_memo_free(struct pme_memo *memo);
 /* Lookups and hits so far (passes the memo rested for are not lookups). */
 void pme_memo_stats(const struct pme_memo *memo, uint64_t *lookups, uint64_t *hits);
+/* The key of the memo entry whose cookie word this is (struct
+ * pme_match's flow_cookie); valid until the memo's next pme_classify(). */
+const struct flow_key *pme_memo_key(const uint64_t *cookie);
 /* Clear every entry's cookie word (struct pme_match's flow_cookie): what
  * the caller kept in them no longer holds. */
 void pme_memo_forget_cookies(struct pme_memo *memo);

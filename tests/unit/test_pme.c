@@ -1619,10 +1619,10 @@ static void memo_cookies(void **state)
 {
 	(void)state;
 	const struct rule r[] = {
-		R4(ATTR_SOURCE_PEER_ADDRESS, 0xffffffff, IP(10, 0, 0, 1), RULE_GOTO, 6),
-		R4(ATTR_SOURCE_PEER_ADDRESS, 0xffffffff, IP(10, 0, 0, 2), RULE_GOTO, 6),
-		R4(ATTR_SOURCE_PEER_ADDRESS, 0xffffffff, IP(10, 0, 0, 3), RULE_GOTO, 6),
-		R4(ATTR_SOURCE_PEER_ADDRESS, 0xffffffff, IP(10, 0, 0, 4), RULE_GOTO, 6),
+		R4(ATTR_SOURCE_PEER_ADDRESS, 0xffffffff, IP(10, 0, 0, 1), RULE_PUSH_RULE_TO, 6),
+		R4(ATTR_SOURCE_PEER_ADDRESS, 0xffffffff, IP(10, 0, 0, 2), RULE_PUSH_RULE_TO, 6),
+		R4(ATTR_SOURCE_PEER_ADDRESS, 0xffffffff, IP(10, 0, 0, 3), RULE_PUSH_RULE_TO, 6),
+		R4(ATTR_SOURCE_PEER_ADDRESS, 0xffffffff, IP(10, 0, 0, 4), RULE_PUSH_RULE_TO, 6),
 		RN(RULE_NOMATCH, 0),
 		RN(RULE_COUNT, 0),
 	};
@@ -1640,11 +1640,21 @@ static void memo_cookies(void **state)
 	uint64_t *ca = m.flow_cookie;
 	assert_non_null(ca);
 	assert_int_equal(*ca, 0);
+	assert_true(m.key.len > 0);
+	struct pme_match w = m;         /* the key, as the walk gave it */
 	*ca = 42;
-	/* found: the same word, as the caller left it */
-	assert_int_equal(classify_agrees(p, memo, &a, &m, &rev), PME_COUNT);
+	/* found: the same word, as the caller left it, and the key not
+	 * copied but in the entry */
+	memset(&m, 0xa5, sizeof m);
+	assert_int_equal(pme_classify(p, memo, &a, &m, &rev), PME_COUNT);
 	assert_ptr_equal(m.flow_cookie, ca);
 	assert_int_equal(*ca, 42);
+	assert_int_not_equal(m.key.len, w.key.len);
+	const struct flow_key *k = pme_memo_key(ca);
+	assert_true(flow_key_equal(k, &w.key));
+	assert_int_equal(k->ruleset, w.key.ruleset);
+	assert_true(m.key_hashed);
+	assert_true(m.key_hash == flow_key_hash(k));
 	assert_int_equal(classify_agrees(p, memo, &b, &m, &rev), PME_COUNT);
 	/* another entry (their tags' hashes do not clash), its own word */
 	uint64_t *cb = m.flow_cookie;
@@ -1652,10 +1662,13 @@ static void memo_cookies(void **state)
 	assert_ptr_not_equal(cb, ca);
 	assert_int_equal(*cb, 0);
 	*cb = 43;
-	assert_int_equal(classify_agrees(p, memo, &a, &m, &rev), PME_COUNT);
+	assert_int_equal(pme_classify(p, memo, &a, &m, &rev), PME_COUNT);
 	assert_ptr_equal(m.flow_cookie, ca);
 	assert_int_equal(*ca, 42);
 	pme_memo_forget_cookies(memo);
+	/* no cookie: the key copied again */
+	assert_int_equal(classify_agrees(p, memo, &a, &m, &rev), PME_COUNT);
+	assert_true(flow_key_equal(&m.key, &w.key));
 	assert_int_equal(*ca, 0);
 	assert_int_equal(*cb, 0);
 	/* another program: the memo starts empty, so do the words */
