@@ -314,9 +314,9 @@ struct memo_tag {
 };
 
 /* What a hit copies into struct pme_match at once: the fields before
- * the key (rule, errors 0, n_dist, key_hashed and key_hash for a Count)
- * and the key's head and bytes (a Count's; stale for the others, whose
- * key is not read). */
+ * the key (rule, errors 0, n_dist, key_hashed, key_hash and flow_cookie
+ * for a Count) and the key's head and bytes (a Count's; stale for the
+ * others, whose key is not read; not copied while the cookie is set). */
 #define MEMO_OUT_HEAD  offsetof(struct pme_match, key)
 #define MEMO_OUT_BYTES (MEMO_OUT_HEAD + MEMO_KEY_HEAD + MEMO_KEY_BYTES)
 _Static_assert(offsetof(struct pme_match, dist) >= MEMO_OUT_BYTES,

@@ -102,7 +102,8 @@ struct pme_dist {
 };
 
 /* The fields before the key, then the key: what a memo hit copies in
- * one piece (pme.c, struct memo_entry). */
+ * one piece, or the fields alone when the entry's cookie is set (pme.c,
+ * struct memo_entry). */
 struct pme_match {
 	uint32_t rule;                  /* rule that ended the pass, 0 if none */
 	uint32_t errors;                /* 1u << enum pme_error, per error seen */
