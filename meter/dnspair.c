@@ -20,6 +20,11 @@ enum { E_HAS_Q = 1, E_ANSWERED = 2 };
  * index slots: the entries are in no memory order, and each is otherwise
  * a cache miss when its turn comes. */
 #define EXPIRE_AHEAD 8u
+/* How far ahead of the ring's head, and of its tail, the sweep and a
+ * request fetch ring slots: the ring's ends move through memory last
+ * touched a whole ring ago, a miss on every new line, and the slots
+ * EXPIRE_AHEAD on are read at once.  Eight lines. */
+#define RING_AHEAD (8u * CACHE_LINE / sizeof(struct ring_slot))
 /* The index is sized for this many times the capacity (so it is at most a
  * quarter full): its probes, and above all a removal's search and
  * backward shift over the rest of its cluster, stay short. */
@@ -263,6 +268,7 @@ static void ring_append(struct dnspair *p, uint32_t i, uint32_t tag)
 		ring_pack(p);
 	uint32_t pos = p->ring_tail++ & p->ring_mask;
 	p->ring[pos] = (struct ring_slot){ .entry = i, .tag = tag };
+	__builtin_prefetch(&p->ring[(pos + RING_AHEAD) & p->ring_mask], 1);
 	ent(p, i)->ring_pos = pos;
 }
 
@@ -420,6 +426,7 @@ static inline __attribute__((always_inline)) size_t sweep(struct dnspair *p, uin
 		lost += drop_entry(p, slot.entry, slot.tag, e->ts_ns + p->timeout_ns);
 		if (p->ring_tail - head > EXPIRE_AHEAD) {
 			struct ring_slot far = p->ring[(head + EXPIRE_AHEAD) & p->ring_mask];
+			__builtin_prefetch(&p->ring[(head + RING_AHEAD) & p->ring_mask]);
 			__builtin_prefetch(ent(p, far.entry));
 			__builtin_prefetch(cold(p, far.entry));
 			__builtin_prefetch(&p->index.slot[far.tag & p->index.mask]);
