@@ -265,8 +265,42 @@ struct flow_hindex {
 int flow_hindex_init(struct flow_hindex *h, size_t entries);   /* 0 or -1 */
 void flow_hindex_fini(struct flow_hindex *h);
 void flow_hindex_insert(struct flow_hindex *h, uint32_t tag, uint32_t idx);
-/* Remove entry idx stored under tag; false when it is not there. */
-bool flow_hindex_remove(struct flow_hindex *h, uint32_t tag, uint32_t idx);
+/* Distance (in probes) from an entry's home slot to the slot it sits in. */
+static inline uint32_t flow_hindex_dist_(uint32_t mask, uint32_t tag, uint32_t pos)
+{
+	return (pos - (tag & mask)) & mask;
+}
+
+/* Remove entry idx stored under tag; false when it is not there.  Inline:
+ * the DNS pairing removes one per request it expires, and a call there
+ * also spills what the pairing keeps in registers across it. */
+static inline bool flow_hindex_remove(struct flow_hindex *h, uint32_t tag, uint32_t idx)
+{
+	/* in locals: the stores into the slots below could alias h as far
+	 * as the compiler knows */
+	struct flow_hslot *slot = h->slot;
+	const uint32_t mask = h->mask;
+	if (idx == 0)
+		return false;           /* entries are 1-based: never stored */
+	/* the entry is most often in its home slot: that compare first */
+	uint32_t pos = tag & mask;
+	while (slot[pos].idx != idx) {
+		if (slot[pos].idx == 0)
+			return false;
+		pos = (pos + 1) & mask;
+	}
+	/* Backward shift: pull later entries of the cluster into the hole
+	 * while that does not move them before their home slot. */
+	uint32_t hole = pos;
+	for (uint32_t j = (hole + 1) & mask; slot[j].idx != 0; j = (j + 1) & mask) {
+		if (flow_hindex_dist_(mask, slot[j].tag, j) >= ((j - hole) & mask)) {
+			slot[hole] = slot[j];
+			hole = j;
+		}
+	}
+	slot[hole] = (struct flow_hslot){ .idx = 0, .tag = 0 };
+	return true;
+}
 
 /* Probe for tag: the first/next entry with that tag along its chain, 0 at
  * the end.  *pos is the cursor.  for (i = first(..); i; i = next(..)) */
