@@ -266,10 +266,15 @@ static void ring_append(struct dnspair *p, uint32_t i, uint32_t tag)
 {
 	if (p->ring_tail - p->ring_head > p->ring_mask)
 		ring_pack(p);
-	uint32_t pos = p->ring_tail++ & p->ring_mask;
-	p->ring[pos] = (struct ring_slot){ .entry = i, .tag = tag };
-	__builtin_prefetch(&p->ring[(pos + RING_AHEAD) & p->ring_mask], 1);
-	ent(p, i)->ring_pos = pos;
+	/* in locals: the stores below could alias p as far as the
+	 * compiler knows */
+	struct ring_slot *ring = p->ring;
+	const uint32_t mask = p->ring_mask;
+	struct entry *e = ent(p, i);
+	uint32_t pos = p->ring_tail++ & mask;
+	__builtin_prefetch(&ring[(pos + RING_AHEAD) & mask], 1);
+	ring[pos] = (struct ring_slot){ .entry = i, .tag = tag };
+	e->ring_pos = pos;
 }
 
 /* ---- flow credits --------------------------------------------------------- */
