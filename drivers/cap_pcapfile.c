@@ -19,15 +19,13 @@
 /* Record header: ts_sec, ts_usec|ts_nsec, incl_len, orig_len. */
 #define PCAP_REC_HDR_LEN 16
 
-/* The batch loop stalled on every record header (75 % of its cycles on
- * the bench trace): the records come from a mapped window of the file
- * (or a 4 MiB read(2) buffer, more than L2 holds), in no cache when their
- * turn comes.  Each record
- * asks for the two cache lines this far ahead: two cover the ~100-byte
- * records of DNS traffic; bigger records leave lines unasked, but those
- * hold packet tails that nothing reads. */
-#define PCAP_PREFETCH_AHEAD 4096
-#define PCAP_CACHE_LINE 64
+/* The records come from a mapped window of the file (or a 4 MiB read(2)
+ * buffer, more than L2 holds), in no cache when their turn comes: the
+ * batch loop stalled on every record header (75 % of its cycles on the
+ * bench trace).  decode_packet_cursor() asks for the lines of the records
+ * a batch or more ahead, one packet at a time (meter/decode.c,
+ * DECODE_STREAM_AHEAD); this loop asked for them itself before, but
+ * issuing a batch's prefetches in one burst stalled it on them. */
 
 struct pcapfile {
 	struct cap c;              /* first */
@@ -124,11 +122,6 @@ take_buffered_order(struct pcapfile *f, const bool be, struct pkt *pkts,
 
 		if ((uintptr_t)h + size > lim)
 			break;
-		/* through uintptr_t: the address may lie past the buffer,
-		 * which a prefetch may touch but C pointer arithmetic not */
-		uintptr_t ahead = (uintptr_t)h + PCAP_PREFETCH_AHEAD;
-		__builtin_prefetch((const void *)ahead);
-		__builtin_prefetch((const void *)(ahead + PCAP_CACHE_LINE));
 		record_to_pkt(form, h, incl, orig, p++);
 		bytes += orig;
 		h += size;
