@@ -1145,6 +1145,16 @@ decode_general(const struct pkt *p, struct pkt_info *out, struct decode_cursor *
 	return finish(out, PKT_OK);
 }
 
+/* Ask for the two cache lines DECODE_STREAM_AHEAD past p's data. */
+static inline void stream_prefetch(const struct pkt *p)
+{
+	/* through uintptr_t: the address may lie past the buffer, which a
+	 * prefetch may touch but C pointer arithmetic not */
+	uintptr_t ahead = (uintptr_t)p->data + DECODE_STREAM_AHEAD;
+	__builtin_prefetch((const void *)ahead);
+	__builtin_prefetch((const void *)(ahead + DECODE_CACHE_LINE));
+}
+
 enum pkt_bad decode_packet_cursor(const struct pkt *p, struct pkt_info *out,
 				  struct decode_cursor *cur)
 {
@@ -1155,11 +1165,7 @@ enum pkt_bad decode_packet_cursor(const struct pkt *p, struct pkt_info *out,
 	memset(cur, 0, sizeof *cur);    /* one memset after the other: one
 					   zeroed register for both */
 	pkt_info_head(out, p);
-	/* through uintptr_t: the address may lie past the buffer, which a
-	 * prefetch may touch but C pointer arithmetic not */
-	uintptr_t ahead = (uintptr_t)p->data + DECODE_STREAM_AHEAD;
-	__builtin_prefetch((const void *)ahead);
-	__builtin_prefetch((const void *)(ahead + DECODE_CACHE_LINE));
+	stream_prefetch(p);
 	return decode_fast(p, out, cur);
 }
 
@@ -1173,6 +1179,7 @@ unsigned decode_ip_addrs(const struct pkt *p, const uint8_t **src, const uint8_t
 {
 	size_t off;
 	uint16_t type;
+	stream_prefetch(p);     /* the first to read a packet with workers */
 	if (link_walk(p, &off, &type, NULL) != PKT_OK)
 		return 0;
 	if (type == ETHERTYPE_IPV4 && has(p->caplen, off, IPV4_OFF_DST + IPV4_ADDR_LEN)) {
