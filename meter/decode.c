@@ -20,7 +20,7 @@
  * records of DNS traffic), one packet at a time.  The pcap reader asked
  * for them itself, but its loop takes a batch of 64 records in a burst and
  * stalled on those prefetches (~12 % of the cycles of `ntm-meter --read`
- * on the bench trace); spread over the packets' decodes they cost ~6 % less
+ * on the bench trace); spread over the packets' decodes they cost ~5 % less
  * time end to end.  More than a batch of such records ahead, so that the
  * reader's loop finds every header of its batch already fetched.  A back
  * end whose packets lie apart (DPDK mbufs) only fetches two unused lines.
