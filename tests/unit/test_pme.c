@@ -1207,6 +1207,30 @@ static enum pme_result classify_agrees(const struct pme_program *p, struct pme_m
 	return res;
 }
 
+/* A packet and the result its classification must give. */
+struct pkt_want {
+	const struct pkt_info *pkt;
+	enum pme_result want;
+};
+
+/* The n packets of seq in turn, twice over, each classified twice
+ * (walked or from the memo, then from the memo): every result as wanted
+ * and as the memo-less classification gives it, and the memo found some. */
+static void expect_in_turn(const struct pme_program *p, struct pme_memo *memo,
+			   const struct pkt_want *seq, size_t n)
+{
+	for (size_t k = 0; k < 2 * n; k++) {
+		struct pme_match m;
+		bool rev;
+		size_t i = k % n;
+		assert_int_equal(classify_agrees(p, memo, seq[i].pkt, &m, &rev), seq[i].want);
+		assert_int_equal(classify_agrees(p, memo, seq[i].pkt, &m, &rev), seq[i].want);
+	}
+	uint64_t lookups, hits;
+	pme_memo_stats(memo, &lookups, &hits);
+	assert_true(hits > 0);
+}
+
 static void random_tables(void **state)
 {
 	(void)state;
@@ -1475,23 +1499,11 @@ static void memo_field_values(void **state)
 	/* IPv4 with the IPv6 address's bytes past its 4: Count */
 	struct pkt_info v4x = v4;
 	memcpy(v4x.addr[1] + 4, v6a + 4, sizeof v6a - 4);
-	const struct {
-		const struct pkt_info *pkt;
-		enum pme_result want;
-	} seq[] = {
+	const struct pkt_want seq[] = {
 		{ &v4, PME_COUNT }, { &icmp, PME_NOMATCH },
 		{ &v6, PME_IGNORE }, { &v4x, PME_COUNT },
 	};
-	for (unsigned k = 0; k < 2 * NRULES(seq); k++) {
-		struct pme_match m;
-		bool rev;
-		unsigned i = k % NRULES(seq);
-		assert_int_equal(classify_agrees(p, memo, seq[i].pkt, &m, &rev), seq[i].want);
-		assert_int_equal(classify_agrees(p, memo, seq[i].pkt, &m, &rev), seq[i].want);
-	}
-	uint64_t lookups, hits;
-	pme_memo_stats(memo, &lookups, &hits);
-	assert_true(hits > 0);
+	expect_in_turn(p, memo, seq, NRULES(seq));
 	pme_memo_free(memo);
 	pme_free(p);
 }
@@ -1537,23 +1549,11 @@ static void memo_general_values(void **state)
 	struct pkt_info resp_to53 = resp;
 	resp_to53.port[0] = 1024;
 	resp_to53.port[1] = 53;
-	const struct {
-		const struct pkt_info *pkt;
-		enum pme_result want;
-	} seq[] = {
+	const struct pkt_want seq[] = {
 		{ &query, PME_COUNT }, { &query53, PME_COUNT }, { &resp, PME_NOMATCH },
 		{ &resp53, PME_NOMATCH }, { &resp_to53, PME_NOMATCH },
 	};
-	for (unsigned k = 0; k < 2 * NRULES(seq); k++) {
-		struct pme_match m;
-		bool rev;
-		unsigned i = k % NRULES(seq);
-		assert_int_equal(classify_agrees(p, memo, seq[i].pkt, &m, &rev), seq[i].want);
-		assert_int_equal(classify_agrees(p, memo, seq[i].pkt, &m, &rev), seq[i].want);
-	}
-	uint64_t lookups, hits;
-	pme_memo_stats(memo, &lookups, &hits);
-	assert_true(hits > 0);
+	expect_in_turn(p, memo, seq, NRULES(seq));
 	pme_memo_free(memo);
 	pme_free(p);
 }
