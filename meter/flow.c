@@ -331,7 +331,7 @@ struct flow *flow_find_packet(struct flow_table *t, const struct flow_key *key,
 	return f;
 }
 
-/* flow_count_packet (flow.h) past flow_lookup_first(): the whole lookup,
+/* flow_count_packet (flow.h) past flow_first_slot(): the whole lookup,
  * then the other way round, else create() the flow as the key describes
  * it.  Apart from the path most packets take, which then needs few
  * registers and no stack frame. */

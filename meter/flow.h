@@ -25,7 +25,7 @@
  * new flow (counted) and never drops uncollected data: the meter's
  * HighWaterMark / FloodMark policy (flow_table_usage_percent) acts first.
  *
- * Hot path (flow_lookup, flow_lookup_first, flow_insert, flow_account,
+ * Hot path (flow_lookup, flow_first_slot, flow_insert, flow_account,
  * flow_account_current, flow_count_packet, flow_cookie_current): no
  * allocation, no locks, no syscalls (flow_insert's renumbering, once per
  * 2^32 creations, walks the records).  A table belongs to one thread.
@@ -334,7 +334,7 @@ static inline uint32_t flow_hindex_next(const struct flow_hindex *h,
 /*
  * The fields of a table the first-slot lookup reads, and the distribution
  * pool: the first member of struct flow_table (flow.c, otherwise opaque),
- * so flow_lookup_first(), flow_count_packet(), flow_index() and flow_dist()
+ * so flow_first_slot(), flow_count_packet(), flow_index() and flow_dist()
  * can be inline.  Nothing outside flow.c and these functions touches them.
  */
 struct flow_table_hot {
@@ -396,15 +396,6 @@ flow_first_slot(struct flow_table *t, const struct flow_key *key, uint64_t hash,
 	 * key compares (two misses overlap, not add) */
 	__builtin_prefetch(*f, 1);
 	return flow_key_equal_short(key, flow_hot_key(h, i));
-}
-
-/* What most packets of flow_count_packet take: the record
- * flow_first_slot() finds, else NULL. */
-static inline struct flow *flow_lookup_first(struct flow_table *t, const struct flow_key *key,
-					     uint64_t hash)
-{
-	struct flow *f;
-	return flow_first_slot(t, key, hash, &f) ? f : NULL;
 }
 
 /*
