@@ -2286,12 +2286,17 @@ enum pme_result pme_match(const struct pme_program *prog,
 static inline bool prefilter_bit(const struct prefilter *pf, const struct pkt_info *pkt,
 				 unsigned rev);
 
+/* The prefilter's bit x: does it decide the pass of that value? */
+static inline bool prefilter_bit_at(const struct prefilter *pf, size_t x)
+{
+	return pf->bits[x / 64] >> (x % 64) & 1;
+}
+
 /* Does the prefilter decide a pass whose value's slot word is w (not
  * by_port)? */
 static inline bool prefilter_has(const struct prefilter *pf, uint64_t w)
 {
-	uint32_t x = (uint32_t)w & pf->mask;
-	return pf->bits[x >> 6] >> (x & 63) & 1;
+	return prefilter_bit_at(pf, (uint32_t)w & pf->mask);
 }
 
 /* Does a by_port prefilter decide the pass whose port is the packet's
@@ -2299,8 +2304,7 @@ static inline bool prefilter_has(const struct prefilter *pf, uint64_t w)
 static inline bool prefilter_port(const struct prefilter *pf, const struct pkt_info *pkt,
 				  unsigned end)
 {
-	size_t x = pkt->has_ports ? pkt->port[end] : 0;
-	return pf->bits[x / 64] >> (x % 64) & 1;
+	return prefilter_bit_at(pf, pkt->has_ports ? pkt->port[end] : 0);
 }
 
 /* A pass the prefilter decides: its result, out as the pass sets it. */
