@@ -197,6 +197,13 @@ static inline bool expired(const struct dnspair *p, const struct entry *e,
 	return now_ns >= e->ts_ns && now_ns - e->ts_ns >= p->timeout_ns;
 }
 
+/* When e's request times out, UINT64_MAX if that is past the clock's
+ * range (an expired one's is not: the sweeps take its sum as is). */
+static inline uint64_t deadline(const struct dnspair *p, const struct entry *e)
+{
+	return e->ts_ns > UINT64_MAX - p->timeout_ns ? UINT64_MAX : e->ts_ns + p->timeout_ns;
+}
+
 /* ---- age ring ------------------------------------------------------------ */
 
 /* The ring's arrays as locals, for the loops that walk it. */
@@ -421,8 +428,7 @@ static inline __attribute__((always_inline)) size_t sweep(struct dnspair *p, uin
 		struct ring_slot slot = p->ring[head & p->ring_mask];
 		const struct entry *e = ent(p, slot.entry);
 		if (!expired(p, e, now_ns)) {
-			from = e->ts_ns > UINT64_MAX - p->timeout_ns ?
-			       UINT64_MAX : e->ts_ns + p->timeout_ns;
+			from = deadline(p, e);
 			break;
 		}
 		head++;
@@ -482,8 +488,7 @@ static size_t sweep_many(struct dnspair *p, uint64_t now_ns, size_t max)
 		uint32_t i = v.ring[head & v.mask].entry;
 		const struct entry *e = &v.e[i - 1];
 		if (!expired(p, e, now_ns)) {
-			from = e->ts_ns > UINT64_MAX - p->timeout_ns ?
-			       UINT64_MAX : e->ts_ns + p->timeout_ns;
+			from = deadline(p, e);
 			break;
 		}
 		lost += retire_entry(p, i, e->ts_ns + p->timeout_ns);
