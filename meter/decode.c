@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "cacheline.h"
 #include "decode.h"
 
 /* ---- wire layouts (offsets from the start of each header) ------------- */
@@ -26,7 +27,6 @@
  * end whose packets lie apart (DPDK mbufs) only fetches two unused lines.
  */
 #define DECODE_STREAM_AHEAD 8192
-#define DECODE_CACHE_LINE   64
 
 #define ETH_HDR_LEN        14
 #define ETH_OFF_DST        0
@@ -1152,7 +1152,7 @@ static inline void stream_prefetch(const struct pkt *p)
 	 * prefetch may touch but C pointer arithmetic not */
 	uintptr_t ahead = (uintptr_t)p->data + DECODE_STREAM_AHEAD;
 	__builtin_prefetch((const void *)ahead);
-	__builtin_prefetch((const void *)(ahead + DECODE_CACHE_LINE));
+	__builtin_prefetch((const void *)(ahead + CACHE_LINE));
 }
 
 enum pkt_bad decode_packet_cursor(const struct pkt *p, struct pkt_info *out,

@@ -1,6 +1,7 @@
 /* dnspair.c — DNS request/response pairing (see dnspair.h). */
 #include "dnspair.h"
 #include "dist.h"
+#include "cacheline.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -13,7 +14,6 @@ enum { KEY_WORDS = DNSPAIR_KEY_WORDS };
 
 enum { E_HAS_Q = 1, E_ANSWERED = 2 };
 
-#define CACHE_LINE 64u
 #define RING_NONE UINT32_MAX       /* ring_pos of an entry in no slot */
 #define RING_MIN_SLOTS 8u
 /* How far ahead of the ring's head the expiry fetches entries and their

@@ -1,6 +1,7 @@
 /* flow.c — the flow table: slab of records, key array, search index. */
 #include "flow.h"
 #include "dist.h"
+#include "cacheline.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -8,7 +9,6 @@
 #include <sys/mman.h>
 
 #define HINDEX_MIN_SLOTS 8u
-#define CACHE_LINE 64u
 #define HUGE_PAGE (2u << 20)
 #define KEY_ALIGN 8u
 #define USE_BITS 64u               /* records per in_use word */

@@ -48,10 +48,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cacheline.h"
 #include "decode.h"
 #include "pairhash.h"
 
-#define WK_CACHE_LINE 64u
 #define WK_RING_MASK ((uint64_t)WORKERS_RING_BYTES - 1u)
 _Static_assert((WORKERS_RING_BYTES & (WORKERS_RING_BYTES - 1u)) == 0,
 	       "ring size is a power of two");
@@ -90,17 +90,17 @@ _Static_assert(sizeof(struct wk_rec) == WORKERS_REC_HDR, "record header size");
 
 struct worker {
 	/* written by the control thread */
-	alignas(WK_CACHE_LINE) _Atomic uint64_t head;
+	alignas(CACHE_LINE) _Atomic uint64_t head;
 	_Atomic uint32_t wake;       /* futex: bumped to wake the worker */
 	_Atomic uint64_t want;       /* the control thread waits on progress
 	                                for tail >= want (0: it does not) */
 	_Atomic uint32_t stop;
 	/* written by the worker */
-	alignas(WK_CACHE_LINE) _Atomic uint64_t tail;
+	alignas(CACHE_LINE) _Atomic uint64_t tail;
 	_Atomic uint32_t progress;   /* futex: bumped after each batch */
 	_Atomic uint32_t sleeping;   /* announced; the producer takes it back */
 	/* the control thread's own */
-	alignas(WK_CACHE_LINE) uint64_t prod;     /* written, maybe unpublished */
+	alignas(CACHE_LINE) uint64_t prod;     /* written, maybe unpublished */
 	uint64_t tail_seen;          /* last tail read: room known to be free */
 	uint64_t published_at;       /* head as last published */
 	unsigned unpublished;        /* packets since */
@@ -427,7 +427,7 @@ struct workers *workers_start(struct engine *view, struct diag *d)
 	struct workers *w = calloc(1, sizeof *w);
 	size_t bytes = n * sizeof *w->k;
 
-	if (!w || !(w->k = aligned_alloc(WK_CACHE_LINE, bytes))) {
+	if (!w || !(w->k = aligned_alloc(CACHE_LINE, bytes))) {
 		free(w);
 		diag_error(d, 0, 0, "workers: out of memory");
 		return NULL;
