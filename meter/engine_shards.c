@@ -824,7 +824,7 @@ static void apply_group(struct engine *v, struct flow *vf, const struct touched 
 		/* the ruleset asked for the dynamic distribution: the view
 		 * flow has one too (or counts the refusal) */
 		if (!vd) {
-			bool had = flow_dist_peek(v->flows, vf) != NULL;
+			bool had = flow_has_dist(vf);
 			vd = flow_dist(v->flows, vf);
 			if (!vd && !had)
 				S->dist_refused++;
